@@ -1,0 +1,11 @@
+// Each group of commands registers itself on the app; main() only dispatches and maps errors to exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace scalelab::cli {
+
+void add_fit_commands(CLI::App& app);    // laws, fit, predict        (fit_commands.cpp)
+void add_sweep_commands(CLI::App& app);  // sweep, results, demo      (sweep_commands.cpp)
+
+}  // namespace scalelab::cli
