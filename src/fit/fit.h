@@ -1,0 +1,141 @@
+// Fitting a scaling law to a measurement table, and predicting from the fitted law.
+//
+//   scalelab::fit::FitOptions options;
+//   options.law = "rosenfeld2020";
+//   options.inputs = {{"m", "samples"}, {"n", "params"}};
+//   options.target = "test_error";
+//   options.givens = {{"eps0", Given::constant(0.9)}};
+//   options.fit_where = "m<=3750 && n<=2e5";   // the other rows are predicted (extrapolation)
+//   FitResult result = fit_table(table, options);
+//   fmt::print("{}", format_report(result));
+//   write_file_atomic("fit.json", to_json(result));
+//
+// Every parameter is bounded; the solver sees it through a smooth reparametrisation (logistic in log
+// space for scale-like parameters, logistic in linear space for the others), so bounds hold without a
+// constrained solver. Multi-start from a Latin hypercube over the bounds, deterministic for a seed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "table/table.h"
+
+namespace scalelab::fit {
+
+// What the solver minimises, summed over the fitted points:
+//   divergence: ((pred - y) / y)^2               (the papers' choice for rosenfeld2020 / pruning2021)
+//   huber_log:  huber_delta(log pred - log y)    (Chinchilla's; summed, never averaged)
+//   lsq:        (pred - y)^2
+enum class Loss { divergence, huber_log, lsq };
+std::string_view to_string(Loss loss);
+Loss parse_loss(std::string_view text);  // throws InputError naming --loss
+
+// A law's given quantity (eps0, eps_np): one number for every row, or a column of the table.
+struct Given {
+  std::optional<double> value;  // set: the same number for every row
+  std::string column;           // otherwise: read per row from this column
+  static Given constant(double v) { return Given{v, {}}; }
+  static Given from_column(std::string c) { return Given{std::nullopt, std::move(c)}; }
+};
+
+struct FitOptions {
+  std::string law;                                          // a name from laws::registry()
+  std::vector<std::pair<std::string, std::string>> inputs;  // law input -> table column
+  std::string target;                                       // the measured error column
+  std::map<std::string, Given> givens;                      // law given -> value or column
+  std::string fit_where;        // Predicate text selecting the fitted rows; empty: all rows
+  std::optional<Loss> loss;     // unset: the law's default
+  double huber_delta = 1e-3;
+  bool normalize = false;       // divide each input by its maximum over the table (paper's units)
+  int starts = 64;              // multi-start count (Latin hypercube over the bounds)
+  std::uint64_t seed = 1;
+  int bootstrap = 0;            // resamples of the fitted rows; 0: no intervals
+  int bootstrap_starts = 4;     // extra starts per resample beside the warm start from the best fit
+  int folds = 0;                // k-fold cross-validation on the fitted rows; 0: none
+  double start_rtol = 1e-4;     // a start "reached the best" when its objective is this close
+  double start_share_warning = 0.2;  // warn when fewer than this share of starts reached the best
+};
+
+// Divergence statistics over a set of points, delta = (pred - y) / y.
+struct Summary {
+  int count = 0;
+  double mean = 0;          // mean signed divergence (bias: > 0 means predictions too high)
+  double std = 0;           // standard deviation of the divergence
+  double mean_abs = 0;      // mean |delta|
+  double max_abs = 0;       // max |delta|
+};
+
+struct Interval {
+  double p05 = 0, p50 = 0, p95 = 0;
+};
+
+struct PointResult {
+  int line = 0;                 // line in the source table (0 for built tables)
+  std::vector<double> inputs;   // in the table's units, one per law input
+  std::vector<double> givens;   // one per law given
+  double measured = 0;
+  double predicted = 0;
+  double divergence = 0;        // (predicted - measured) / measured
+  bool fitted = false;          // used by the fit (else held out by --fit-where)
+  std::optional<Interval> interval;  // bootstrap 5/50/95% of the prediction
+};
+
+struct ParameterResult {
+  std::string name;
+  double value = 0;
+  double lower = 0, upper = 0;
+  bool at_bound = false;             // the optimum sits on a bound: the bound, not the data, decided it
+  std::optional<Interval> interval;  // bootstrap 5/50/95%
+};
+
+struct FitResult {
+  std::string law;
+  std::string formula;
+  Loss loss = Loss::divergence;
+  double huber_delta = 1e-3;
+  std::vector<std::string> input_names;    // law inputs, in the law's order
+  std::vector<std::string> input_columns;  // the table column of each input
+  std::vector<double> input_scales;        // inputs are divided by these before the law sees them
+  std::string target;
+  std::vector<std::string> given_names;
+  std::vector<Given> givens;
+  std::string fit_where;
+  std::uint64_t seed = 1;
+
+  std::vector<ParameterResult> parameters;
+  double objective = 0;   // the minimised loss at the best start
+  int starts = 0;
+  int starts_at_best = 0; // starts whose objective came within start_rtol of the best
+  std::vector<std::string> warnings;  // fit-quality flags a user must see (rare optimum, bounds, ...)
+
+  std::vector<std::vector<double>> bootstrap_samples;  // parameter vectors, one per resample
+  std::vector<PointResult> points;
+  Summary fitted, held_out;
+  std::optional<Summary> cross_validation;  // out-of-fold divergence on the fitted rows
+  int folds = 0;
+};
+
+// Fits options.law to the table. Throws InputError (naming column and line) for unusable input:
+// unknown law, column or given; NaN; non-positive inputs or errors; errors above eps0; fewer fitted
+// points than parameters.
+FitResult fit_table(const Table& table, const FitOptions& options);
+
+struct Prediction {
+  double value = 0;
+  std::optional<Interval> interval;  // when the fit carries bootstrap samples
+};
+// Predicts at one point. `at` names law inputs (m, n) or their table columns, in the table's units,
+// plus any given that the fit read from a column. Throws InputError for a missing or bad value.
+Prediction predict(const FitResult& fit, const std::map<std::string, double>& at);
+
+// A readable terminal report: parameters, start statistics, warnings, per-point table, summaries.
+std::string format_report(const FitResult& result);
+// The whole result as JSON (pretty-printed); from_json reads it back for `scalelab predict`.
+std::string to_json(const FitResult& result);
+FitResult from_json(std::string_view text, const std::string& source);
+
+}  // namespace scalelab::fit
