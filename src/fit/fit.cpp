@@ -1,0 +1,411 @@
+// fit_table: table -> validated points -> multi-start fit -> bootstrap / cross-validation -> report.
+#include "fit/fit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#include <fmt/core.h>
+
+#include "fit/solver.h"
+#include "laws/laws.h"
+
+namespace scalelab::fit {
+
+using detail::Points;
+using detail::StartOutcome;
+
+std::string_view to_string(Loss loss) {
+  switch (loss) {
+    case Loss::divergence: return "divergence";
+    case Loss::huber_log: return "huber-log";
+    case Loss::lsq: return "lsq";
+  }
+  return "?";
+}
+
+Loss parse_loss(std::string_view text) {
+  if (text == "divergence") return Loss::divergence;
+  if (text == "huber-log" || text == "huber_log") return Loss::huber_log;
+  if (text == "lsq") return Loss::lsq;
+  throw InputError("--loss", 0, std::string(text), "unknown loss (choose divergence, huber-log or lsq)");
+}
+
+namespace {
+
+const laws::LawInfo& law_named(const std::string& name) {
+  if (const auto* law = laws::find(name)) return *law;
+  std::string known;
+  for (const auto& l : laws::registry()) known += (known.empty() ? "" : ", ") + std::string(l.name);
+  throw InputError("--law", 0, name, fmt::format("unknown law (known: {})", known));
+}
+
+// Deterministic random numbers: the same seed gives the same starts and resamples everywhere.
+class Random {
+ public:
+  explicit Random(std::uint64_t seed) : engine_(seed) {}
+  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+  int below(int n) { return static_cast<int>(engine_() % static_cast<std::uint64_t>(n)); }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+// Latin hypercube over the bounds: each parameter's range (linear or log, see laws::Scale) is cut
+// into `count` equal strata and every stratum gets exactly one start, in a random pairing.
+std::vector<std::vector<double>> latin_hypercube(const laws::LawInfo& law, int count, Random& random) {
+  const std::size_t dims = law.parameters.size();
+  std::vector<std::vector<double>> starts(count, std::vector<double>(dims));
+  std::vector<int> strata(count);
+  for (std::size_t k = 0; k < dims; ++k) {
+    std::iota(strata.begin(), strata.end(), 0);
+    for (int i = count - 1; i > 0; --i) std::swap(strata[i], strata[random.below(i + 1)]);
+    for (int i = 0; i < count; ++i) {
+      // Keep away from the very edges, where the logistic map is flat and the solver cannot move.
+      double s = std::clamp((strata[i] + random.uniform()) / count, 0.005, 0.995);
+      starts[i][k] = std::log(s / (1 - s));
+    }
+  }
+  return starts;
+}
+
+std::vector<double> bounded_params(const laws::LawInfo& law, const std::vector<double>& unbounded) {
+  std::vector<double> out(unbounded.size());
+  for (std::size_t k = 0; k < out.size(); ++k) out[k] = detail::to_bounded(unbounded[k], law.parameters[k]);
+  return out;
+}
+
+std::size_t best_of(const std::vector<StartOutcome>& outcomes) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < outcomes.size(); ++i)
+    if (outcomes[i].objective < outcomes[best].objective) best = i;
+  return best;
+}
+
+double quantile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  double position = q * (values.size() - 1);
+  std::size_t below = static_cast<std::size_t>(std::floor(position));
+  std::size_t above = std::min(below + 1, values.size() - 1);
+  return values[below] + (position - below) * (values[above] - values[below]);
+}
+
+Interval interval_of(const std::vector<double>& values) {
+  return Interval{quantile(values, 0.05), quantile(values, 0.5), quantile(values, 0.95)};
+}
+
+Summary summarise(const std::vector<PointResult>& points, bool fitted) {
+  Summary s;
+  double sum = 0, sum_sq = 0, sum_abs = 0;
+  for (const auto& p : points) {
+    if (p.fitted != fitted) continue;
+    ++s.count;
+    sum += p.divergence;
+    sum_sq += p.divergence * p.divergence;
+    sum_abs += std::abs(p.divergence);
+    s.max_abs = std::max(s.max_abs, std::abs(p.divergence));
+  }
+  if (s.count == 0) return s;
+  s.mean = sum / s.count;
+  s.mean_abs = sum_abs / s.count;
+  s.std = std::sqrt(std::max(0.0, sum_sq / s.count - s.mean * s.mean));
+  return s;
+}
+
+double evaluate(const laws::LawInfo& law, const std::vector<double>& params, const double* inputs,
+                const double* givens) {
+  return law.evaluate(params.data(), inputs, givens);
+}
+
+// Reads and checks every row: the law's inputs (scaled), givens and the measured error.
+struct Prepared {
+  Points points;
+  std::vector<PointResult> rows;  // one per table row, inputs in table units
+  std::vector<int> fit_rows;
+};
+
+Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result, const FitOptions& options) {
+  // Inputs: every law input mapped to a column, nothing else.
+  for (const auto& [name, column] : options.inputs)
+    if (std::find(law.inputs.begin(), law.inputs.end(), name) == law.inputs.end())
+      throw InputError("--x", 0, name, fmt::format("law {} has no input '{}'", law.name, name));
+  std::vector<std::size_t> input_cols;
+  for (auto input : law.inputs) {
+    auto it = std::find_if(options.inputs.begin(), options.inputs.end(),
+                           [&](const auto& pair) { return pair.first == input; });
+    if (it == options.inputs.end())
+      throw InputError("--x", 0, std::string(input),
+                       fmt::format("law {} needs input '{}' (give --x {}=COLUMN)", law.name, input, input));
+    result.input_names.emplace_back(input);
+    result.input_columns.push_back(it->second);
+    input_cols.push_back(table.column(it->second));
+  }
+  for (const auto& [name, given] : options.givens)
+    if (std::find(law.givens.begin(), law.givens.end(), name) == law.givens.end())
+      throw InputError("--given", 0, name, fmt::format("law {} takes no given '{}'", law.name, name));
+  std::vector<std::optional<std::size_t>> given_cols;
+  for (auto name : law.givens) {
+    auto it = options.givens.find(std::string(name));
+    if (it == options.givens.end())
+      throw InputError("--given", 0, std::string(name),
+                       fmt::format("law {} needs '{}' (give --{} VALUE or --given {}=COLUMN)", law.name, name,
+                                   name, name));
+    const Given& given = it->second;
+    if (given.value && !(std::isfinite(*given.value) && *given.value > 0))
+      throw InputError("--" + std::string(name), 0, std::string(name),
+                       fmt::format("must be a positive number, got {}", *given.value));
+    result.given_names.emplace_back(name);
+    result.givens.push_back(given);
+    given_cols.push_back(given.value ? std::nullopt : std::optional(table.column(given.column)));
+  }
+  result.target = options.target;
+  const std::size_t target_col = table.column(options.target);
+
+  std::optional<Predicate> where;
+  if (!options.fit_where.empty()) {
+    where = Predicate::parse(options.fit_where);
+    for (const auto& name : where->names())
+      if (std::find(result.input_names.begin(), result.input_names.end(), name) == result.input_names.end() &&
+          !table.has_column(name))
+        throw InputError("--fit-where", 0, name, "names neither a law input nor a column");
+  }
+
+  const int eps0_index = [&] {
+    auto it = std::find(law.givens.begin(), law.givens.end(), "eps0");
+    return it == law.givens.end() ? -1 : static_cast<int>(it - law.givens.begin());
+  }();
+
+  Prepared prepared;
+  prepared.points.num_inputs = static_cast<int>(law.inputs.size());
+  prepared.points.num_givens = static_cast<int>(law.givens.size());
+  if (table.rows() == 0) throw InputError(table.source(), 0, "", "the table has no rows");
+  for (std::size_t row = 0; row < table.rows(); ++row) {
+    const int line = table.line_of(row);
+    auto positive = [&](std::size_t col, const char* what) {
+      double v = table.number(row, col);
+      if (!std::isfinite(v))
+        throw InputError(table.source(), line, table.header()[col], fmt::format("{} is {}", what, v));
+      if (v <= 0)
+        throw InputError(table.source(), line, table.header()[col], fmt::format("{} must be positive, got {}", what, v));
+      return v;
+    };
+    PointResult point;
+    point.line = line;
+    for (auto col : input_cols) point.inputs.push_back(positive(col, "input"));
+    for (std::size_t g = 0; g < given_cols.size(); ++g)
+      point.givens.push_back(given_cols[g] ? positive(*given_cols[g], "given") : *result.givens[g].value);
+    point.measured = positive(target_col, "measured error");
+    if (eps0_index >= 0 && point.measured > point.givens[eps0_index])
+      throw InputError(table.source(), line, table.header()[target_col],
+                       fmt::format("measured error {} is above eps0 = {} (the random-guess error)", point.measured,
+                                   point.givens[eps0_index]));
+    point.fitted = !where || (*where)([&](std::string_view name) {
+      for (std::size_t i = 0; i < result.input_names.size(); ++i)
+        if (result.input_names[i] == name) return point.inputs[i];
+      return table.number(row, table.column(name));
+    });
+    if (point.fitted) prepared.fit_rows.push_back(static_cast<int>(row));
+    prepared.rows.push_back(std::move(point));
+  }
+  if (prepared.fit_rows.size() < law.parameters.size())
+    throw InputError(options.fit_where.empty() ? table.source() : "--fit-where", 0, "",
+                     fmt::format("{} rows to fit, but law {} has {} parameters: need at least as many rows",
+                                 prepared.fit_rows.size(), law.name, law.parameters.size()));
+
+  // Units: raw, or each input as a fraction of its largest value in the table (the paper's units).
+  result.input_scales.assign(law.inputs.size(), 1.0);
+  if (options.normalize) {
+    std::fill(result.input_scales.begin(), result.input_scales.end(), 0.0);
+    for (const auto& point : prepared.rows)
+      for (std::size_t i = 0; i < point.inputs.size(); ++i)
+        result.input_scales[i] = std::max(result.input_scales[i], point.inputs[i]);
+  }
+  for (const auto& point : prepared.rows) {
+    for (std::size_t i = 0; i < point.inputs.size(); ++i)
+      prepared.points.inputs.push_back(point.inputs[i] / result.input_scales[i]);
+    prepared.points.givens.insert(prepared.points.givens.end(), point.givens.begin(), point.givens.end());
+    prepared.points.measured.push_back(point.measured);
+  }
+  return prepared;
+}
+
+struct MultiStart {
+  std::vector<double> unbounded;
+  double objective = 0;
+  int starts_at_best = 0;
+};
+
+MultiStart multi_start(const detail::Solver& solver, const std::vector<int>& rows,
+                       const std::vector<std::vector<double>>& starts, double rtol, std::size_t num_points) {
+  auto outcomes = solver.solve(rows, starts);
+  std::size_t best = best_of(outcomes);
+  MultiStart out{outcomes[best].unbounded, outcomes[best].objective, 0};
+  // "Reached the best": within rtol of it, or (noiseless data, objective ~ 0) within a tiny absolute
+  // amount per point.
+  double tolerance = std::max(rtol * out.objective, 1e-14 * num_points);
+  for (const auto& o : outcomes)
+    if (o.objective <= out.objective + tolerance) ++out.starts_at_best;
+  return out;
+}
+
+}  // namespace
+
+FitResult fit_table(const Table& table, const FitOptions& options) {
+  const laws::LawInfo& law = law_named(options.law);
+  if (options.starts < 1) throw InputError("--starts", 0, "", "need at least one start");
+  if (options.bootstrap < 0) throw InputError("--bootstrap", 0, "", "cannot be negative");
+  if (!(options.huber_delta > 0)) throw InputError("--huber-delta", 0, "", "must be positive");
+
+  FitResult result;
+  result.law = law.name;
+  result.formula = law.formula;
+  result.loss = options.loss.value_or(parse_loss(law.default_loss));
+  result.huber_delta = options.huber_delta;
+  result.fit_where = options.fit_where;
+  result.seed = options.seed;
+  Prepared prepared = prepare(table, law, result, options);
+  if (options.folds == 1 || options.folds < 0 ||
+      options.folds > static_cast<int>(prepared.fit_rows.size()))
+    throw InputError("--folds", 0, "", fmt::format("must be 0 or between 2 and the {} fitted rows",
+                                                   prepared.fit_rows.size()));
+
+  auto solver = detail::make_solver(law, prepared.points, result.loss, result.huber_delta);
+  Random random(options.seed);
+
+  // The fit itself.
+  const auto starts = latin_hypercube(law, options.starts, random);
+  MultiStart best = multi_start(*solver, prepared.fit_rows, starts, options.start_rtol, prepared.fit_rows.size());
+  if (!std::isfinite(best.objective))
+    throw InputError(table.source(), 0, options.target, "no start gave a finite loss: the law cannot describe these rows");
+  const std::vector<double> params = bounded_params(law, best.unbounded);
+  result.objective = best.objective;
+  result.starts = options.starts;
+  result.starts_at_best = best.starts_at_best;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    const auto& p = law.parameters[k];
+    double where = detail::bound_fraction(params[k], p);
+    result.parameters.push_back({std::string(p.name), params[k], p.lower, p.upper, where < 1e-4 || where > 1 - 1e-4, {}});
+  }
+
+  // Bootstrap: resample the fitted rows with replacement and refit, warm-started from the best fit
+  // plus a few fresh starts (a resample's optimum is near the full fit's, but not always).
+  const std::size_t n_fit = prepared.fit_rows.size();
+  for (int b = 0; b < options.bootstrap; ++b) {
+    std::vector<int> rows(n_fit);
+    for (auto& r : rows) r = prepared.fit_rows[random.below(static_cast<int>(n_fit))];
+    auto resample_starts = latin_hypercube(law, options.bootstrap_starts, random);
+    resample_starts.insert(resample_starts.begin(), best.unbounded);
+    MultiStart refit = multi_start(*solver, rows, resample_starts, options.start_rtol, n_fit);
+    if (std::isfinite(refit.objective)) result.bootstrap_samples.push_back(bounded_params(law, refit.unbounded));
+  }
+
+  // Per-point predictions, with bootstrap intervals.
+  result.points = prepared.rows;
+  for (std::size_t i = 0; i < result.points.size(); ++i) {
+    auto& point = result.points[i];
+    const double* x = &prepared.points.inputs[i * law.inputs.size()];
+    const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[i * law.givens.size()];
+    point.predicted = evaluate(law, params, x, g);
+    point.divergence = (point.predicted - point.measured) / point.measured;
+    if (!result.bootstrap_samples.empty()) {
+      std::vector<double> predictions;
+      for (const auto& sample : result.bootstrap_samples) predictions.push_back(evaluate(law, sample, x, g));
+      point.interval = interval_of(predictions);
+    }
+  }
+  if (!result.bootstrap_samples.empty())
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      std::vector<double> values;
+      for (const auto& sample : result.bootstrap_samples) values.push_back(sample[k]);
+      result.parameters[k].interval = interval_of(values);
+    }
+  result.fitted = summarise(result.points, true);
+  result.held_out = summarise(result.points, false);
+
+  // k-fold cross-validation on the fitted rows: each fold predicted by a fit on the others.
+  if (options.folds >= 2) {
+    std::vector<int> order = prepared.fit_rows;
+    for (int i = static_cast<int>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
+    std::vector<PointResult> out_of_fold;
+    for (int fold = 0; fold < options.folds; ++fold) {
+      std::vector<int> train, test;
+      for (std::size_t i = 0; i < order.size(); ++i)
+        (static_cast<int>(i % options.folds) == fold ? test : train).push_back(order[i]);
+      if (train.size() < law.parameters.size())
+        throw InputError("--folds", 0, "", fmt::format("a fold leaves {} rows to fit, fewer than the {} parameters",
+                                                       train.size(), law.parameters.size()));
+      auto fold_starts = latin_hypercube(law, options.starts, random);
+      MultiStart fold_fit = multi_start(*solver, train, fold_starts, options.start_rtol, train.size());
+      auto fold_params = bounded_params(law, fold_fit.unbounded);
+      for (int row : test) {
+        PointResult point = result.points[row];
+        const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[row * law.givens.size()];
+        point.predicted = evaluate(law, fold_params, &prepared.points.inputs[row * law.inputs.size()], g);
+        point.divergence = (point.predicted - point.measured) / point.measured;
+        out_of_fold.push_back(point);
+      }
+    }
+    result.cross_validation = summarise(out_of_fold, true);
+    result.folds = options.folds;
+  }
+
+  // Flags a user must see.
+  const double share = static_cast<double>(result.starts_at_best) / result.starts;
+  if (result.starts > 1 && share < options.start_share_warning)
+    result.warnings.push_back(fmt::format(
+        "only {} of {} starts reached the best objective ({:.0f}% < {:.0f}%): the optimum is hard to find and "
+        "may not be the global one; try more --starts",
+        result.starts_at_best, result.starts, 100 * share, 100 * options.start_share_warning));
+  for (const auto& p : result.parameters)
+    if (p.at_bound)
+      result.warnings.push_back(fmt::format("{} = {:.4g} sits on its bound [{:.4g}, {:.4g}]: the bound, not the data, "
+                                            "decided it",
+                                            p.name, p.value, p.lower, p.upper));
+  if (options.bootstrap > 0 && static_cast<int>(result.bootstrap_samples.size()) < options.bootstrap)
+    result.warnings.push_back(fmt::format("{} of {} bootstrap refits failed and were dropped",
+                                          options.bootstrap - result.bootstrap_samples.size(), options.bootstrap));
+  return result;
+}
+
+Prediction predict(const FitResult& fit, const std::map<std::string, double>& at) {
+  const laws::LawInfo& law = law_named(fit.law);
+  auto lookup = [&](const std::string& name, const std::string& column) {
+    auto it = at.find(name);
+    if (it == at.end() && !column.empty()) it = at.find(column);
+    if (it == at.end())
+      throw InputError("--at", 0, name, column.empty() || column == name
+                                            ? fmt::format("missing value for '{}'", name)
+                                            : fmt::format("missing value for '{}' (column {})", name, column));
+    if (!(std::isfinite(it->second) && it->second > 0))
+      throw InputError("--at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
+    return it->second;
+  };
+  for (const auto& [name, value] : at) {
+    bool known = false;
+    for (std::size_t i = 0; i < fit.input_names.size(); ++i)
+      known |= name == fit.input_names[i] || name == fit.input_columns[i];
+    for (std::size_t g = 0; g < fit.given_names.size(); ++g)
+      known |= name == fit.given_names[g] || name == fit.givens[g].column;
+    if (!known) throw InputError("--at", 0, name, fmt::format("law {} takes no input or given '{}'", fit.law, name));
+  }
+  std::vector<double> inputs, givens;
+  for (std::size_t i = 0; i < fit.input_names.size(); ++i)
+    inputs.push_back(lookup(fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i]);
+  for (std::size_t g = 0; g < fit.given_names.size(); ++g)
+    givens.push_back(fit.givens[g].value ? *fit.givens[g].value : lookup(fit.given_names[g], fit.givens[g].column));
+
+  std::vector<double> params;
+  for (const auto& p : fit.parameters) params.push_back(p.value);
+  Prediction prediction;
+  prediction.value = evaluate(law, params, inputs.data(), givens.data());
+  if (!fit.bootstrap_samples.empty()) {
+    std::vector<double> values;
+    for (const auto& sample : fit.bootstrap_samples) values.push_back(evaluate(law, sample, inputs.data(), givens.data()));
+    prediction.interval = interval_of(values);
+  }
+  return prediction;
+}
+
+}  // namespace scalelab::fit

@@ -1,0 +1,150 @@
+#include "fit/solver.h"
+
+#include <cmath>
+#include <limits>
+
+#include <ceres/tiny_solver.h>
+#include <ceres/tiny_solver_autodiff_function.h>
+
+namespace scalelab::fit::detail {
+
+namespace {
+
+template <typename T>
+T logistic(const T& u) {
+  using std::exp;
+  return 1.0 / (1.0 + exp(-u));
+}
+
+// The bounded value the law sees for a solver variable u.
+template <typename T>
+T bounded(const T& u, const laws::Parameter& p) {
+  using std::exp;
+  if (p.scale == laws::Scale::linear) return p.lower + (p.upper - p.lower) * logistic(u);
+  const double log_lower = std::log(p.lower), log_upper = std::log(p.upper);
+  return exp(log_lower + (log_upper - log_lower) * logistic(u));
+}
+
+// The residual whose square (halved, summed) is the loss. For huber_log, r = log pred - log y and
+// sign(r) * sqrt(2 huber(r)) squares back to the Huber loss: least squares then minimises exactly
+// Chinchilla's summed Huber objective, and the residual stays smooth (C1) at |r| = delta.
+template <typename T>
+T residual(const T& predicted, double measured, Loss loss, double delta) {
+  using std::log;
+  using std::sqrt;
+  switch (loss) {
+    case Loss::divergence:
+      return (predicted - measured) / measured;
+    case Loss::lsq:
+      return predicted - measured;
+    case Loss::huber_log: {
+      T r = log(predicted) - std::log(measured);
+      double magnitude = std::abs(laws::value_of(r));
+      if (magnitude <= delta) return r;
+      T root = sqrt(2.0 * delta * (r < 0.0 ? -r : r) - delta * delta);
+      return laws::value_of(r) < 0 ? -root : root;
+    }
+  }
+  return predicted;
+}
+
+// The least-squares problem TinySolver sees: one residual per (possibly repeated) row.
+template <typename Law>
+struct Residuals {
+  static constexpr int kParameters = static_cast<int>(Law::parameters.size());
+  const Points& points;
+  const std::vector<int>& rows;
+  Loss loss;
+  double delta;
+
+  int NumResiduals() const { return static_cast<int>(rows.size()); }
+
+  template <typename T>
+  bool operator()(const T* unbounded, T* out) const {
+    T params[kParameters];
+    for (int k = 0; k < kParameters; ++k) params[k] = bounded(unbounded[k], Law::parameters[k]);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const int row = rows[i];
+      T predicted = Law{}(params, &points.inputs[row * points.num_inputs], &points.givens[row * points.num_givens]);
+      out[i] = residual(predicted, points.measured[row], loss, delta);
+    }
+    return true;
+  }
+};
+
+template <typename Law>
+class LawSolver final : public Solver {
+ public:
+  static constexpr int kParameters = Residuals<Law>::kParameters;
+  using Function = ceres::TinySolverAutoDiffFunction<Residuals<Law>, Eigen::Dynamic, kParameters>;
+  using Vector = Eigen::Matrix<double, kParameters, 1>;
+
+  LawSolver(const Points& points, Loss loss, double delta) : points_(points), loss_(loss), delta_(delta) {}
+
+  std::vector<StartOutcome> solve(const std::vector<int>& rows,
+                                  const std::vector<std::vector<double>>& starts) const override {
+    Residuals<Law> residuals{points_, rows, loss_, delta_};
+    Function function(residuals);
+    ceres::TinySolver<Function> solver;
+    // TinySolver 2.1 compares the *absolute* cost change with function_tolerance, which would stop
+    // fits whose whole cost is below 1e-6 (every good divergence fit) at once: disable it and stop
+    // on step size, gradient or iteration count instead.
+    solver.options.function_tolerance = 0;
+    solver.options.parameter_tolerance = 1e-10;
+    solver.options.gradient_tolerance = 1e-14;
+    solver.options.cost_threshold = 1e-30;
+    solver.options.max_num_iterations = 200;
+
+    std::vector<StartOutcome> outcomes;
+    outcomes.reserve(starts.size());
+    Eigen::VectorXd values(rows.size());
+    for (const auto& start : starts) {
+      Vector x = Eigen::Map<const Vector>(start.data());
+      StartOutcome outcome;
+      outcome.objective = std::numeric_limits<double>::infinity();
+      if (evaluate(residuals, x, values)) {
+        solver.Solve(function, &x);
+        if (evaluate(residuals, x, values)) outcome.objective = objective(values);
+      }
+      outcome.unbounded.assign(x.data(), x.data() + kParameters);
+      outcomes.push_back(std::move(outcome));
+    }
+    return outcomes;
+  }
+
+ private:
+  static bool evaluate(const Residuals<Law>& residuals, const Vector& x, Eigen::VectorXd& values) {
+    residuals(x.data(), values.data());
+    return values.allFinite();
+  }
+  // The loss as reported: sum of squared residuals, or for huber_log the summed Huber loss.
+  double objective(const Eigen::VectorXd& values) const {
+    return loss_ == Loss::huber_log ? 0.5 * values.squaredNorm() : values.squaredNorm();
+  }
+
+  const Points& points_;
+  Loss loss_;
+  double delta_;
+};
+
+}  // namespace
+
+double to_bounded(double u, const laws::Parameter& p) { return bounded(u, p); }
+
+double bound_fraction(double value, const laws::Parameter& p) {
+  if (p.scale == laws::Scale::linear) return (value - p.lower) / (p.upper - p.lower);
+  return (std::log(value) - std::log(p.lower)) / (std::log(p.upper) - std::log(p.lower));
+}
+
+double to_unbounded(double value, const laws::Parameter& p) {
+  double s = std::clamp(bound_fraction(value, p), 1e-12, 1 - 1e-12);
+  return std::log(s / (1 - s));
+}
+
+std::unique_ptr<Solver> make_solver(const laws::LawInfo& law, const Points& points, Loss loss, double huber_delta) {
+  std::unique_ptr<Solver> solver;
+  laws::visit(law.name, [&](auto l) { solver = std::make_unique<LawSolver<decltype(l)>>(points, loss, huber_delta); });
+  return solver;
+}
+
+}  // namespace scalelab::fit::detail
