@@ -1,5 +1,246 @@
-// Placeholder until the sweep commands land: registers nothing.
+// sweep, results and demo: flags and printing only. The work happens in src/sweep (specs, executor,
+// result tables), src/store (run directories and their index) and src/fit (the law).
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
 #include "cli/commands.h"
+#include "cli/worker_path.h"
+#include "store/store.h"
+#include "sweep/demo_spec.h"
+#include "sweep/progress.h"
+#include "sweep/results.h"
+#include "sweep/spec.h"
+#include "sweep/sweep.h"
+#include "table/table.h"
+
+#if __has_include("fit/fit.h")
+#include "fit/fit.h"
+#endif
+
 namespace scalelab::cli {
-void add_sweep_commands(CLI::App&) {}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+WorkerCommand worker_command() {
+  auto path = worker_path();
+  if (!fs::exists(path))
+    throw std::runtime_error(fmt::format("the training worker {} does not exist: build the scalelab-worker target, "
+                                         "or point SCALELAB_WORKER at it",
+                                         path.string()));
+  return scalelab_worker_command(path);
 }
+
+// Prints a table with aligned columns; numbers that are not whole are shown to 4 significant digits.
+void print_table(const Table& table, std::FILE* out = stdout) {
+  std::vector<std::vector<std::string>> cells(table.rows() + 1);
+  cells[0] = table.header();
+  for (std::size_t r = 0; r < table.rows(); ++r)
+    for (std::size_t c = 0; c < table.cols(); ++c) {
+      std::string text = table.at(r, c);
+      char* end = nullptr;
+      double v = std::strtod(text.c_str(), &end);
+      if (!text.empty() && end && *end == '\0' && v != std::floor(v)) text = fmt::format("{:.4g}", v);
+      if (text.size() > 48) text = text.substr(0, 45) + "...";
+      cells[r + 1].push_back(text);
+    }
+  std::vector<std::size_t> width(table.cols(), 0);
+  for (const auto& row : cells)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  for (const auto& row : cells) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) line += fmt::format("{:<{}}  ", row[c], width[c]);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    fmt::print(out, "{}\n", line);
+  }
+}
+
+// Exit statuses beyond main()'s 0/1/2: a stopped sweep says so, the way shells report Ctrl-C.
+[[noreturn]] void exit_with(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::exit(code);
+}
+
+void print_outcome(const SweepOutcome& o, const fs::path& dir) {
+  fmt::print(stderr, "{}: {} of {} runs done, {} diverged, {} failed, {} unfinished ({} started now, {})\n",
+             dir.string(), o.done, o.total, o.diverged, o.failed, o.pending, o.started, format_duration(o.wall_s));
+  if (o.failed) fmt::print(stderr, "failed runs keep their reason in RUN/failure.txt; `scalelab results {}` lists them\n", dir.string());
+}
+
+SweepOptions sweep_options(int jobs) {
+  SweepOptions options;
+  options.jobs = jobs > 0 ? jobs : available_cores();
+  options.worker = worker_command();
+  return options;
+}
+
+// ---- sweep -------------------------------------------------------------------------------------
+
+struct SweepFlags {
+  std::string spec;
+  std::string dir;
+  int jobs = 0;
+};
+
+void sweep_command(const SweepFlags& flags) {
+  auto spec = load_spec(flags.spec);
+  fs::path dir = flags.dir.empty() ? fs::path("sweeps") / spec.name : fs::path(flags.dir);
+  auto options = sweep_options(flags.jobs);
+  auto outcome = run_sweep(spec, dir, options);
+  print_outcome(outcome, dir);
+  if (outcome.stopped) {
+    fmt::print(stderr, "stopped: run the same command again to resume\n");
+    exit_with(130);
+  }
+  if (outcome.failed) exit_with(1);
+}
+
+// ---- results -----------------------------------------------------------------------------------
+
+struct ResultsFlags {
+  std::string dir;
+  std::string csv;
+  bool per_cell = false;
+  bool rebuild = false;
+};
+
+void results_command(const ResultsFlags& flags) {
+  fs::path dir = flags.dir;
+  if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
+    throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
+  if (flags.rebuild) {
+    Store store(dir);
+    store.rebuild();
+    fmt::print(stderr, "rebuilt {} from its run directories\n", (dir / "store.sqlite").string());
+  }
+  Table table = flags.per_cell ? cell_table(dir) : run_table(dir);
+  if (flags.csv == "-") fmt::print("{}", to_csv(table));
+  else if (!flags.csv.empty()) {
+    write_file_atomic(flags.csv, to_csv(table));
+    fmt::print(stderr, "wrote {} rows to {}\n", table.rows(), flags.csv);
+  } else {
+    print_table(table);
+  }
+}
+
+// ---- demo --------------------------------------------------------------------------------------
+
+struct DemoFlags {
+  std::string dir = "scalelab-demo";
+  std::string spec;  // another spec instead of the built-in one (for tuning the grid)
+  int jobs = 0;
+};
+
+std::string percent(double v) { return std::isfinite(v) ? fmt::format("{:+.1f}%", 100 * v) : "-"; }
+
+void demo_command(const DemoFlags& flags) {
+  auto spec = flags.spec.empty() ? parse_spec(std::string(demo_spec_yaml()), "examples/demo.yaml (built in)")
+                                 : load_spec(flags.spec);
+  fs::path dir = flags.dir;
+  auto options = sweep_options(flags.jobs);
+  auto planned = expand(spec);
+
+  // What is left, and how long it should take, before anything starts.
+  std::map<std::string, RunStatus> status;
+  if (fs::exists(dir / "store.sqlite"))
+    for (const auto& r : Store(dir).runs()) status[r.id] = r.status;
+  std::vector<PlannedRun> left;
+  double fit_cost = 0, total_cost = 0;
+  for (const auto& run : planned) {
+    auto it = status.find(run.hparams.hash());
+    if (it == status.end() || it->second != RunStatus::done) left.push_back(run);
+    total_cost += run.cost;
+    if (run.in_fit) fit_cost += run.cost;
+  }
+  int cores = available_cores();
+  fmt::print("scalelab demo: {} on {}, {} runs in {}; {} to run, about {} with {} jobs on {} cores\n",
+             spec.fixed.text("model"), spec.fixed.text("dataset"), planned.size(), dir.string(), left.size(),
+             format_duration(estimate_seconds(left, options.jobs, cores, options.speed)), options.jobs, cores);
+  std::fflush(stdout);
+
+  auto outcome = run_sweep(spec, dir, options);
+  print_outcome(outcome, dir);
+  if (outcome.stopped) {
+    fmt::print(stderr, "stopped: run `scalelab demo` again to resume\n");
+    exit_with(130);
+  }
+
+#if __has_include("fit/fit.h")
+  std::vector<std::string> warnings;
+  Table cells = sweep_measurements(dir, &warnings);
+  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+
+  fit::FitOptions fo;
+  fo.law = spec.law;
+  fo.inputs = {{"m", "samples"}, {"n", "params"}};
+  fo.target = "test_error";
+  fo.givens = {{"eps0", fit::Given::constant(spec.eps0)}};
+  fo.fit_where = "in_fit==1";
+  fo.normalize = true;  // fractions of the largest data set and model, as the paper reports them
+  fo.bootstrap = 200;
+  auto result = fit::fit_table(cells, fo);
+  write_file_atomic(dir / "fit.json", fit::to_json(result));
+  for (const auto& w : result.warnings) fmt::print(stderr, "fit warning: {}\n", w);
+
+  std::string params;
+  for (const auto& p : result.parameters) params += fmt::format(" {}={:.4g}", p.name, p.value);
+  fmt::print("\n{} fitted on {} cells (eps0 = {}):{}\n\n", result.law, result.fitted.count, spec.eps0, params);
+
+  auto keys = cell_keys(spec);
+  Table shown({"cell", "role", "params", "samples", "measured", "predicted", "interval_5_95", "divergence"});
+  for (std::size_t row = 0; row < cells.rows(); ++row) {
+    const auto& point = result.points[row];
+    std::string cell;
+    for (const auto& key : keys) cell += (cell.empty() ? "" : " ") + key + "=" + cells.at(row, key);
+    std::string measured = fmt::format("{:.4f}", point.measured);
+    if (double sd = cells.number(row, cells.column("test_error_std")); sd > 0) measured += fmt::format(" ±{:.4f}", sd);
+    std::string interval =
+        point.interval ? fmt::format("[{:.4f}, {:.4f}]", point.interval->p05, point.interval->p95) : "";
+    shown.add_row({cell, point.fitted ? "fit" : "held-out", cells.at(row, "params"), cells.at(row, "samples"), measured,
+                   fmt::format("{:.4f}", point.predicted), interval, percent(point.divergence)});
+  }
+  print_table(shown);
+  write_file_atomic(dir / "demo.csv", to_csv(shown));
+  fmt::print("\nheld-out cells: mean |divergence| {:.1f}%, max {:.1f}% over {} cells (bias {}); "
+             "the fit set used {:.1f}% of the grid's compute\n",
+             100 * result.held_out.mean_abs, 100 * result.held_out.max_abs, result.held_out.count,
+             percent(result.held_out.mean), 100 * fit_cost / total_cost);
+#else
+  fmt::print("(the fitting library is not built: `scalelab results {} --per-cell` lists the measurements)\n", dir.string());
+#endif
+}
+
+}  // namespace
+
+void add_sweep_commands(CLI::App& app) {
+  auto sweep_flags = std::make_shared<SweepFlags>();
+  auto* sweep = app.add_subcommand("sweep", "run (or resume) a grid of training runs from a YAML spec");
+  sweep->add_option("spec", sweep_flags->spec, "sweep spec (see examples/ and docs/sweeps.md)")->required();
+  sweep->add_option("--dir", sweep_flags->dir, "sweep directory (default: sweeps/NAME)");
+  sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them");
+  sweep->callback([sweep_flags] { sweep_command(*sweep_flags); });
+
+  auto results_flags = std::make_shared<ResultsFlags>();
+  auto* results = app.add_subcommand("results", "list a sweep's runs, or its cells (mean and std over seeds)");
+  results->add_option("dir", results_flags->dir, "sweep directory")->required();
+  results->add_option("--csv", results_flags->csv, "write CSV (atomically) instead of printing; '-' for stdout");
+  results->add_flag("--per-cell", results_flags->per_cell, "one row per cell: mean and std of the error over seeds");
+  results->add_flag("--rebuild", results_flags->rebuild, "rebuild the index (store.sqlite) from the run directories first");
+  results->callback([results_flags] { results_command(*results_flags); });
+
+  auto demo_flags = std::make_shared<DemoFlags>();
+  auto* demo = app.add_subcommand("demo", "train a small grid, fit the law on its small cells, predict the large ones");
+  demo->add_option("--dir", demo_flags->dir, "where the runs go; a second demo reuses them")->capture_default_str();
+  demo->add_option("--jobs,-j", demo_flags->jobs, "runs at once (default: one per core)");
+  demo->add_option("--spec", demo_flags->spec, "use this sweep spec instead of the built-in examples/demo.yaml");
+  demo->callback([demo_flags] { demo_command(*demo_flags); });
+}
+
+}  // namespace scalelab::cli

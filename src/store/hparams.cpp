@@ -1,0 +1,96 @@
+#include "store/hparams.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/core.h>
+#include <yaml-cpp/yaml.h>
+
+#include "table/table.h"
+
+namespace scalelab {
+namespace {
+
+// The whole text parses as a finite double.
+bool parse_number(std::string_view text, double& out) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end && std::isfinite(out);
+}
+
+}  // namespace
+
+void Hparams::set(const std::string& key, double value) { values_[key] = format_number(value); }
+
+void Hparams::set(const std::string& key, std::string_view text) {
+  double number;
+  values_[key] = parse_number(text, number) ? format_number(number) : std::string(text);
+}
+
+const std::string& Hparams::text(std::string_view key) const {
+  auto it = values_.find(std::string(key));
+  if (it == values_.end()) throw std::out_of_range(fmt::format("hyperparameter '{}' is not set", key));
+  return it->second;
+}
+
+double Hparams::number(std::string_view key) const {
+  auto it = values_.find(std::string(key));
+  double value;
+  if (it == values_.end() || !parse_number(it->second, value)) return std::numeric_limits<double>::quiet_NaN();
+  return value;
+}
+
+std::string Hparams::canonical() const {
+  std::string out;
+  for (const auto& [key, value] : values_) {  // std::map iterates in sorted key order
+    if (key == "threads") continue;
+    out += key;
+    out += '=';
+    out += value;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string Hparams::hash() const {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
+  for (unsigned char c : canonical()) {
+    h ^= c;
+    h *= 1099511628211ull;  // FNV prime
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::string Hparams::to_yaml() const {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  for (const auto& [key, value] : values_) out << YAML::Key << key << YAML::Value << value;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+Hparams Hparams::from_yaml(std::string_view text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    throw InputError(source, e.mark.line + 1, "", "not valid YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw InputError(source, root.Mark().line + 1, "", "expected a map of hyperparameters");
+  Hparams h;
+  for (const auto& item : root) {
+    auto key = item.first.as<std::string>();
+    if (!item.second.IsScalar())
+      throw InputError(source, item.second.Mark().line + 1, key, "expected a single value");
+    h.set(key, item.second.Scalar());
+  }
+  return h;
+}
+
+Hparams Hparams::read(const std::filesystem::path& file) { return from_yaml(read_file(file), file.string()); }
+
+}  // namespace scalelab

@@ -1,0 +1,38 @@
+// A run's hyperparameters: a flat map from name to value, and the hash that names its directory.
+// Values are kept in canonical text: numbers as the shortest text that reads back to the same double,
+// so `lr: 0.001` and `lr: 1e-3` are one configuration and one directory.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace scalelab {
+
+class Hparams {
+ public:
+  void set(const std::string& key, double value);
+  void set(const std::string& key, std::string_view text);  // numbers in text are canonicalised
+  bool has(std::string_view key) const { return values_.find(std::string(key)) != values_.end(); }
+  const std::string& text(std::string_view key) const;  // throws std::out_of_range naming the key
+  double number(std::string_view key) const;            // NaN when missing or not a number
+  const std::map<std::string, std::string>& values() const { return values_; }
+
+  // Sorted `key=value` lines, without `threads` (it changes speed, not results).
+  std::string canonical() const;
+  // 64-bit FNV-1a of canonical(), as 16 hex digits: stable across builds, machines and runs.
+  std::string hash() const;
+
+  std::string to_yaml() const;
+  // A flat YAML map of scalars; InputError names the file, line and key of anything else.
+  static Hparams from_yaml(std::string_view text, const std::string& source);
+  static Hparams read(const std::filesystem::path& file);
+
+  bool operator==(const Hparams& other) const { return values_ == other.values_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace scalelab

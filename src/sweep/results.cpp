@@ -1,0 +1,196 @@
+#include "sweep/results.h"
+
+#include <cmath>
+#include <map>
+
+#include <fmt/core.h>
+
+#include "store/store.h"
+#include "sweep/spec.h"
+
+namespace scalelab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct RunView {
+  RunRecord record;
+  const PlannedRun* planned = nullptr;  // null for runs of an older spec
+  std::string cell;
+};
+
+std::string num(double v) { return std::isfinite(v) ? format_number(v) : ""; }
+
+double result_number(const nlohmann::json& result, const char* key) {
+  return result.is_object() && result.contains(key) && result[key].is_number() ? result[key].get<double>() : NAN;
+}
+
+// The store's runs with what the spec says about them.
+struct SweepView {
+  std::vector<std::string> keys;  // cell axes
+  std::vector<PlannedRun> planned;
+  std::vector<RunView> runs;
+
+  explicit SweepView(const fs::path& dir) {
+    if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
+      throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
+    std::map<std::string, const PlannedRun*> by_id;
+    if (fs::exists(dir / "spec.yaml")) {
+      auto spec = load_spec(dir / "spec.yaml");
+      keys = cell_keys(spec);
+      planned = expand(spec);
+      for (const auto& p : planned) by_id[p.hparams.hash()] = &p;
+    } else {
+      keys = {"width", "depth", "data_fraction"};
+    }
+    Store store(dir);
+    for (auto& record : store.runs()) {
+      RunView view;
+      if (auto it = by_id.find(record.id); it != by_id.end()) view.planned = it->second;
+      for (const auto& key : keys)
+        view.cell += (view.cell.empty() ? "" : " ") + key + "=" + (record.hparams.has(key) ? record.hparams.text(key) : "");
+      view.record = std::move(record);
+      runs.push_back(std::move(view));
+    }
+  }
+
+  static std::string role(const RunView& r) { return r.planned ? (r.planned->in_fit ? "fit" : "held_out") : ""; }
+  static double params(const RunView& r) {
+    double v = result_number(r.record.result, "params");
+    return std::isfinite(v) || !r.planned ? v : r.planned->params;
+  }
+  static double samples(const RunView& r) {
+    double v = result_number(r.record.result, "train_samples");
+    return std::isfinite(v) || !r.planned ? v : r.planned->train_samples;
+  }
+};
+
+}  // namespace
+
+Table run_table(const fs::path& dir) {
+  SweepView view(dir);
+  std::vector<std::string> header = {"id", "status", "role"};
+  header.insert(header.end(), view.keys.begin(), view.keys.end());
+  for (const char* c : {"seed", "params", "samples", "epochs", "test_error", "val_error", "wall_s", "attempts", "message"})
+    header.push_back(c);
+  Table table(header, dir.string());
+  for (const auto& r : view.runs) {
+    const auto& h = r.record.hparams;
+    std::vector<std::string> row = {r.record.id, std::string(to_string(r.record.status)), SweepView::role(r)};
+    for (const auto& key : view.keys) row.push_back(h.has(key) ? h.text(key) : "");
+    row.push_back(h.has("seed") ? h.text("seed") : "");
+    row.push_back(num(SweepView::params(r)));
+    row.push_back(num(SweepView::samples(r)));
+    row.push_back(h.has("epochs") ? h.text("epochs") : "");
+    row.push_back(num(result_number(r.record.result, "test_error")));
+    row.push_back(num(result_number(r.record.result, "val_error")));
+    row.push_back(num(r.record.wall_s));
+    row.push_back(std::to_string(r.record.attempts));
+    row.push_back(r.record.message.substr(0, r.record.message.find('\n')));
+    table.add_row(std::move(row));
+  }
+  return table;
+}
+
+namespace {
+
+struct Cell {
+  std::string role;
+  std::vector<std::string> axes;
+  double params = NAN, samples = NAN, cost = 0;
+  std::vector<double> errors;
+  int diverged = 0, failed = 0, unfinished = 0;
+};
+
+std::vector<Cell> cells_of(const SweepView& view, std::vector<std::string>* warnings) {
+  std::vector<Cell> cells;
+  std::map<std::string, std::size_t> index;
+  auto cell_for = [&](const RunView& r) -> Cell& {
+    auto [it, fresh] = index.emplace(r.cell, cells.size());
+    if (fresh) {
+      Cell c;
+      c.role = SweepView::role(r);
+      for (const auto& key : view.keys) c.axes.push_back(r.record.hparams.has(key) ? r.record.hparams.text(key) : "");
+      cells.push_back(c);
+    }
+    return cells[it->second];
+  };
+  for (const auto& r : view.runs) {
+    Cell& c = cell_for(r);
+    if (r.planned) c.cost += r.planned->cost;
+    if (!std::isfinite(c.params)) c.params = SweepView::params(r);
+    if (!std::isfinite(c.samples)) c.samples = SweepView::samples(r);
+    switch (r.record.status) {
+      case RunStatus::done: {
+        c.errors.push_back(result_number(r.record.result, "test_error"));
+        c.params = std::isfinite(result_number(r.record.result, "params")) ? result_number(r.record.result, "params") : c.params;
+        c.samples = std::isfinite(result_number(r.record.result, "train_samples")) ? result_number(r.record.result, "train_samples")
+                                                                                  : c.samples;
+        break;
+      }
+      case RunStatus::diverged:
+        c.diverged += 1;
+        if (warnings) {
+          auto seed = r.record.hparams.has("seed") ? r.record.hparams.text("seed") : "?";
+          warnings->push_back(fmt::format("run {} ({} seed={}) diverged: left out of the fit", r.record.id, r.cell, seed));
+        }
+        break;
+      case RunStatus::failed: c.failed += 1; break;
+      default: c.unfinished += 1; break;
+    }
+  }
+  return cells;
+}
+
+Table to_table(const SweepView& view, const std::vector<Cell>& cells, bool finished_only, const std::string& source) {
+  std::vector<std::string> header = {"role", "in_fit"};
+  header.insert(header.end(), view.keys.begin(), view.keys.end());
+  for (const char* c : {"params", "samples", "seeds", "test_error", "test_error_std", "diverged", "failed", "unfinished", "cost"})
+    header.push_back(c);
+  Table table(header, source);
+  for (const auto& c : cells) {
+    if (finished_only && c.errors.empty()) continue;
+    double mean = NAN, sd = NAN;
+    if (!c.errors.empty()) {
+      mean = 0;
+      for (double e : c.errors) mean += e;
+      mean /= c.errors.size();
+      double ss = 0;
+      for (double e : c.errors) ss += (e - mean) * (e - mean);
+      sd = c.errors.size() > 1 ? std::sqrt(ss / (c.errors.size() - 1)) : 0.0;
+    }
+    std::vector<std::string> row = {c.role, c.role == "fit" ? "1" : "0"};
+    row.insert(row.end(), c.axes.begin(), c.axes.end());
+    for (double v : {c.params, c.samples, double(c.errors.size()), mean, sd, double(c.diverged), double(c.failed),
+                     double(c.unfinished), c.cost})
+      row.push_back(num(v));
+    table.add_row(std::move(row));
+  }
+  return table;
+}
+
+}  // namespace
+
+Table cell_table(const fs::path& dir) {
+  SweepView view(dir);
+  return to_table(view, cells_of(view, nullptr), false, dir.string());
+}
+
+Table sweep_measurements(const fs::path& dir, std::vector<std::string>* warnings) {
+  SweepView view(dir);
+  std::vector<std::string> local;
+  auto cells = cells_of(view, &local);
+  for (const auto& c : cells)
+    if (c.errors.empty()) {
+      std::string name;
+      for (std::size_t i = 0; i < view.keys.size(); ++i) name += (i ? " " : "") + view.keys[i] + "=" + c.axes[i];
+      local.push_back(fmt::format("cell {} has no finished run: left out", name));
+    }
+  if (warnings) warnings->insert(warnings->end(), local.begin(), local.end());
+  else
+    for (const auto& w : local) fmt::print(stderr, "scalelab: warning: {}\n", w);
+  return to_table(view, cells, true, (dir / "store.sqlite").string());
+}
+
+}  // namespace scalelab

@@ -1,0 +1,65 @@
+// A sweep spec: the YAML file that says which runs make a grid and which of them the law is fitted on.
+//
+//   name: fashion-mnist-mlp
+//   dataset: fashion-mnist
+//   model: mlp
+//   fixed:    {epochs: 15, batch_size: 128, lr: 0.001}          # every run
+//   grid:     {width: [0.125, 0.25], data_fraction: [0.5, 1], seed: [0, 1]}  # all combinations
+//   min_steps: 3000          # optional: small data sets get more epochs, up to this many steps
+//   fit_where: "width<=0.125 && data_fraction<=0.5"              # or fit_cells: [{width: .., ...}]
+//   law: rosenfeld2020
+//   eps0: 0.9
+//
+// Keys of `fixed` and `grid` are the worker's hyperparameters (docs/run-directory.md). A cell is one
+// point of the grid without its seed; its error is the mean over seeds. See docs/sweeps.md.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/hparams.h"
+#include "table/table.h"
+
+namespace scalelab {
+
+struct SweepSpec {
+  std::string source;  // file name, for messages
+  std::string text;    // the YAML as given, copied into the sweep directory
+  std::string name;
+  Hparams fixed;                                        // dataset, model and `fixed`
+  std::map<std::string, std::vector<std::string>> grid;  // axis -> canonical values, in spec order
+  int min_steps = 0;
+  double train_size = 0;  // training-set size that data_fraction is a fraction of
+  // The fit set: runs matching `fit_where`, or whose cell is listed in `fit_cells`. Empty: no fit.
+  std::optional<Predicate> fit_where;
+  std::vector<Hparams> fit_cells;
+  std::string law = "rosenfeld2020";
+  double eps0 = 0.9;
+
+  bool has_fit() const { return fit_where.has_value() || !fit_cells.empty(); }
+};
+
+// Parses and validates a spec; every mistake is an InputError naming the file, line and field.
+SweepSpec parse_spec(const std::string& yaml, const std::string& source);
+SweepSpec load_spec(const std::filesystem::path& file);
+
+// One run of the grid, ready to be stored.
+struct PlannedRun {
+  Hparams hparams;
+  std::string cell;          // the cell it belongs to, e.g. "width=0.25 depth=2 data_fraction=0.5"
+  double train_samples = 0;  // m, estimated from the data fraction
+  double params = 0;         // n, exact (models_spec)
+  double cost = 0;           // training FLOPs: 3 x forward FLOPs x samples x epochs
+  bool in_fit = false;
+};
+
+// Every combination of the grid's axes, in a stable order.
+std::vector<PlannedRun> expand(const SweepSpec& spec);
+
+// The keys that identify a run's cell: the grid's axes other than the seed.
+std::vector<std::string> cell_keys(const SweepSpec& spec);
+
+}  // namespace scalelab

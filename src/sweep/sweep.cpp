@@ -1,0 +1,241 @@
+#include "sweep/sweep.h"
+
+#include <sched.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <csignal>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "store/store.h"
+#include "sweep/progress.h"
+
+namespace scalelab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int) { g_stop = 1; }
+
+// Installs the stop handlers for the sweep's lifetime and puts the previous ones back afterwards.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  bool requested() const { return g_stop != 0; }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// Learns seconds-per-run = overhead + cost / rate from the runs this process saw end (least
+// squares), falling back on the prior until two runs of different cost have ended.
+class TimeModel {
+ public:
+  TimeModel(const Speed& prior, int jobs, int cores) {
+    int threads = std::max(1, cores / jobs);
+    overhead_ = prior.overhead_s;
+    rate_ = prior.flops_per_s * threads / std::max(1, cores);
+  }
+  void add(double cost, double seconds) {
+    n_ += 1;
+    sc_ += cost;
+    st_ += seconds;
+    scc_ += cost * cost;
+    sct_ += cost * seconds;
+    double var = scc_ - sc_ * sc_ / n_;
+    if (n_ >= 2 && var > 1e-12 * scc_) {
+      double slope = (sct_ - sc_ * st_ / n_) / var;
+      double intercept = (st_ - slope * sc_) / n_;
+      if (slope > 0) {
+        rate_ = 1 / slope;
+        overhead_ = std::max(0.0, intercept);
+        return;
+      }
+    }
+    if (sc_ > 0) rate_ = sc_ / std::max(1e-3, st_ - n_ * overhead_);
+  }
+  double seconds(double cost) const { return overhead_ + cost / rate_; }
+
+ private:
+  double overhead_, rate_;
+  double n_ = 0, sc_ = 0, st_ = 0, scc_ = 0, sct_ = 0;
+};
+
+std::string run_label(const PlannedRun& run) {
+  std::string label = run.cell;
+  if (run.hparams.has("seed")) label += " seed=" + run.hparams.text("seed");
+  return label;
+}
+
+// How a worker's end translates into the run's record, given what it left in the directory.
+struct Verdict {
+  RunStatus status;
+  nlohmann::json result;
+  std::string message;
+};
+
+Verdict judge(const JobEnd& end, const fs::path& dir, const Hparams& hparams) {
+  auto state = inspect_run_dir(dir, hparams);
+  bool claims_result = end.exit_code == 0 || end.exit_code == 3;
+  if (claims_result && state.kind == RunDirState::finished) return {state.status, state.result, ""};
+  std::string how = end.signal ? fmt::format("worker killed by signal {}", end.signal)
+                               : fmt::format("worker exited with status {}", end.exit_code);
+  if (claims_result) how += state.kind == RunDirState::corrupt ? ", but " + state.reason : ", but wrote no result.json";
+  if (end.exit_code == 2) how += " (bad input)";
+  return {RunStatus::failed, nullptr, how + "\n--- tail of worker.log ---\n" + file_tail(dir / "worker.log")};
+}
+
+}  // namespace
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return 1;
+}
+
+double estimate_seconds(const std::vector<PlannedRun>& runs, int jobs, int cores, const Speed& speed) {
+  if (cores <= 0) cores = available_cores();
+  jobs = std::max(1, std::min(jobs, static_cast<int>(runs.size())));
+  TimeModel model(speed, jobs, cores);
+  double total = 0;
+  for (const auto& run : runs) total += model.seconds(run.cost);
+  return total / jobs;
+}
+
+SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOptions& options) {
+  auto started_at = Clock::now();
+  int cores = options.cores > 0 ? options.cores : available_cores();
+  int jobs = std::max(1, options.jobs);
+  int threads = std::max(1, cores / jobs);
+
+  Store store(dir);
+  write_file_atomic(dir / "spec.yaml", spec.text);
+  auto planned = expand(spec);
+  std::map<std::string, const PlannedRun*> by_id;
+  std::set<std::string> ids;
+  std::vector<Store::Planned> to_plan;
+  for (const auto& run : planned) {
+    auto id = run.hparams.hash();
+    by_id[id] = &run;
+    ids.insert(id);
+    to_plan.push_back({run.hparams, run.cost});
+  }
+  store.plan(to_plan);
+
+  StopSignals stop;
+  auto executor = make_local_executor(jobs, options.worker);
+  std::optional<Progress> progress;
+  if (options.progress) progress.emplace(options.progress);
+  TimeModel time_model(options.speed, jobs, cores);
+  std::map<std::string, RunRecord> mine;  // claimed and running here
+  SweepOutcome outcome;
+  std::string last_event;
+  auto last_heartbeat = Clock::now();
+  auto last_draw = Clock::time_point{};
+
+  auto draw = [&](bool force) {
+    if (!progress || (!force && Clock::now() - last_draw < std::chrono::milliseconds(500))) return;
+    last_draw = Clock::now();
+    ProgressState s;
+    double left = 0;
+    for (const auto& r : store.runs()) {
+      auto it = by_id.find(r.id);
+      if (it == by_id.end()) continue;
+      s.total += 1;
+      if (r.status == RunStatus::done || r.status == RunStatus::diverged || r.status == RunStatus::failed) s.done += 1;
+      if (r.status == RunStatus::diverged) s.diverged += 1;
+      if (r.status == RunStatus::failed) s.failed += 1;
+      if (r.status == RunStatus::running && !mine.count(r.id)) s.running_elsewhere += 1;
+      if (r.status == RunStatus::pending || r.status == RunStatus::running) left += time_model.seconds(r.cost);
+    }
+    for (const auto& [id, _] : mine) s.running.push_back(run_label(*by_id.at(id)));
+    s.seconds_left = left / jobs;
+    s.last_event = last_event;
+    progress->update(s);
+  };
+
+  while (!stop.requested()) {
+    while (executor->running() < executor->slots() && !stop.requested()) {
+      auto claimed = store.claim(&ids);
+      if (!claimed) break;
+      auto run_dir = store.run_dir(claimed->id);
+      prepare_run_dir(run_dir, claimed->hparams);
+      executor->start({claimed->id, run_dir, threads});
+      outcome.started += 1;
+      mine[claimed->id] = std::move(*claimed);
+    }
+    if (executor->running() == 0) {
+      // Nothing left to claim. Wait while other processes run the rest: if one dies, its runs
+      // become claimable and this process takes them over.
+      auto runs = store.runs();
+      bool others = std::any_of(runs.begin(), runs.end(),
+                                [&](const RunRecord& r) { return r.status == RunStatus::running && ids.count(r.id); });
+      if (!others) break;
+      draw(false);
+      for (int i = 0; i < 25 && !stop.requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      continue;
+    }
+    for (const auto& end : executor->wait(std::chrono::milliseconds(250))) {
+      auto& record = mine.at(end.id);
+      auto verdict = judge(end, store.run_dir(end.id), record.hparams);
+      if (verdict.status == RunStatus::failed) write_failure(store.run_dir(end.id), verdict.message);
+      store.finish(end.id, verdict.status, verdict.result, verdict.message, end.wall_s);
+      if (verdict.status == RunStatus::done) time_model.add(record.cost, end.wall_s);
+      last_event = fmt::format("{} {}", to_string(verdict.status), run_label(*by_id.at(end.id)));
+      if (verdict.status == RunStatus::done && verdict.result.contains("test_error"))
+        last_event += fmt::format(" test_error={:.4f}", verdict.result["test_error"].get<double>());
+      if (verdict.status == RunStatus::failed)
+        last_event += fmt::format(" ({})", verdict.message.substr(0, verdict.message.find('\n')));
+      mine.erase(end.id);
+      draw(true);
+    }
+    if (Clock::now() - last_heartbeat > std::chrono::seconds(5)) {
+      store.heartbeat();
+      last_heartbeat = Clock::now();
+    }
+    draw(false);
+  }
+
+  if (stop.requested()) {
+    outcome.stopped = true;
+    for (const auto& end : executor->cancel_all()) store.release(end.id);
+    mine.clear();
+  }
+  draw(true);
+  if (progress) progress->finish();
+
+  for (const auto& r : store.runs()) {
+    if (!ids.count(r.id)) continue;
+    outcome.total += 1;
+    switch (r.status) {
+      case RunStatus::done: outcome.done += 1; break;
+      case RunStatus::diverged: outcome.diverged += 1; break;
+      case RunStatus::failed: outcome.failed += 1; break;
+      default: outcome.pending += 1; break;
+    }
+  }
+  outcome.wall_s = std::chrono::duration<double>(Clock::now() - started_at).count();
+  return outcome;
+}
+
+}  // namespace scalelab

@@ -1,0 +1,53 @@
+// Running a sweep: plan the spec's grid into the store, then run every unfinished run through an
+// Executor, cheapest first, until the grid is finished or a stop signal arrives.
+//
+//   auto spec = load_spec("examples/demo.yaml");
+//   SweepOptions options;
+//   options.jobs = 2;
+//   options.worker = scalelab_worker_command(cli::worker_path());
+//   SweepOutcome outcome = run_sweep(spec, "runs/demo", options);
+//
+// Safe to start again at any moment, and from several processes at once: finished runs are found by
+// their hash and never repeated; runs whose owner died are started afresh; SIGINT/SIGTERM stop the
+// workers and give their runs back as pending.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "sweep/executor.h"
+#include "sweep/spec.h"
+
+namespace scalelab {
+
+// How fast this machine trains, for time estimates before any run has finished. The sweep refines
+// it from the runs it sees end.
+struct Speed {
+  double overhead_s = 2.0;       // per run: process start, data loading, evaluation
+  double flops_per_s = 20e9;     // training FLOPs per second of one run using all cores
+};
+
+struct SweepOptions {
+  int jobs = 1;                       // runs at once
+  int cores = 0;                      // cores to share among them; 0: all this process may use
+  WorkerCommand worker;               // how to start one run
+  Speed speed;
+  std::FILE* progress = stderr;       // nullptr: silent
+};
+
+struct SweepOutcome {
+  int total = 0, done = 0, diverged = 0, failed = 0, pending = 0;
+  int started = 0;       // runs this call started
+  bool stopped = false;  // a stop signal ended it early
+  double wall_s = 0;
+};
+
+SweepOutcome run_sweep(const SweepSpec& spec, const std::filesystem::path& dir, const SweepOptions& options);
+
+// Seconds the given runs take with `jobs` at once on `cores` cores, from `speed` (a rough guide).
+double estimate_seconds(const std::vector<PlannedRun>& runs, int jobs, int cores, const Speed& speed);
+
+int available_cores();  // cores this process may run on (its affinity mask)
+
+}  // namespace scalelab
