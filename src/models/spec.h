@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace scalelab {
 
@@ -22,6 +23,14 @@ void validate(const ModelSpec& spec);
 // Exact number of trainable parameters of the module that models/ builds for this spec.
 std::int64_t parameter_count(const ModelSpec& spec);
 // Multiply-adds of one forward pass of one sample, times 2 (FLOPs); a training step costs about 3x.
+// Counts the linear and convolution layers only (batch norm, ReLU and pooling are a few percent).
 double forward_flops(const ModelSpec& spec);
+
+// The layer sizes both the builder (models.cpp) and the counts above use, so they cannot disagree.
+// A width factor scales every layer and is rounded to the nearest whole unit, never below 1.
+int scaled_units(double base, double width);
+int mlp_hidden_units(const ModelSpec& spec);                // 512 * width
+std::vector<int> wrn_channels(const ModelSpec& spec);       // stem, group 1, 2, 3: 16k, 16k, 32k, 64k
+int wrn_blocks_per_group(const ModelSpec& spec);            // (depth - 4) / 6
 
 }  // namespace scalelab

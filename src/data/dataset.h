@@ -1,0 +1,56 @@
+// Datasets behind one interface: the trainer asks for a dataset by name and sees only tensors, so a
+// second dataset (text, synthetic, CIFAR) plugs in here without touching src/train.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace scalelab {
+
+// A set of labelled examples, held in memory.
+struct Examples {
+  at::Tensor inputs;  // float32 [N, C, H, W], normalised
+  at::Tensor labels;  // int64 [N], in [0, classes)
+  std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  Examples select(const std::vector<std::int64_t>& indices) const;  // copies the chosen rows
+};
+
+struct DatasetInfo {
+  std::string name;
+  int channels = 1, height = 28, width = 28;
+  int classes = 10;
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual const DatasetInfo& info() const = 0;
+  // The whole training set: training subsets and the validation split are drawn from it.
+  virtual const Examples& train() const = 0;
+  // Used only to report test error; never for choosing anything.
+  virtual const Examples& test() const = 0;
+};
+
+// Where datasets live unless told otherwise: $SCALELAB_DATA_DIR, else /usr/share/datasets.
+std::filesystem::path default_data_root();
+
+// "fashion-mnist": the four IDX .gz files in root/fashion-mnist (Debian's dataset-fashion-mnist).
+// "synthetic": 10 Gaussian classes of 1x8x8 inputs, 2,000 train and 1,000 test, generated from a fixed
+// seed (no files; for tests and smoke runs).
+// Throws InputError naming the file for a missing or corrupt file, or naming the dataset if unknown.
+std::unique_ptr<Dataset> open_dataset(const std::string& name, const std::filesystem::path& root = {});
+std::vector<std::string> dataset_names();
+
+// One IDX file (gzip-compressed, unsigned bytes): its dimensions and its bytes, checked against the
+// expected magic number and rank. Exposed for tests of corrupt input.
+struct IdxArray {
+  std::vector<std::int64_t> dims;
+  std::vector<std::uint8_t> bytes;
+};
+IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank);
+
+}  // namespace scalelab

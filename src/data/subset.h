@@ -1,0 +1,36 @@
+// Class-stratified, nested subsets of a training set, and the validation split held out from it.
+//
+// One seeded permutation per class, interleaved so that every prefix holds the classes in proportion
+// (the j-th example of a class with N_c examples sits at position (j + 1/2) / N_c). The validation split
+// is the first val_count examples of that order; a training subset of m examples is the next m. Hence:
+//   - the same (size, seed) always gives the same subset;
+//   - for one seed, a smaller subset is contained in every larger one (nested across fractions);
+//   - training subsets never overlap the validation split, which is the same for every size.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace scalelab {
+
+struct SubsetRequest {
+  std::optional<double> fraction;     // of the examples left after the validation split, in (0, 1]
+  std::optional<std::int64_t> count;  // or an exact number of training examples (not both)
+  std::int64_t val_count = 0;
+  std::uint64_t seed = 0;
+};
+
+struct SplitIndices {
+  std::vector<std::int64_t> train;  // in stratified order, not sorted
+  std::vector<std::int64_t> val;
+};
+
+// Labels in [0, classes). Throws InputError (field data_fraction, data_count or val_count) when the
+// request does not fit the data or selects no training example.
+SplitIndices stratified_split(const std::vector<std::int64_t>& labels, int classes, const SubsetRequest& request);
+
+// Training examples a request selects from n examples, without the labels (for reporting m up front).
+std::int64_t subset_size(std::int64_t n, const SubsetRequest& request);
+
+}  // namespace scalelab

@@ -1,0 +1,72 @@
+// The model families as libtorch modules. Every family maps an input batch [N, C, H, W] to logits
+// [N, classes]; build_model() picks the family from a ModelSpec, so the trainer never names one.
+// Adding a family: a module here, its counts in spec.cpp, one line in build_model().
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "models/spec.h"
+
+namespace scalelab {
+
+// What the trainer holds: any family, called through one virtual forward.
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+};
+
+// depth hidden layers of 512*width units with ReLU, then a linear classifier.
+class MLPImpl : public ClassifierImpl {
+ public:
+  explicit MLPImpl(const ModelSpec& spec);
+  torch::Tensor forward(torch::Tensor x) override;
+
+ private:
+  torch::nn::ModuleList hidden_;
+  torch::nn::Linear classifier_{nullptr};
+};
+TORCH_MODULE(MLP);
+
+// Pre-activation residual block of a wide ResNet: BN-ReLU-conv3x3-BN-ReLU-conv3x3, plus the input
+// (through a 1x1 convolution when the shape changes).
+class WideBlockImpl : public torch::nn::Module {
+ public:
+  WideBlockImpl(int in_channels, int out_channels, int stride);
+  torch::Tensor forward(torch::Tensor x);
+
+ private:
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, shortcut_{nullptr};
+};
+TORCH_MODULE(WideBlock);
+
+// WRN-(6n+4)-k (Zagoruyko & Komodakis 2016) sized for 28x28 inputs: a 3x3 stem, three groups of n
+// blocks with 16k, 32k, 64k channels (the second and third halve the resolution: 28, 14, 7), batch
+// norm, global average pooling and a linear classifier.
+class WideResNetImpl : public ClassifierImpl {
+ public:
+  explicit WideResNetImpl(const ModelSpec& spec);
+  torch::Tensor forward(torch::Tensor x) override;
+
+ private:
+  torch::nn::Conv2d stem_{nullptr};
+  torch::nn::Sequential groups_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+  torch::nn::Linear classifier_{nullptr};
+};
+TORCH_MODULE(WideResNet);
+
+// Validates the spec (InputError) and builds its module with libtorch's default initialisation,
+// drawn from torch's global generator: seed it (torch::manual_seed) first for a reproducible model.
+std::shared_ptr<ClassifierImpl> build_model(const ModelSpec& spec);
+
+// Trainable parameters of a built module (what parameter_count() predicts).
+std::int64_t count_parameters(const torch::nn::Module& module);
+
+}  // namespace scalelab

@@ -1,0 +1,116 @@
+// Sizes of the model families, computed from the spec alone. tests/models checks every count here
+// against the module that models.cpp builds, for many configurations.
+#include "models/spec.h"
+
+#include <cmath>
+
+#include <fmt/core.h>
+
+#include "table/table.h"
+
+namespace scalelab {
+namespace {
+
+constexpr int kMlpBaseUnits = 512;
+constexpr double kMaxWidth = 64;  // far beyond anything a CPU trains; catches 1e9 typed for 1e-9
+constexpr int kMaxMlpDepth = 64;
+constexpr int kMaxWrnDepth = 6 * 64 + 4;
+
+[[noreturn]] void reject(const std::string& field, const std::string& message) {
+  throw InputError("model", 0, field, message);
+}
+
+// Output side of a 3x3 convolution with padding 1 (and of a 1x1 with padding 0) at this stride.
+int conv_out(int size, int stride) { return (size - 1) / stride + 1; }
+
+}  // namespace
+
+int scaled_units(double base, double width) {
+  return std::max(1, static_cast<int>(std::lround(base * width)));
+}
+
+int mlp_hidden_units(const ModelSpec& spec) { return scaled_units(kMlpBaseUnits, spec.width); }
+
+std::vector<int> wrn_channels(const ModelSpec& spec) {
+  // The stem scales with k too (the original WRN keeps it at 16): at k = 1/16 a fixed stem would
+  // hold most of the network and the model axis of the scaling law would barely move.
+  const int c1 = scaled_units(16, spec.width);
+  return {c1, c1, scaled_units(32, spec.width), scaled_units(64, spec.width)};
+}
+
+int wrn_blocks_per_group(const ModelSpec& spec) { return (spec.depth - 4) / 6; }
+
+void validate(const ModelSpec& spec) {
+  if (spec.family != "mlp" && spec.family != "wrn")
+    reject("model", fmt::format("unknown model family '{}' (expected mlp or wrn)", spec.family));
+  if (!std::isfinite(spec.width) || spec.width <= 0 || spec.width > kMaxWidth)
+    reject("width", fmt::format("width factor {} is not in (0, {}]", spec.width, kMaxWidth));
+  if (spec.input_channels < 1 || spec.input_height < 1 || spec.input_width < 1)
+    reject("input", "input channels, height and width must be positive");
+  if (spec.classes < 2) reject("classes", fmt::format("{} classes; need at least 2", spec.classes));
+  if (spec.family == "mlp") {
+    if (spec.depth < 1 || spec.depth > kMaxMlpDepth)
+      reject("depth", fmt::format("mlp depth {} (hidden layers) is not in [1, {}]", spec.depth, kMaxMlpDepth));
+  } else {
+    if (spec.depth < 10 || spec.depth > kMaxWrnDepth || (spec.depth - 4) % 6 != 0)
+      reject("depth", fmt::format("wrn depth {} is not 6n+4 with n >= 1 (10, 16, 22, 28, ...)", spec.depth));
+  }
+}
+
+std::int64_t parameter_count(const ModelSpec& spec) {
+  validate(spec);
+  if (spec.family == "mlp") {
+    const std::int64_t in = std::int64_t{spec.input_channels} * spec.input_height * spec.input_width;
+    const std::int64_t h = mlp_hidden_units(spec);
+    return (in * h + h) + (spec.depth - 1) * (h * h + h) + (h * spec.classes + spec.classes);
+  }
+  // Convolutions have no bias (batch norm follows each); batch norm has a weight and a bias a channel.
+  const auto c = wrn_channels(spec);
+  const int blocks = wrn_blocks_per_group(spec);
+  std::int64_t n = std::int64_t{spec.input_channels} * c[0] * 9;  // stem
+  std::int64_t in = c[0];
+  for (int g = 0; g < 3; ++g) {
+    const std::int64_t out = c[g + 1];
+    for (int b = 0; b < blocks; ++b) {
+      const int stride = (b == 0 && g > 0) ? 2 : 1;
+      n += 2 * in + in * out * 9 + 2 * out + out * out * 9;
+      if (in != out || stride != 1) n += in * out;  // 1x1 projection shortcut
+      in = out;
+    }
+  }
+  n += 2 * in;                                  // final batch norm
+  n += in * spec.classes + spec.classes;        // classifier
+  return n;
+}
+
+double forward_flops(const ModelSpec& spec) {
+  validate(spec);
+  double macs = 0;
+  if (spec.family == "mlp") {
+    const double in = double(spec.input_channels) * spec.input_height * spec.input_width;
+    const double h = mlp_hidden_units(spec);
+    macs = in * h + (spec.depth - 1) * h * h + h * spec.classes;
+    return 2 * macs;
+  }
+  const auto c = wrn_channels(spec);
+  const int blocks = wrn_blocks_per_group(spec);
+  int height = spec.input_height, width = spec.input_width;
+  macs += double(height) * width * spec.input_channels * c[0] * 9;  // stem
+  double in = c[0];
+  for (int g = 0; g < 3; ++g) {
+    const double out = c[g + 1];
+    for (int b = 0; b < blocks; ++b) {
+      const int stride = (b == 0 && g > 0) ? 2 : 1;
+      height = conv_out(height, stride);
+      width = conv_out(width, stride);
+      const double pixels = double(height) * width;
+      macs += pixels * (in * out * 9 + out * out * 9);
+      if (in != out || stride != 1) macs += pixels * in * out;
+      in = out;
+    }
+  }
+  macs += in * spec.classes;  // global average pooling leaves one value a channel
+  return 2 * macs;
+}
+
+}  // namespace scalelab

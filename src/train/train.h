@@ -1,0 +1,101 @@
+// Training one model on one data subset: the loop, its schedule, its metrics and divergence detection.
+// This header is torch-free, so the worker's command line and the tests compile without libtorch's
+// headers; everything torch lives in trainer.cpp.
+//
+//   TrainConfig config;                       // or read_hparams("RUN/hparams.yaml")
+//   config.model = {.family = "wrn", .width = 0.25, .depth = 10};
+//   config.data_fraction = 0.125;
+//   TrainingRun run(config);                  // loads data, draws subsets, builds the model
+//   RunResult result = run.run([](const EpochMetrics& m) { ... });
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/spec.h"
+
+namespace scalelab {
+
+// Every hyperparameter of a run (docs/run-directory.md); hparams.yaml is this struct, key for key.
+struct TrainConfig {
+  std::string dataset = "fashion-mnist";
+  ModelSpec model;  // family, width, depth; the input shape and class count come from the dataset
+  std::optional<double> data_fraction;     // of the training set left after the validation split
+  std::optional<std::int64_t> data_count;  // or an exact number of training examples; neither: all
+  std::uint64_t seed = 1;                  // data subset, initialisation and batch order
+  int epochs = 10;
+  int batch_size = 128;
+  double lr = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  std::string schedule = "cosine";  // cosine (per step, to 0) or step (x0.1 at 50% and 75% of epochs)
+  std::int64_t val_count = 5000;    // held out of the training set, stratified, the same for every size
+  int early_stopping = 0;           // stop after this many epochs without a better val error; 0 = off
+  std::string device = "cpu";       // cpu or cuda
+};
+
+// Throws InputError naming the field for anything out of range (the dataset is checked on loading).
+void validate(const TrainConfig& config);
+
+struct EpochMetrics {
+  int epoch = 0;              // 1-based
+  double train_loss = 0;      // mean over the epoch's batches, in training mode
+  double train_error = 0;     // likewise (running, not a separate pass)
+  double val_error = 0, val_loss = 0;
+  double test_error = 0, test_loss = 0;
+  double lr = 0;              // at the epoch's last step
+  double wall_s = 0;          // since the run started, evaluation included
+  double samples_per_s = 0;   // training examples per second of training (evaluation excluded)
+};
+
+struct RunResult {
+  std::string status = "done";  // "done" or "diverged"
+  std::int64_t params = 0;
+  std::int64_t train_samples = 0;
+  int epochs_run = 0;  // completed epochs
+  int best_epoch = 0;  // epoch of the lowest val error; 0 when no epoch completed
+  std::optional<EpochMetrics> best;  // that epoch's metrics: its test error is the run's test error
+  std::optional<int> diverged_at_epoch;
+  double wall_s = 0;
+  std::vector<EpochMetrics> history;
+};
+
+struct RunOptions {
+  std::filesystem::path data_root;  // empty: $SCALELAB_DATA_DIR or /usr/share/datasets
+  std::FILE* progress = nullptr;    // where to draw the progress bar; nullptr: none
+};
+
+class TrainingRun {
+ public:
+  // Loads the dataset, draws the stratified subsets, seeds and builds the model and picks the device.
+  // Throws InputError for bad input (unknown dataset, missing files, no CUDA); writes nothing.
+  explicit TrainingRun(const TrainConfig& config, const RunOptions& options = {});
+  ~TrainingRun();
+  TrainingRun(const TrainingRun&) = delete;
+  TrainingRun& operator=(const TrainingRun&) = delete;
+
+  std::int64_t params() const;
+  std::int64_t train_samples() const;
+
+  // Trains. on_epoch runs after every epoch with the history so far (the worker writes metrics.jsonl
+  // there). A NaN or infinite training loss stops the run at once: status "diverged".
+  using EpochCallback = std::function<void(const std::vector<EpochMetrics>& history)>;
+  RunResult run(const EpochCallback& on_epoch = {});
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Threads for libtorch's intra-op work (and OpenBLAS under it). 0: every core this process may run on.
+// Call once, before the first TrainingRun; returns the number set.
+int set_threads(int threads);
+int available_cores();
+
+}  // namespace scalelab
