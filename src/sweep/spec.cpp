@@ -47,6 +47,9 @@ const std::map<std::string, Rule>& rules() {
 const std::set<std::string> kTopLevel = {"name",      "description", "dataset", "model",    "fixed", "grid",
                                          "min_steps", "train_size",  "fit_where", "fit_cells", "law", "eps0"};
 
+// The worker's default validation split (TrainConfig::val_count), when the spec leaves it out.
+constexpr double kWorkerValCount = 5000;
+
 // Training-set sizes of the datasets the worker knows, before the validation split.
 double default_train_size(const std::string& dataset) { return dataset == "fashion-mnist" ? 60000 : 0; }
 
@@ -189,6 +192,8 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     spec.train_size = p.number(n, "train_size");
     if (spec.train_size < 1) p.fail(n, "train_size", "must be >= 1");
   }
+  // The worker takes the validation set out of the training set first; data_fraction is of the rest.
+  if (spec.train_size > 0) spec.train_size -= spec.fixed.has("val_count") ? spec.fixed.number("val_count") : kWorkerValCount;
   if (has_fraction && spec.train_size <= 0)
     throw InputError(source, root.Mark().line + 1, "train_size",
                      "unknown for dataset '" + spec.fixed.text("dataset") + "': give train_size");

@@ -32,7 +32,7 @@ struct SweepSpec {
   Hparams fixed;                                        // dataset, model and `fixed`
   std::map<std::string, std::vector<std::string>> grid;  // axis -> canonical values, in spec order
   int min_steps = 0;
-  double train_size = 0;  // training-set size that data_fraction is a fraction of
+  double train_size = 0;  // training examples left after the validation split: data_fraction's whole
   // The fit set: runs matching `fit_where`, or whose cell is listed in `fit_cells`. Empty: no fit.
   std::optional<Predicate> fit_where;
   std::vector<Hparams> fit_cells;

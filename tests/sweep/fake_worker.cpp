@@ -1,0 +1,116 @@
+// A stand-in for scalelab-worker that honours its contract (docs/run-directory.md) in milliseconds,
+// so the sweep's reliability tests can run hundreds of runs and kill things at random moments.
+//
+//   fake_worker train --config RUN/hparams.yaml --out RUN [--threads N]
+//
+// The test error follows rosenfeld2020 in (m, n) with a little seed noise, so a fit on fake results
+// behaves. Environment, for the tests:
+//   FAKE_SLEEP_MS      time a run takes (default 30), in slices so signals act at once
+//   FAKE_DIVERGE_WHEN  a predicate over the hyperparameters (e.g. "width==0.5 && seed==2"): exit 3
+//   FAKE_FAIL_WHEN     likewise: print to stderr and exit 1
+//   FAKE_LOG           a file to which every completed run appends "<dir name> <pid>\n", after its
+//                      result.json is in place: a name twice means a run was completed twice
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "models/spec.h"
+#include "store/hparams.h"
+#include "table/table.h"
+
+namespace fs = std::filesystem;
+using scalelab::Hparams;
+
+namespace {
+
+bool matches(const char* env, const Hparams& h) {
+  const char* text = std::getenv(env);
+  if (!text || !*text) return false;
+  return scalelab::Predicate::parse(text, env)([&](std::string_view name) { return h.number(name); });
+}
+
+void append_line(const char* path, const std::string& line) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);  // O_APPEND: whole lines, even from many processes
+  if (fd < 0) return;
+  (void)!write(fd, line.data(), line.size());
+  close(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fs::path config, out;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0) config = argv[i + 1];
+    if (std::strcmp(argv[i], "--out") == 0) out = argv[i + 1];
+  }
+  if (argc < 2 || std::strcmp(argv[1], "train") != 0 || config.empty() || out.empty()) {
+    fmt::print(stderr, "usage: fake_worker train --config FILE --out DIR [--threads N]\n");
+    return 2;
+  }
+  Hparams h;
+  try {
+    h = Hparams::read(config);
+  } catch (const scalelab::InputError& e) {
+    fmt::print(stderr, "fake_worker: {}\n", e.what());
+    return 2;
+  }
+  auto started = std::chrono::steady_clock::now();
+  fmt::print("fake_worker: training {}\n", out.filename().string());
+  std::fflush(stdout);
+
+  scalelab::ModelSpec model;
+  model.family = h.text("model");
+  model.width = h.number("width");
+  model.depth = static_cast<int>(h.number("depth"));
+  double n = static_cast<double>(scalelab::parameter_count(model));
+  double m = std::round(h.number("data_fraction") * 55000);
+
+  // Half way: a metrics file, so a kill leaves a partial directory behind.
+  const char* sleep_env = std::getenv("FAKE_SLEEP_MS");
+  int sleep_ms = sleep_env ? std::atoi(sleep_env) : 30;
+  for (int t = 0; t < sleep_ms; t += 5) {
+    if (t >= sleep_ms / 2 && !fs::exists(out / "metrics.jsonl"))
+      scalelab::write_file_atomic(out / "metrics.jsonl", "{\"epoch\": 1}\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+  if (matches("FAKE_FAIL_WHEN", h)) {
+    fmt::print(stderr, "fake_worker: failing on purpose (FAKE_FAIL_WHEN)\n");
+    return 1;
+  }
+  bool diverged = matches("FAKE_DIVERGE_WHEN", h);
+
+  // rosenfeld2020 with paper-like constants, in fractions of the largest sizes, plus seed noise.
+  double t = std::pow(m / 55000, -0.6) + 0.05 * std::pow(n / 670000, -0.5) + 0.01;
+  double eps = 0.9 * t / std::sqrt(t * t + 20.0 * 20.0);
+  double noise = 0.01 * std::sin(12.9898 * h.number("seed") + 78.233 * m + n);
+  nlohmann::json result;
+  for (const auto& [key, value] : h.values()) {
+    double v = h.number(key);
+    if (std::isnan(v)) result[key] = value;
+    else result[key] = v;
+  }
+  result["status"] = diverged ? "diverged" : "done";
+  result["params"] = n;
+  result["train_samples"] = m;
+  result["epochs_run"] = h.number("epochs");
+  result["best_epoch"] = h.number("epochs");
+  result["test_error"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(eps * (1 + noise));
+  result["val_error"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(eps);
+  result["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (diverged) result["diverged_at_epoch"] = 1;
+  scalelab::write_file_atomic(out / "result.json", result.dump(2));
+  if (const char* log = std::getenv("FAKE_LOG")) append_line(log, fmt::format("{} {}\n", out.filename().string(), getpid()));
+  return diverged ? 3 : 0;
+}
