@@ -1,5 +1,6 @@
 // sweep, results and demo: flags and printing only. The work happens in src/sweep (specs, executor,
 // result tables), src/store (run directories and their index) and src/fit (the law).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -195,7 +196,11 @@ void demo_command(const DemoFlags& flags) {
 
   auto keys = cell_keys(spec);
   Table shown({"cell", "role", "params", "samples", "measured", "predicted", "interval_5_95", "divergence"});
-  for (std::size_t row = 0; row < cells.rows(); ++row) {
+  // Fitted cells first, then the held-out ones the law predicts; each group cheapest first.
+  std::vector<std::size_t> order(cells.rows());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return result.points[i].fitted; });
+  for (std::size_t row : order) {
     const auto& point = result.points[row];
     std::string cell;
     for (const auto& key : keys) cell += (cell.empty() ? "" : " ") + key + "=" + cells.at(row, key);

@@ -111,8 +111,8 @@ class Parser {
 
 std::vector<std::string> cell_keys(const SweepSpec& spec) {
   std::vector<std::string> keys;
-  for (const auto& [key, _] : spec.grid)
-    if (key != "seed") keys.push_back(key);
+  for (const auto& axis : spec.grid)
+    if (axis.name != "seed") keys.push_back(axis.name);
   return keys;
 }
 
@@ -162,7 +162,8 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     const auto& values = item.second;
     if (spec.fixed.has(key)) p.fail(item.first, "grid." + key, "also set as a fixed hyperparameter");
     if (!values.IsSequence() || values.size() == 0) p.fail(values, "grid." + key, "expected a non-empty list, e.g. [0.25, 0.5]");
-    auto& axis = spec.grid[key];
+    if (spec.axis(key)) p.fail(item.first, "grid." + key, "listed twice");
+    auto& axis = spec.grid.emplace_back(SweepSpec::Axis{key, {}}).values;
     for (const auto& v : values) {
       auto text = p.hparam(v, key);
       if (std::find(axis.begin(), axis.end(), text) != axis.end()) p.fail(v, "grid." + key, "value listed twice: " + text);
@@ -170,22 +171,22 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     }
   }
   for (const char* key : {"width", "depth"})
-    if (!spec.grid.count(key) && !spec.fixed.has(key))
+    if (!spec.axis(key) && !spec.fixed.has(key))
       throw InputError(source, grid.Mark().line + 1, fmt::format("grid.{}", key), "missing (in grid: or fixed:)");
-  bool has_fraction = spec.grid.count("data_fraction") || spec.fixed.has("data_fraction");
-  bool has_count = spec.grid.count("data_count") || spec.fixed.has("data_count");
+  bool has_fraction = spec.axis("data_fraction") || spec.fixed.has("data_fraction");
+  bool has_count = spec.axis("data_count") || spec.fixed.has("data_count");
   if (has_fraction == has_count)
     throw InputError(source, grid.Mark().line + 1, "grid.data_fraction", "give exactly one of data_fraction and data_count");
-  if (!spec.grid.count("seed") && !spec.fixed.has("seed")) spec.fixed.set("seed", 0.0);
+  if (!spec.axis("seed") && !spec.fixed.has("seed")) spec.fixed.set("seed", 0.0);
 
   if (auto n = root["min_steps"]) {
     double v = p.number(n, "min_steps");
     if (v < 0 || v != std::floor(v)) p.fail(n, "min_steps", "must be a whole number >= 0");
     spec.min_steps = static_cast<int>(v);
-    if (!spec.fixed.has("batch_size") && !spec.grid.count("batch_size"))
+    if (!spec.fixed.has("batch_size") && !spec.axis("batch_size"))
       p.fail(n, "min_steps", "needs batch_size (in fixed:) to turn steps into epochs");
   }
-  if (!spec.fixed.has("epochs") && !spec.grid.count("epochs"))
+  if (!spec.fixed.has("epochs") && !spec.axis("epochs"))
     throw InputError(source, root.Mark().line + 1, "fixed.epochs", "missing");
   spec.train_size = default_train_size(spec.fixed.text("dataset"));
   if (auto n = root["train_size"]) {
@@ -207,7 +208,7 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
       p.fail(w, "fit_where", e.message());
     }
     std::set<std::string> allowed = {"m", "n"};
-    for (const auto& [k, _] : spec.grid) allowed.insert(k);
+    for (const auto& axis : spec.grid) allowed.insert(axis.name);
     for (const auto& [k, _] : spec.fixed.values()) allowed.insert(k);
     for (const auto& name : spec.fit_where->names())
       if (!allowed.count(name)) p.fail(w, "fit_where", fmt::format("unknown name '{}' (names: {})", name, fmt::join(allowed, ", ")));
@@ -223,7 +224,7 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
         if (std::find(keys.begin(), keys.end(), key) == keys.end())
           p.fail(item.first, "fit_cells." + key, fmt::format("not a grid axis (axes: {})", fmt::join(keys, ", ")));
         auto text = p.hparam(item.second, key);
-        const auto& axis = spec.grid.at(key);
+        const auto& axis = spec.axis(key)->values;
         if (std::find(axis.begin(), axis.end(), text) == axis.end())
           p.fail(item.second, "fit_cells." + key, fmt::format("{} is not on the grid ({})", text, fmt::join(axis, ", ")));
         h.set(key, text);
@@ -261,7 +262,7 @@ SweepSpec load_spec(const std::filesystem::path& file) {
 std::vector<PlannedRun> expand(const SweepSpec& spec) {
   std::vector<PlannedRun> runs;
   std::vector<std::pair<std::string, const std::vector<std::string>*>> axes;
-  for (const auto& [key, values] : spec.grid) axes.emplace_back(key, &values);
+  for (const auto& axis : spec.grid) axes.emplace_back(axis.name, &axis.values);
   auto keys = cell_keys(spec);
 
   std::vector<std::size_t> index(axes.size(), 0);

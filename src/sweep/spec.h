@@ -29,8 +29,12 @@ struct SweepSpec {
   std::string source;  // file name, for messages
   std::string text;    // the YAML as given, copied into the sweep directory
   std::string name;
-  Hparams fixed;                                        // dataset, model and `fixed`
-  std::map<std::string, std::vector<std::string>> grid;  // axis -> canonical values, in spec order
+  Hparams fixed;  // dataset, model and `fixed`
+  struct Axis {
+    std::string name;
+    std::vector<std::string> values;  // canonical text, in the spec's order
+  };
+  std::vector<Axis> grid;  // in the spec's order, which is also the order cells are named in
   int min_steps = 0;
   double train_size = 0;  // training examples left after the validation split: data_fraction's whole
   // The fit set: runs matching `fit_where`, or whose cell is listed in `fit_cells`. Empty: no fit.
@@ -39,6 +43,11 @@ struct SweepSpec {
   std::string law = "rosenfeld2020";
   double eps0 = 0.9;
 
+  const Axis* axis(const std::string& name) const {
+    for (const auto& a : grid)
+      if (a.name == name) return &a;
+    return nullptr;
+  }
   bool has_fit() const { return fit_where.has_value() || !fit_cells.empty(); }
 };
 

@@ -45,7 +45,7 @@ TEST(Spec, ExpandsTheGridIntoRunsWithCellsCostsAndTheFitSet) {
   auto spec = parse_spec(kGood, "s.yaml");
   auto runs = expand(spec);
   ASSERT_EQ(runs.size(), 12u);
-  EXPECT_EQ(cell_keys(spec), (std::vector<std::string>{"data_fraction", "width"}));
+  EXPECT_EQ(cell_keys(spec), (std::vector<std::string>{"width", "data_fraction"}));
   int fitted = 0;
   for (const auto& r : runs) {
     fitted += r.in_fit;
