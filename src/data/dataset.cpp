@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -30,10 +31,16 @@ IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
 
   gzFile file = gzopen(source.c_str(), "rb");
   if (!file) fail(fmt::format("cannot open: {}", std::strerror(errno)));
+  gzbuffer(file, 1 << 20);
   std::vector<std::uint8_t> raw;
-  std::uint8_t buffer[1 << 16];
   int got = 0;
-  while ((got = gzread(file, buffer, sizeof buffer)) > 0) raw.insert(raw.end(), buffer, buffer + got);
+  constexpr std::size_t kChunk = 1 << 22;
+  do {  // straight into the vector: the training images are 47 MB
+    const std::size_t used = raw.size();
+    raw.resize(used + kChunk);
+    got = gzread(file, raw.data() + used, unsigned(kChunk));
+    raw.resize(used + std::size_t(std::max(got, 0)));
+  } while (got > 0);
   int status = Z_OK;
   const std::string zlib_message = gzerror(file, &status);
   gzclose(file);
@@ -58,7 +65,8 @@ IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
     fail(fmt::format("{}: header promises {} bytes of data, file holds {}",
                      raw.size() - header < std::size_t(elements) ? "truncated" : "trailing bytes", elements,
                      raw.size() - header));
-  array.bytes.assign(raw.begin() + header, raw.end());
+  raw.erase(raw.begin(), raw.begin() + std::ptrdiff_t(header));
+  array.bytes = std::move(raw);
   return array;
 }
 
@@ -90,9 +98,13 @@ class FashionMnist : public Dataset {
     for (std::uint8_t label : labels.bytes)
       if (label >= info_.classes) throw InputError(labels_path.string(), 0, "", fmt::format("label {}", label));
     const std::int64_t n = images.dims[0];
-    auto pixels = torch::from_blob(const_cast<std::uint8_t*>(images.bytes.data()), {n, 1, 28, 28}, torch::kUInt8);
+    // One pass through a 256-entry table: four tensor passes over 188 MB cost seconds here.
+    float normalised[256];
+    for (int v = 0; v < 256; ++v) normalised[v] = float((v / 255.0 - kMean) / kStd);
     Examples examples;
-    examples.inputs = ((pixels.to(torch::kFloat32) / 255.0 - kMean) / kStd).contiguous();
+    examples.inputs = torch::empty({n, 1, 28, 28}, torch::kFloat32);
+    float* out = examples.inputs.data_ptr<float>();
+    for (std::size_t i = 0; i < images.bytes.size(); ++i) out[i] = normalised[images.bytes[i]];
     examples.labels =
         torch::from_blob(const_cast<std::uint8_t*>(labels.bytes.data()), {n}, torch::kUInt8).to(torch::kInt64);
     return examples;

@@ -97,5 +97,6 @@ class TrainingRun {
 // Call once, before the first TrainingRun; returns the number set.
 int set_threads(int threads);
 int available_cores();
+bool cuda_available();  // this libtorch was built with CUDA and sees a GPU
 
 }  // namespace scalelab

@@ -43,6 +43,8 @@ int available_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+bool cuda_available() { return torch::cuda::is_available(); }
+
 int set_threads(int threads) {
   const int n = threads > 0 ? threads : available_cores();
   torch::set_num_threads(n);  // also OpenBLAS's OpenMP pool: both run in the same threads
@@ -70,7 +72,7 @@ TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) :
   s.progress = options.progress;
   validate(config);
   if (config.device == "cuda") {
-    if (!torch::cuda::is_available())
+    if (!cuda_available())
       throw InputError("--device", 0, "device",
                        "cuda asked for, but this libtorch has no CUDA or no GPU is visible (use --device cpu)");
     s.device = torch::Device(torch::kCUDA);

@@ -1,0 +1,241 @@
+// The Fashion-MNIST reader against known facts of Debian's files, its errors on corrupt input, and
+// the stratified nested subsets.
+#include <zlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "data/dataset.h"
+#include "data/subset.h"
+#include "table/table.h"
+
+namespace scalelab {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kFashionDir = "/usr/share/datasets/fashion-mnist";
+
+#define SKIP_WITHOUT_FASHION_MNIST()                                                                  \
+  if (!fs::exists(kFashionDir / "train-images-idx3-ubyte.gz"))                                       \
+  GTEST_SKIP() << kFashionDir << " is absent (Debian package dataset-fashion-mnist)"
+
+std::int64_t byte_sum(const std::vector<std::uint8_t>& bytes, std::size_t begin, std::size_t end) {
+  std::int64_t sum = 0;
+  for (std::size_t i = begin; i < end; ++i) sum += bytes[i];
+  return sum;
+}
+
+// The numbers below were computed once with /usr/bin/python3:
+//   a = np.frombuffer(gzip.open(f).read(), dtype=np.uint8, offset=16)   # offset 8 for labels
+//   len(a) // 784, a[:10], int(a.astype(np.int64).sum()), int(a[:784].sum()), np.bincount(labels)
+TEST(FashionMnist, RawFilesMatchKnownFacts) {
+  SKIP_WITHOUT_FASHION_MNIST();
+  const auto train_images = read_idx_gz(kFashionDir / "train-images-idx3-ubyte.gz", 3);
+  const auto train_labels = read_idx_gz(kFashionDir / "train-labels-idx1-ubyte.gz", 1);
+  const auto test_images = read_idx_gz(kFashionDir / "t10k-images-idx3-ubyte.gz", 3);
+  const auto test_labels = read_idx_gz(kFashionDir / "t10k-labels-idx1-ubyte.gz", 1);
+  EXPECT_EQ(train_images.dims, (std::vector<std::int64_t>{60000, 28, 28}));
+  EXPECT_EQ(test_images.dims, (std::vector<std::int64_t>{10000, 28, 28}));
+  EXPECT_EQ(train_labels.dims, (std::vector<std::int64_t>{60000}));
+  EXPECT_EQ(test_labels.dims, (std::vector<std::int64_t>{10000}));
+  EXPECT_EQ(std::vector<int>(train_labels.bytes.begin(), train_labels.bytes.begin() + 10),
+            (std::vector<int>{9, 0, 0, 3, 0, 2, 7, 2, 5, 5}));
+  EXPECT_EQ(std::vector<int>(test_labels.bytes.begin(), test_labels.bytes.begin() + 10),
+            (std::vector<int>{9, 2, 1, 1, 6, 1, 4, 6, 5, 7}));
+  EXPECT_EQ(byte_sum(train_images.bytes, 0, train_images.bytes.size()), 3431114169);
+  EXPECT_EQ(byte_sum(test_images.bytes, 0, test_images.bytes.size()), 573469082);
+  EXPECT_EQ(byte_sum(train_images.bytes, 0, 784), 76247);  // first training image
+  EXPECT_EQ(byte_sum(test_images.bytes, test_images.bytes.size() - 784, test_images.bytes.size()), 24390);  // last test image
+  std::map<int, int> counts;
+  for (auto label : train_labels.bytes) ++counts[label];
+  for (int c = 0; c < 10; ++c) EXPECT_EQ(counts[c], 6000) << "class " << c;
+}
+
+TEST(FashionMnist, DatasetHoldsNormalisedTensors) {
+  SKIP_WITHOUT_FASHION_MNIST();
+  const auto data = open_dataset("fashion-mnist");
+  EXPECT_EQ(data->info().classes, 10);
+  EXPECT_EQ(data->train().inputs.sizes(), (std::vector<std::int64_t>{60000, 1, 28, 28}));
+  EXPECT_EQ(data->test().inputs.sizes(), (std::vector<std::int64_t>{10000, 1, 28, 28}));
+  EXPECT_EQ(data->train().labels.dtype(), torch::kInt64);
+  EXPECT_EQ(data->train().labels[0].item<std::int64_t>(), 9);
+  // Normalised with the training set's own mean and deviation.
+  EXPECT_NEAR(data->train().inputs.mean().item<double>(), 0.0, 1e-4);
+  EXPECT_NEAR(data->train().inputs.std().item<double>(), 1.0, 1e-4);
+}
+
+// Writes a gzip file holding `bytes`.
+void write_gz(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), unsigned(bytes.size())), int(bytes.size()));
+  gzclose(f);
+}
+
+std::vector<std::uint8_t> idx_header(std::uint8_t rank, std::vector<std::uint32_t> dims) {
+  std::vector<std::uint8_t> h = {0, 0, 0x08, rank};
+  for (auto d : dims) h.insert(h.end(), {std::uint8_t(d >> 24), std::uint8_t(d >> 16), std::uint8_t(d >> 8), std::uint8_t(d)});
+  return h;
+}
+
+class CorruptFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("scalelab-data-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The message of the InputError that reading `file` raises ("" if none).
+  std::string error_reading(const fs::path& file, int rank) {
+    try {
+      read_idx_gz(file, rank);
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.source(), file.string());
+      return e.what();
+    }
+    return "";
+  }
+  fs::path dir_;
+};
+
+TEST_F(CorruptFiles, MissingFileNamesIt) {
+  try {
+    open_dataset("fashion-mnist", dir_);
+    FAIL() << "no error for a missing dataset";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("train-images-idx3-ubyte.gz"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not found"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(CorruptFiles, WrongMagicIsRejected) {
+  auto bytes = idx_header(3, {2, 28, 28});  // an image file where labels are expected
+  bytes.resize(bytes.size() + 2 * 784);
+  write_gz(dir_ / "labels.gz", bytes);
+  EXPECT_NE(error_reading(dir_ / "labels.gz", 1).find("magic"), std::string::npos);
+}
+
+TEST_F(CorruptFiles, TruncatedDataIsRejected) {
+  auto bytes = idx_header(1, {100});
+  bytes.resize(bytes.size() + 50);  // 50 of the 100 labels
+  write_gz(dir_ / "labels.gz", bytes);
+  EXPECT_NE(error_reading(dir_ / "labels.gz", 1).find("truncated"), std::string::npos);
+  write_gz(dir_ / "short.gz", {0, 0, 8});  // not even a header
+  EXPECT_NE(error_reading(dir_ / "short.gz", 1).find("truncated"), std::string::npos);
+}
+
+TEST_F(CorruptFiles, TruncatedGzipStreamIsRejected) {
+  auto bytes = idx_header(1, {100000});
+  for (int i = 0; i < 100000; ++i) bytes.push_back(std::uint8_t(i * 7919 % 251));  // does not compress away
+  write_gz(dir_ / "full.gz", bytes);
+  const auto size = fs::file_size(dir_ / "full.gz");
+  fs::copy_file(dir_ / "full.gz", dir_ / "cut.gz");
+  fs::resize_file(dir_ / "cut.gz", size / 2);
+  EXPECT_EQ(error_reading(dir_ / "full.gz", 1), "");
+  EXPECT_NE(error_reading(dir_ / "cut.gz", 1), "");
+}
+
+TEST(Datasets, UnknownNameIsInputError) { EXPECT_THROW(open_dataset("imagenet-21k"), InputError); }
+
+TEST(Datasets, SyntheticIsDeterministicAndBalanced) {
+  const auto a = open_dataset("synthetic"), b = open_dataset("synthetic");
+  EXPECT_TRUE(torch::equal(a->train().inputs, b->train().inputs));
+  EXPECT_EQ(a->train().inputs.sizes(), (std::vector<std::int64_t>{2000, 1, 8, 8}));
+  EXPECT_EQ(torch::bincount(a->train().labels).min().item<std::int64_t>(), 200);
+}
+
+// --- subsets ----------------------------------------------------------------------------------
+
+std::vector<std::int64_t> balanced_labels(int classes, int per_class) {
+  std::vector<std::int64_t> labels;
+  for (int i = 0; i < classes * per_class; ++i) labels.push_back(i % classes);
+  return labels;
+}
+
+std::map<std::int64_t, int> class_counts(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& idx) {
+  std::map<std::int64_t, int> counts;
+  for (auto i : idx) ++counts[labels[i]];
+  return counts;
+}
+
+TEST(Subsets, SameSeedSameSubsetOtherSeedAnother) {
+  const auto labels = balanced_labels(10, 600);
+  const SubsetRequest r{.fraction = 0.125, .val_count = 500, .seed = 3};
+  EXPECT_EQ(stratified_split(labels, 10, r).train, stratified_split(labels, 10, r).train);
+  SubsetRequest other = r;
+  other.seed = 4;
+  EXPECT_NE(stratified_split(labels, 10, r).train, stratified_split(labels, 10, other).train);
+}
+
+TEST(Subsets, NestedAcrossFractionsAndDisjointFromValidation) {
+  const auto labels = balanced_labels(10, 600);
+  std::set<std::int64_t> larger;
+  std::vector<std::int64_t> val;
+  for (double fraction : {1.0, 0.5, 0.25, 0.125, 1.0 / 16, 1.0 / 64}) {
+    const auto split = stratified_split(labels, 10, {.fraction = fraction, .val_count = 500, .seed = 9});
+    EXPECT_EQ(std::int64_t(split.train.size()), std::llround(fraction * 5500));
+    const std::set<std::int64_t> train(split.train.begin(), split.train.end());
+    EXPECT_EQ(train.size(), split.train.size()) << "duplicates at fraction " << fraction;
+    if (!larger.empty())
+      EXPECT_TRUE(std::includes(larger.begin(), larger.end(), train.begin(), train.end())) << "fraction " << fraction;
+    if (!val.empty()) EXPECT_EQ(split.val, val) << "validation moved at fraction " << fraction;
+    for (auto v : split.val) EXPECT_EQ(train.count(v), 0u) << "validation example " << v << " in training";
+    larger = train;
+    val = split.val;
+  }
+}
+
+TEST(Subsets, ClassesInProportionEvenWhenUnbalanced) {
+  const auto balanced = balanced_labels(10, 6000);
+  const auto split = stratified_split(balanced, 10, {.fraction = 0.125, .val_count = 5000, .seed = 1});
+  for (auto [cls, n] : class_counts(balanced, split.train)) EXPECT_NEAR(n, 6875 / 10.0, 1.0) << "class " << cls;
+  for (auto [cls, n] : class_counts(balanced, split.val)) EXPECT_EQ(n, 500) << "class " << cls;
+
+  std::vector<std::int64_t> skewed;  // classes of 100, 300 and 600 examples
+  for (int i = 0; i < 1000; ++i) skewed.push_back(i < 100 ? 0 : i < 400 ? 1 : 2);
+  for (std::int64_t count : {10, 37, 100, 555, 1000}) {
+    const auto s = stratified_split(skewed, 3, {.count = count, .seed = 2});
+    const auto counts = class_counts(skewed, s.train);
+    const double share[] = {0.1, 0.3, 0.6};
+    for (int c = 0; c < 3; ++c) {
+      const auto it = counts.find(c);
+      EXPECT_NEAR(it == counts.end() ? 0 : it->second, share[c] * double(count), 1.0) << "count " << count << " class " << c;
+    }
+  }
+}
+
+TEST(Subsets, CountAndFractionAgree) {
+  const auto labels = balanced_labels(10, 100);
+  const auto by_fraction = stratified_split(labels, 10, {.fraction = 0.25, .val_count = 200, .seed = 5});
+  const auto by_count = stratified_split(labels, 10, {.count = 200, .val_count = 200, .seed = 5});
+  EXPECT_EQ(by_fraction.train, by_count.train);
+}
+
+TEST(Subsets, ImpossibleRequestsNameTheField) {
+  const auto labels = balanced_labels(10, 100);
+  auto field_of = [&](SubsetRequest r) {
+    try {
+      stratified_split(labels, 10, r);
+    } catch (const InputError& e) {
+      return e.field();
+    }
+    return std::string("<accepted>");
+  };
+  EXPECT_EQ(field_of({.fraction = 0.0}), "data_fraction");
+  EXPECT_EQ(field_of({.fraction = 1.5}), "data_fraction");
+  EXPECT_EQ(field_of({.fraction = 1e-6}), "data_fraction");  // selects no example
+  EXPECT_EQ(field_of({.count = 901, .val_count = 100}), "data_count");
+  EXPECT_EQ(field_of({.val_count = 1000}), "val_count");
+  EXPECT_EQ(field_of({.fraction = 0.5, .count = 10}), "data_fraction");
+  EXPECT_EQ(field_of({.count = 900, .val_count = 100}), "<accepted>");
+}
+
+}  // namespace
+}  // namespace scalelab

@@ -1,0 +1,72 @@
+// Model sizes without libtorch: hand-derived counts, FLOPs and validation.
+#include <gtest/gtest.h>
+
+#include "models/spec.h"
+#include "table/table.h"
+
+namespace scalelab {
+namespace {
+
+TEST(ModelSpec, MlpCountMatchesHandDerivation) {
+  // 784-512-512-10: (784*512 + 512) + (512*512 + 512) + (512*10 + 10).
+  EXPECT_EQ(parameter_count({.family = "mlp", .width = 1, .depth = 2}), 669706);
+  // Width 1/16: 32 units. (784*32 + 32) + (32*10 + 10).
+  EXPECT_EQ(parameter_count({.family = "mlp", .width = 1.0 / 16, .depth = 1}), 25450);
+}
+
+TEST(ModelSpec, WrnCountMatchesHandDerivation) {
+  // WRN-10-1: channels 16, 16, 32, 64, one block a group.
+  //   stem 1*16*9 = 144
+  //   group 1 (16->16): bn 32 + conv 2304 + bn 32 + conv 2304                  = 4672
+  //   group 2 (16->32, stride 2): bn 32 + 4608 + bn 64 + 9216 + shortcut 512    = 14432
+  //   group 3 (32->64, stride 2): bn 64 + 18432 + bn 128 + 36864 + shortcut 2048 = 57536
+  //   final bn 128, classifier 64*10 + 10 = 650
+  EXPECT_EQ(parameter_count({.family = "wrn", .width = 1, .depth = 10}), 144 + 4672 + 14432 + 57536 + 128 + 650);
+}
+
+TEST(ModelSpec, CountsGrowWithWidthAndDepth) {
+  for (const char* family : {"mlp", "wrn"}) {
+    const int depth = std::string(family) == "mlp" ? 2 : 10;
+    std::int64_t previous = 0;
+    for (double width : {1.0 / 16, 1.0 / 8, 0.25, 0.5, 1.0, 2.0}) {
+      const auto n = parameter_count({.family = family, .width = width, .depth = depth});
+      EXPECT_GT(n, previous) << family << " width " << width;
+      previous = n;
+    }
+    EXPECT_GT(parameter_count({.family = family, .width = 0.5, .depth = depth + 6}),
+              parameter_count({.family = family, .width = 0.5, .depth = depth}));
+  }
+}
+
+TEST(ModelSpec, ForwardFlopsCountMultiplyAddsTwice) {
+  EXPECT_DOUBLE_EQ(forward_flops({.family = "mlp", .width = 1, .depth = 2}), 2.0 * (784 * 512 + 512 * 512 + 512 * 10));
+  // WRN-10-1 on 28x28: stem at 28x28, group 1 at 28x28, groups 2 and 3 at 14x14 and 7x7.
+  const double macs = 784.0 * 16 * 9                                       // stem
+                      + 784.0 * (16 * 16 * 9 * 2)                          // group 1
+                      + 196.0 * (16 * 32 * 9 + 32 * 32 * 9 + 16 * 32)      // group 2
+                      + 49.0 * (32 * 64 * 9 + 64 * 64 * 9 + 32 * 64)      // group 3
+                      + 64 * 10;                                           // classifier
+  EXPECT_DOUBLE_EQ(forward_flops({.family = "wrn", .width = 1, .depth = 10}), 2 * macs);
+}
+
+TEST(ModelSpec, ValidateNamesTheField) {
+  auto field_of = [](ModelSpec spec) {
+    try {
+      validate(spec);
+    } catch (const InputError& e) {
+      return e.field();
+    }
+    return std::string("<accepted>");
+  };
+  EXPECT_EQ(field_of({.family = "transformer"}), "model");
+  EXPECT_EQ(field_of({.family = "mlp", .width = 0}), "width");
+  EXPECT_EQ(field_of({.family = "mlp", .width = -1}), "width");
+  EXPECT_EQ(field_of({.family = "mlp", .width = 1, .depth = 0}), "depth");
+  EXPECT_EQ(field_of({.family = "wrn", .width = 1, .depth = 12}), "depth");  // not 6n+4
+  EXPECT_EQ(field_of({.family = "wrn", .width = 1, .depth = 4}), "depth");   // n = 0
+  EXPECT_EQ(field_of({.family = "wrn", .width = 1, .depth = 16}), "<accepted>");
+  EXPECT_THROW(parameter_count({.family = "wrn", .depth = 11}), InputError);
+}
+
+}  // namespace
+}  // namespace scalelab
