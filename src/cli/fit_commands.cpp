@@ -1,5 +1,142 @@
-// Placeholder until the fitting commands land: registers nothing.
+// `scalelab laws`, `scalelab fit`, `scalelab predict`: flag parsing and printing around src/fit.
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
 #include "cli/commands.h"
+#include "fit/fit.h"
+#include "laws/laws.h"
+#include "table/table.h"
+
 namespace scalelab::cli {
-void add_fit_commands(CLI::App&) {}
+
+namespace {
+
+// "name=value" -> (name, value); InputError naming the flag otherwise.
+std::pair<std::string, std::string> split_assignment(const std::string& text, const std::string& flag) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw InputError(flag, 0, text, "expected NAME=VALUE");
+  return {text.substr(0, eq), text.substr(eq + 1)};
 }
+
+std::optional<double> parse_number(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+void print_laws() {
+  for (const auto& law : laws::registry()) {
+    std::string inputs, givens;
+    for (auto i : law.inputs) inputs += (inputs.empty() ? "" : ", ") + std::string(i);
+    for (auto g : law.givens) givens += (givens.empty() ? "" : ", ") + std::string(g);
+    fmt::print("{}\n  {}\n  inputs: {}   given: {}   default loss: {}\n", law.name, law.formula, inputs,
+               givens.empty() ? "-" : givens, law.default_loss);
+    for (const auto& p : law.parameters)
+      fmt::print("    {:<8} [{:g}, {:g}] {:<6}  {}\n", p.name, p.lower, p.upper,
+                 p.scale == laws::Scale::log ? "log" : "linear", p.meaning);
+    fmt::print("\n");
+  }
+}
+
+struct FitFlags {
+  std::string law, data, y, fit_where, loss, json_path;
+  std::vector<std::string> x, given;
+  std::optional<double> eps0;
+  double huber_delta = 1e-3;
+  bool normalize = false;
+  int starts = 64, bootstrap = 0, folds = 0;
+  std::uint64_t seed = 1;
+};
+
+void run_fit(const FitFlags& flags) {
+  fit::FitOptions options;
+  options.law = flags.law;
+  if (!laws::find(flags.law)) fit::fit_table(Table{}, options);  // throws the unknown-law error
+  for (const auto& text : flags.x) options.inputs.push_back(split_assignment(text, "--x"));
+  options.target = flags.y;
+  if (flags.eps0) options.givens["eps0"] = fit::Given::constant(*flags.eps0);
+  for (const auto& text : flags.given) {
+    auto [name, value] = split_assignment(text, "--given");
+    auto number = parse_number(value);
+    options.givens[name] = number ? fit::Given::constant(*number) : fit::Given::from_column(value);
+  }
+  options.fit_where = flags.fit_where;
+  if (!flags.loss.empty()) options.loss = fit::parse_loss(flags.loss);
+  options.huber_delta = flags.huber_delta;
+  options.normalize = flags.normalize;
+  options.starts = flags.starts;
+  options.seed = flags.seed;
+  options.bootstrap = flags.bootstrap;
+  options.folds = flags.folds;
+
+  Table table = read_csv(flags.data);
+  fit::FitResult result = fit::fit_table(table, options);
+  if (flags.json_path == "-") {
+    fmt::print("{}", fit::to_json(result));
+    return;
+  }
+  if (!flags.json_path.empty()) write_file_atomic(flags.json_path, fit::to_json(result));
+  fmt::print("{}", fit::format_report(result));
+}
+
+void run_predict(const std::string& fit_path, const std::vector<std::string>& at_flags) {
+  fit::FitResult fit = fit::from_json(read_file(fit_path), fit_path);
+  std::map<std::string, double> at;
+  for (const auto& text : at_flags) {
+    auto [name, value] = split_assignment(text, "--at");
+    auto number = parse_number(value);
+    if (!number) throw InputError("--at", 0, name, fmt::format("'{}' is not a number", value));
+    at[name] = *number;
+  }
+  fit::Prediction prediction = fit::predict(fit, at);
+  fmt::print("{:.6g}\n", prediction.value);
+  if (prediction.interval)
+    fmt::print("5%-95%: {:.6g} .. {:.6g}  (median {:.6g}, {} bootstrap fits)\n", prediction.interval->p05,
+               prediction.interval->p95, prediction.interval->p50, fit.bootstrap_samples.size());
+}
+
+}  // namespace
+
+void add_fit_commands(CLI::App& app) {
+  app.add_subcommand("laws", "list the scaling laws: formula, inputs, givens, parameters and bounds")
+      ->callback(print_laws);
+
+  auto flags = std::make_shared<FitFlags>();
+  auto* fit = app.add_subcommand("fit", "fit a scaling law to a table of measurements");
+  fit->add_option("--law", flags->law, "law name (see `scalelab laws`)")->required();
+  fit->add_option("--data", flags->data, "CSV with one row per measured cell")->required();
+  fit->add_option("--x", flags->x, "law inputs from columns: m=samples,n=params")->required()->delimiter(',');
+  fit->add_option("--y", flags->y, "column of measured error")->required();
+  fit->add_option("--eps0", flags->eps0, "random-guess error (same as --given eps0=VALUE)");
+  fit->add_option("--given", flags->given, "law givens: NAME=NUMBER or NAME=COLUMN (e.g. eps_np=unpruned_error)")
+      ->delimiter(',');
+  fit->add_option("--fit-where", flags->fit_where, "fit only rows matching, e.g. 'm<=3750 && n<=2e5'; predict the rest");
+  fit->add_option("--loss", flags->loss, "divergence | huber-log | lsq (default: the law's)");
+  fit->add_option("--huber-delta", flags->huber_delta, "Huber threshold on log residuals")->capture_default_str();
+  fit->add_flag("--normalize", flags->normalize, "divide each input by its largest value (the paper's units)");
+  fit->add_option("--starts", flags->starts, "multi-start count (Latin hypercube over the bounds)")->capture_default_str();
+  fit->add_option("--seed", flags->seed, "random seed for starts, bootstrap and folds")->capture_default_str();
+  fit->add_option("--bootstrap", flags->bootstrap, "bootstrap resamples for 5-95% intervals (0: none)")
+      ->capture_default_str();
+  fit->add_option("--folds", flags->folds, "k-fold cross-validation on the fitted rows (0: none)");
+  fit->add_option("--json", flags->json_path, "write the full result as JSON (atomically); '-' prints it instead");
+  fit->callback([flags] { run_fit(*flags); });
+
+  auto fit_path = std::make_shared<std::string>();
+  auto at = std::make_shared<std::vector<std::string>>();
+  auto* predict = app.add_subcommand("predict", "predict the error at new sizes from a fit saved with --json");
+  predict->add_option("--fit", *fit_path, "fit JSON written by `scalelab fit --json`")->required();
+  predict->add_option("--at", *at, "inputs: m=60000,n=1.2e6 (plus any given read from a column)")
+      ->required()
+      ->delimiter(',');
+  predict->callback([fit_path, at] { run_predict(*fit_path, *at); });
+}
+
+}  // namespace scalelab::cli

@@ -82,7 +82,8 @@ class LawSolver final : public Solver {
   LawSolver(const Points& points, Loss loss, double delta) : points_(points), loss_(loss), delta_(delta) {}
 
   std::vector<StartOutcome> solve(const std::vector<int>& rows,
-                                  const std::vector<std::vector<double>>& starts) const override {
+                                  const std::vector<std::vector<double>>& starts, int max_iterations,
+                                  double trust_region) const override {
     Residuals<Law> residuals{points_, rows, loss_, delta_};
     Function function(residuals);
     ceres::TinySolver<Function> solver;
@@ -93,7 +94,8 @@ class LawSolver final : public Solver {
     solver.options.parameter_tolerance = 1e-10;
     solver.options.gradient_tolerance = 1e-14;
     solver.options.cost_threshold = 1e-30;
-    solver.options.max_num_iterations = 200;
+    solver.options.max_num_iterations = max_iterations;
+    solver.options.initial_trust_region_radius = trust_region;
 
     std::vector<StartOutcome> outcomes;
     outcomes.reserve(starts.size());

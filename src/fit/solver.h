@@ -34,13 +34,16 @@ struct StartOutcome {
   double objective = 0;           // the loss (see Loss), +inf when the start could not be evaluated
 };
 
-// Solves one law on a set of points from many starts. `rows` index into the points and may repeat
-// (bootstrap resamples).
+// Solves one law on a set of points from many starts, each for at most max_iterations
+// Levenberg-Marquardt steps starting from the given trust-region radius (small: cautious,
+// gradient-like first steps; large: Gauss-Newton steps). `rows` index into the points and may
+// repeat (bootstrap resamples).
 class Solver {
  public:
   virtual ~Solver() = default;
   virtual std::vector<StartOutcome> solve(const std::vector<int>& rows,
-                                          const std::vector<std::vector<double>>& starts) const = 0;
+                                          const std::vector<std::vector<double>>& starts,
+                                          int max_iterations, double trust_region) const = 0;
 };
 
 std::unique_ptr<Solver> make_solver(const laws::LawInfo& law, const Points& points, Loss loss, double huber_delta);

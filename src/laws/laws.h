@@ -33,6 +33,13 @@ struct Parameter {
   double lower, upper;
   Scale scale;
   std::string_view meaning;
+  // Where multi-start draws initial values; 0, 0: the whole bounds. Narrower than the bounds where
+  // most of the bounded range is a plateau (envelope saturated at eps0 or collapsed to 0): a start
+  // there has no gradient to follow and is wasted.
+  double start_lower = 0, start_upper = 0;
+  // >= 0: draw starts over the observed range of this input instead (a location on the input's
+  // axis, such as a break point: starts far outside the data never see it move the fit).
+  int start_within_input = -1;
 };
 
 // The value part of a scalar, for code that must branch or solve in plain doubles.
@@ -66,10 +73,10 @@ struct Rosenfeld2020 {
   static constexpr std::array<std::string_view, 1> givens{"eps0"};
   static constexpr std::array<Parameter, 5> parameters{{
       {"alpha", 0.0, 4.0, Scale::linear, "data-size exponent"},
-      {"b", 1e-8, 1e8, Scale::log, "model-size coefficient (a = 1)"},
+      {"b", 1e-8, 1e8, Scale::log, "model-size coefficient (a = 1)", 1e-4, 1e4},
       {"beta", 0.0, 4.0, Scale::linear, "model-size exponent"},
-      {"c_inf", 1e-12, 1e4, Scale::log, "floor of t (lower bound ~0)"},
-      {"eta", 1e-8, 1e8, Scale::log, "envelope: where the power law meets the eps0 plateau"},
+      {"c_inf", 1e-12, 1e4, Scale::log, "floor of t (lower bound ~0)", 1e-8, 1.0},
+      {"eta", 1e-8, 1e8, Scale::log, "envelope: where the power law meets the eps0 plateau", 1e-3, 1e3},
   }};
 
   template <typename T>
@@ -220,7 +227,7 @@ struct Bnsl {
       {"b", 1e-8, 1e8, Scale::log, "coefficient"},
       {"c0", -1.0, 4.0, Scale::linear, "slope before the break"},
       {"c1", -4.0, 20.0, Scale::linear, "change of slope at the break"},
-      {"d1", 1e-4, 1e12, Scale::log, "where the break happens"},
+      {"d1", 1e-4, 1e12, Scale::log, "where the break happens", 0, 0, /*start_within_input=*/0},
       {"f1", 1e-3, 10.0, Scale::log, "sharpness of the break (smaller is sharper)"},
   }};
 

@@ -1,0 +1,468 @@
+// The fitter on data generated from known parameters: recovery, extrapolation, intervals, start
+// statistics, determinism, input errors and the JSON round trip.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "fit/fit.h"
+#include "laws/laws.h"
+#include "synthetic.h"
+
+namespace scalelab::fit {
+namespace {
+
+using testing::geometric;
+using testing::grid;
+using testing::Synthetic;
+using testing::synthetic_table;
+
+double param(const FitResult& r, const std::string& name) {
+  for (const auto& p : r.parameters)
+    if (p.name == name) return p.value;
+  ADD_FAILURE() << "no parameter " << name;
+  return NAN;
+}
+
+void expect_relative(const FitResult& r, const std::string& name, double truth, double tolerance) {
+  EXPECT_NEAR(param(r, name), truth, tolerance * std::abs(truth)) << r.law << "." << name;
+}
+
+// ----------------------------------------------------------------------------------------------
+// rosenfeld2020 on the paper's 6x6 layout: data and model as fractions 2^-5 .. 1, near CIFAR-10's
+// reported parameters (science.md), with c_inf raised to 0.05 so the floor is visible in the data.
+const std::vector<double> kRosenfeld = {0.66, 0.0587, 0.53, 0.05, 19.77};  // alpha, b, beta, c_inf, eta
+
+Table rosenfeld_table(double noise, double data_scale = 1, double model_scale = 1) {
+  Synthetic s;
+  s.input_columns = {"samples", "params"};
+  s.inputs = grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)});
+  s.noise = noise;
+  Table table = synthetic_table(*laws::find("rosenfeld2020"), kRosenfeld, s, {0.9});
+  if (data_scale == 1 && model_scale == 1) return table;
+  // The same errors at raw counts: m in samples, n in parameters.
+  Table raw({"samples", "params", "y"}, "raw.csv");
+  for (std::size_t r = 0; r < table.rows(); ++r)
+    raw.add_row({format_number(table.number(r, 0) * data_scale), format_number(table.number(r, 1) * model_scale),
+                 table.at(r, 2)},
+                table.line_of(r));
+  return raw;
+}
+
+FitOptions rosenfeld_options() {
+  FitOptions o;
+  o.law = "rosenfeld2020";
+  o.inputs = {{"m", "samples"}, {"n", "params"}};
+  o.target = "y";
+  o.givens = {{"eps0", Given::constant(0.9)}};
+  return o;
+}
+
+TEST(Rosenfeld2020, RecoversEveryParameterFromNoiselessData) {
+  FitResult r = fit_table(rosenfeld_table(0), rosenfeld_options());
+  // Noiseless and identifiable (a = 1): the optimum is the truth, up to the solver's tolerances.
+  for (std::size_t k = 0; k < kRosenfeld.size(); ++k)
+    expect_relative(r, r.parameters[k].name, kRosenfeld[k], 1e-5);
+  EXPECT_LT(r.fitted.max_abs, 1e-7);
+  EXPECT_EQ(r.fitted.count, 36);
+  EXPECT_EQ(r.held_out.count, 0);
+  // The landscape has local minima (objectives 2e-4, 0.07, 10.8, ...) and plateaus where the
+  // envelope saturates at eps0 or collapses to 0; 14 of these 64 starts found the optimum.
+  EXPECT_GE(r.starts_at_best, 8);
+}
+
+// Sum of squared divergences of `params` on the table: what the fitter minimises.
+double divergence_objective(const Table& table, const std::vector<double>& params) {
+  double sum = 0, eps0 = 0.9;
+  for (std::size_t row = 0; row < table.rows(); ++row) {
+    double x[] = {table.number(row, 0), table.number(row, 1)};
+    double y = table.number(row, 2);
+    double d = (laws::find("rosenfeld2020")->evaluate(params.data(), x, &eps0) - y) / y;
+    sum += d * d;
+  }
+  return sum;
+}
+
+TEST(Rosenfeld2020, FindsAtLeastTheTruthsObjectiveAndItsExponentsUnderTwoPercentNoise) {
+  // A stronger model term than CIFAR-10's (b = 0.5, not 0.0587): with the paper's b, the model term
+  // is at most 0.38 against a data term up to 9.8, and under 2% noise beta trades off against b and
+  // c_inf (a fit then lands at beta 0.70 with a *lower* objective than the truth's).
+  std::vector<double> truth = kRosenfeld;
+  truth[1] = 0.5;
+  Synthetic s;
+  s.input_columns = {"samples", "params"};
+  s.inputs = grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)});
+  s.noise = 0.02;
+  Table table = synthetic_table(*laws::find("rosenfeld2020"), truth, s, {0.9});
+  FitResult r = fit_table(table, rosenfeld_options());
+  // The fitter is not the limit: its optimum is at least as good as the generating parameters.
+  EXPECT_LE(r.objective, divergence_objective(table, truth));
+  // Exponents came back within 9% over two noise draws (seeds 7, 8: alpha 0.630/0.682, beta
+  // 0.577/0.563); 15% still fails when an exponent is lost or the two are swapped.
+  expect_relative(r, "alpha", 0.66, 0.15);
+  expect_relative(r, "beta", 0.53, 0.15);
+  EXPECT_LT(r.fitted.std, 0.025);  // explains the data to about the noise
+}
+
+TEST(Rosenfeld2020, RawCountsWithNormalizeGiveThePaperUnitsParameters) {
+  FitOptions o = rosenfeld_options();
+  o.normalize = true;
+  FitResult r = fit_table(rosenfeld_table(0, 50000, 1.2e6), o);
+  ASSERT_EQ(r.input_scales.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.input_scales[0], 50000);
+  EXPECT_DOUBLE_EQ(r.input_scales[1], 1.2e6);
+  for (std::size_t k = 0; k < kRosenfeld.size(); ++k) expect_relative(r, r.parameters[k].name, kRosenfeld[k], 1e-5);
+  // predict takes raw counts and applies the recorded scales.
+  EXPECT_NEAR(predict(r, {{"m", 50000}, {"n", 1.2e6}}).value, r.points.back().measured, 1e-9);
+}
+
+TEST(Rosenfeld2020, RawCountsWithoutNormalizeFitEquallyWell) {
+  // a = 1 in raw units is a different b, c_inf, eta, but the same predictions.
+  FitResult r = fit_table(rosenfeld_table(0, 50000, 1.2e6), rosenfeld_options());
+  expect_relative(r, "alpha", 0.66, 1e-4);
+  expect_relative(r, "beta", 0.53, 1e-4);
+  EXPECT_LT(r.fitted.max_abs, 1e-6);
+}
+
+TEST(Extrapolation, FitsSmallCellsAndReportsHeldOutLargeCellsSeparately) {
+  FitOptions o = rosenfeld_options();
+  o.fit_where = "m <= 0.25 && params <= 0.25";  // law input name and column name both work
+  FitResult r = fit_table(rosenfeld_table(0), o);
+  EXPECT_EQ(r.fitted.count, 16);  // 4 x 4 small cells
+  EXPECT_EQ(r.held_out.count, 20);
+  int held = 0;
+  for (const auto& p : r.points) held += !p.fitted;
+  EXPECT_EQ(held, 20);
+  // Noiseless: the law is exact, so the extrapolation is too.
+  EXPECT_LT(r.held_out.max_abs, 1e-5);
+}
+
+TEST(Extrapolation, NoisyFitPredictsLargeCellsWithinAFewPercent) {
+  FitOptions o = rosenfeld_options();
+  o.fit_where = "m <= 0.25 && n <= 0.25";
+  o.bootstrap = 50;
+  FitResult r = fit_table(rosenfeld_table(0.01), o);
+  // 1% noise on 16 cells, extrapolating up to 4x in m and n: errors of a few percent are the
+  // paper's own extrapolation quality (mean 4.5%); 10% max would mean a broken fit.
+  EXPECT_LT(r.held_out.max_abs, 0.10);
+  ASSERT_EQ(r.bootstrap_samples.size(), 50u);
+  // Held-out intervals widen with distance from the fitted cells.
+  const PointResult* nearest = nullptr;
+  const PointResult* farthest = nullptr;
+  for (const auto& p : r.points) {
+    ASSERT_TRUE(p.interval);
+    EXPECT_LE(p.interval->p05, p.interval->p95);
+    if (p.inputs[0] == 0.5 && p.inputs[1] == 0.25) nearest = &p;
+    if (p.inputs[0] == 1 && p.inputs[1] == 1) farthest = &p;
+  }
+  ASSERT_TRUE(nearest && farthest);
+  auto width = [](const PointResult* p) { return (p->interval->p95 - p->interval->p05) / p->interval->p50; };
+  EXPECT_GT(width(farthest), width(nearest));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Every other law recovers its parameters from noiseless data, and its exponents from noisy data.
+
+struct Case {
+  std::string law;
+  std::vector<double> truth;
+  Synthetic data;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::map<std::string, Given> givens;
+  std::vector<double> constant_givens;
+};
+
+Case pruning_case() {
+  Case c{"pruning2021", {0.9, 1.5, 2e-3}, {}, {{"d", "density"}}, {{"eps_np", Given::from_column("unpruned")}}, {}};
+  c.data.input_columns = {"density"};
+  c.data.given_columns = {"unpruned"};
+  c.data.inputs = grid({geometric(1, 0.8, 41)});  // the paper's densities 0.8^i, i <= 40
+  c.data.givens.assign(41, {0.08});
+  return c;
+}
+
+Case pruning_joint_case() {
+  Case c{"pruning2021_joint", {0.9, 1.5, 0.05, 0.8, 1.2}, {}, {{"d", "density"}, {"l", "depth"}, {"w", "width"}},
+         {{"eps_np", Given::from_column("unpruned")}}, {}};
+  c.data.input_columns = {"density", "depth", "width"};
+  c.data.given_columns = {"unpruned"};
+  c.data.inputs = grid({geometric(1, std::pow(0.8, 3), 12), {8, 14, 20, 32}, {0.25, 0.5, 1, 2}});
+  for (const auto& x : c.data.inputs) c.data.givens.push_back({0.3 * std::pow(x[1] * x[2] * x[2], -0.3) + 0.04});
+  return c;
+}
+
+Case powerlaw_case() {
+  Case c{"powerlaw", {2.0, 0.45, 0.05}, {}, {{"x", "size"}}, {}, {}};
+  c.data.input_columns = {"size"};
+  c.data.inputs = grid({geometric(100, 2, 12)});
+  return c;
+}
+
+Case kaplan_case() {
+  Case c{"kaplan2020", {8.8e13, 0.076, 5.4e13, 0.095}, {}, {{"N", "params"}, {"D", "tokens"}}, {}, {}};
+  c.data.input_columns = {"params", "tokens"};
+  c.data.inputs = grid({geometric(1e6, 4, 7), geometric(1e8, 4, 7)});
+  return c;
+}
+
+Case chinchilla_case() {
+  Case c{"chinchilla", {1.69, 406.4, 0.34, 410.7, 0.28}, {}, {{"N", "params"}, {"D", "tokens"}}, {}, {}};
+  c.data.input_columns = {"params", "tokens"};
+  c.data.inputs = grid({geometric(7e7, 2, 8), geometric(1e9, 2, 8)});
+  return c;
+}
+
+Case m4_case() {
+  Case c{"m4", {0.05, 0.7, 3.0, -0.5}, {}, {{"x", "size"}}, {{"eps0", Given::constant(0.9)}}, {0.9}};
+  c.data.input_columns = {"size"};
+  c.data.inputs = grid({geometric(1, 2, 20)});
+  return c;
+}
+
+FitResult fit_case(const Case& c, double noise, int starts = 64) {
+  Synthetic data = c.data;
+  data.noise = noise;
+  FitOptions o;
+  o.law = c.law;
+  o.inputs = c.inputs;
+  o.target = "y";
+  o.givens = c.givens;
+  o.starts = starts;
+  return fit_table(synthetic_table(*laws::find(c.law), c.truth, data, c.constant_givens), o);
+}
+
+class EveryLaw : public ::testing::TestWithParam<Case> {};
+
+TEST_P(EveryLaw, RecoversEveryParameterFromNoiselessData) {
+  const Case& c = GetParam();
+  FitResult r = fit_case(c, 0);
+  // All of these parametrisations are identifiable on the chosen grids, so noiseless data pins
+  // every parameter; 1e-3 allows for the solver's stopping tolerances on flat directions (Kaplan's
+  // N_c enters only through (N_c/N)^(alpha_N/alpha_D), a shallow direction).
+  for (std::size_t k = 0; k < c.truth.size(); ++k) expect_relative(r, r.parameters[k].name, c.truth[k], 1e-3);
+  EXPECT_LT(r.fitted.max_abs, 1e-6) << c.law;
+  EXPECT_GE(r.starts_at_best, 2) << c.law;
+}
+
+INSTANTIATE_TEST_SUITE_P(Laws, EveryLaw,
+                         ::testing::Values(pruning_case(), pruning_joint_case(), powerlaw_case(), kaplan_case(),
+                                           chinchilla_case(), m4_case()),
+                         [](const auto& info) { return info.param.law; });
+
+TEST(Noise, ThreePercentNoiseLeavesExponentsClose) {
+  // Exponents carry the science; with 3% noise they come back within 10% on these grids (the data
+  // span 2-4 decades). Coefficients trade off with exponents and are not checked.
+  FitResult pruning = fit_case(pruning_case(), 0.03);
+  expect_relative(pruning, "gamma", 1.5, 0.10);
+  expect_relative(pruning, "eps_up", 0.9, 0.10);
+  FitResult joint = fit_case(pruning_joint_case(), 0.03);
+  expect_relative(joint, "gamma", 1.5, 0.10);
+  expect_relative(joint, "phi", 0.8, 0.10);
+  expect_relative(joint, "psi", 1.2, 0.10);
+  FitResult chinchilla = fit_case(chinchilla_case(), 0.01);
+  // 1% noise on losses near E = 1.69 hides most of the power-law terms at the largest sizes;
+  // exponents within 25% is what 64 points over 2 decades support.
+  expect_relative(chinchilla, "alpha", 0.34, 0.25);
+  expect_relative(chinchilla, "beta", 0.28, 0.25);
+  FitResult power = fit_case(powerlaw_case(), 0.02);
+  expect_relative(power, "alpha", 0.45, 0.10);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Broken neural scaling law, noiseless simulation from Caballero et al. (science.md section 5).
+const std::vector<double> kBnsl = {0.41388, 2.27727, 0.055077, 5.66290, 612.584, 0.059193};
+
+FitResult fit_bnsl_below(double limit, std::uint64_t seed, int bootstrap = 0) {
+  Synthetic s;
+  s.input_columns = {"x"};
+  for (int x = 1; x <= 4095; ++x) s.inputs.push_back({static_cast<double>(x)});
+  FitOptions o;
+  o.law = "bnsl";
+  o.inputs = {{"x", "x"}};
+  o.target = "y";
+  o.fit_where = "x < " + std::to_string(limit);
+  o.starts = 100;
+  o.seed = seed;
+  o.bootstrap = bootstrap;
+  return fit_table(synthetic_table(*laws::find("bnsl"), kBnsl, s), o);
+}
+
+// What we observed over seeds 1..10, 100 starts each (bench-style runs while writing this test):
+// - x < 405: 10 of 10 seeds predict x = 4095 within 1% (the limit a is pinned). The break itself
+//   (c1 against d1) is a near-degenerate valley before x ~ 600 is seen: only 3 of 10 seeds also
+//   predict 405..4095 everywhere within 1%, the others are off by up to ~40% around the break.
+// - x < 390: 9 of 10 seeds predict x = 4095 within 1%; seed 7 lands on another optimum (a pure
+//   power law with a -> 0) and is off by +350%.
+// - Start statistics flag both splits: 1 to 5 of 100 starts reach the best objective, under the
+//   20% threshold, so the fit always carries the "hard to find" warning; it does not by itself
+//   tell the good extrapolation from the bad one.
+TEST(Bnsl, FittedBelow405ExtrapolatesTo4095WithinOnePercent) {
+  FitResult r = fit_bnsl_below(405, 1);
+  EXPECT_EQ(r.fitted.count, 404);
+  EXPECT_EQ(r.points.back().inputs[0], 4095);
+  EXPECT_LT(std::abs(r.points.back().divergence), 0.01);
+  EXPECT_LT(r.starts_at_best, 20);
+  EXPECT_FALSE(r.warnings.empty());
+}
+
+TEST(Bnsl, FittedBelow390OneSeedFailsAndTheStartStatisticsFlagIt) {
+  FitResult r = fit_bnsl_below(390, 7, 20);
+  EXPECT_EQ(r.fitted.count, 389);
+  const PointResult& last = r.points.back();
+  EXPECT_GT(last.divergence, 1.0);  // the wrong optimum: +350% at x = 4095
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings.front().find("starts reached the best objective"), std::string::npos);
+  // The bootstrap refits start from the (wrong) best fit, so its interval does not warn: it is
+  // narrow and excludes the truth. Only the start statistics (and a second seed) reveal it.
+  ASSERT_TRUE(last.interval);
+  EXPECT_GT(last.interval->p05, last.measured);
+}
+
+// ----------------------------------------------------------------------------------------------
+TEST(Determinism, SameSeedSameResultDifferentSeedDifferentResamples) {
+  FitOptions o = rosenfeld_options();
+  o.bootstrap = 10;
+  o.folds = 3;
+  Table table = rosenfeld_table(0.02);
+  FitResult a = fit_table(table, o), b = fit_table(table, o);
+  EXPECT_EQ(to_json(a), to_json(b));
+  o.seed = 2;
+  FitResult c = fit_table(table, o);
+  EXPECT_NE(a.bootstrap_samples, c.bootstrap_samples);
+  // The optimum does not depend on the seed, only which starts find it.
+  EXPECT_NEAR(a.objective, c.objective, 1e-6 * a.objective);
+}
+
+TEST(StartStatistics, CountsStartsThatReachTheBestAndFlagsRareOptima) {
+  FitOptions o = rosenfeld_options();
+  o.starts = 1;
+  FitResult one = fit_table(rosenfeld_table(0), o);
+  EXPECT_EQ(one.starts, 1);
+  EXPECT_EQ(one.starts_at_best, 1);
+  // With the share threshold above 100% every multi-start fit is flagged: the flag is wired to the count.
+  o.starts = 16;
+  o.start_share_warning = 1.01;
+  FitResult flagged = fit_table(rosenfeld_table(0), o);
+  ASSERT_FALSE(flagged.warnings.empty());
+  EXPECT_NE(flagged.warnings.front().find(std::to_string(flagged.starts_at_best) + " of 16 starts"), std::string::npos)
+      << flagged.warnings.front();
+}
+
+TEST(CrossValidation, OutOfFoldDivergenceCoversEveryFittedRow) {
+  FitOptions o = rosenfeld_options();
+  o.folds = 6;
+  FitResult r = fit_table(rosenfeld_table(0.02), o);
+  ASSERT_TRUE(r.cross_validation);
+  EXPECT_EQ(r.cross_validation->count, 36);
+  // Out-of-fold errors are larger than in-sample ones (the fit did not see those points).
+  EXPECT_GE(r.cross_validation->std, r.fitted.std);
+  EXPECT_LT(r.cross_validation->std, 0.05);
+}
+
+TEST(HuberLog, ObjectiveIsTheSummedHuberLossOfLogResiduals) {
+  Case c = chinchilla_case();
+  Synthetic data = c.data;
+  data.noise = 0.01;
+  FitOptions o;
+  o.law = "chinchilla";
+  o.inputs = c.inputs;
+  o.target = "y";
+  FitResult r = fit_table(synthetic_table(*laws::find("chinchilla"), c.truth, data), o);
+  EXPECT_EQ(r.loss, Loss::huber_log);  // the law's default
+  double sum = 0;
+  for (const auto& p : r.points) {
+    double e = std::abs(std::log(p.predicted) - std::log(p.measured));
+    sum += e <= 1e-3 ? 0.5 * e * e : 1e-3 * (e - 0.5e-3);
+  }
+  EXPECT_NEAR(r.objective, sum, 1e-9 * sum);
+}
+
+// ----------------------------------------------------------------------------------------------
+TEST(Json, RoundTripPredictsTheSameWithTheSameInterval) {
+  FitOptions o = rosenfeld_options();
+  o.bootstrap = 20;
+  o.normalize = true;
+  FitResult r = fit_table(rosenfeld_table(0.02, 50000, 1.2e6), o);
+  FitResult back = from_json(to_json(r), "fit.json");
+  EXPECT_EQ(to_json(back), to_json(r));
+  std::map<std::string, double> at{{"m", 200000}, {"params", 5e6}};
+  Prediction direct = predict(r, at), loaded = predict(back, at);
+  EXPECT_DOUBLE_EQ(direct.value, loaded.value);
+  ASSERT_TRUE(direct.interval && loaded.interval);
+  EXPECT_DOUBLE_EQ(direct.interval->p05, loaded.interval->p05);
+  EXPECT_DOUBLE_EQ(direct.interval->p95, loaded.interval->p95);
+  EXPECT_LT(direct.interval->p05, direct.value);
+  EXPECT_GT(direct.interval->p95, direct.value);
+}
+
+TEST(Json, RejectsWhatIsNotAFit) {
+  EXPECT_THROW(from_json("{", "x.json"), InputError);
+  EXPECT_THROW(from_json(R"({"format": "other"})", "x.json"), InputError);
+  EXPECT_THROW(from_json(R"({"format": "scalelab-fit/1", "law": "rosenfeld2020"})", "x.json"), InputError);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Bad input: InputError naming where.
+void expect_input_error(const Table& table, const FitOptions& o, const std::string& needle, int line = -1) {
+  try {
+    fit_table(table, o);
+    ADD_FAILURE() << "no InputError; expected one mentioning " << needle;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    if (line >= 0) EXPECT_EQ(e.line(), line) << e.what();
+  }
+}
+
+Table small_table(const std::vector<std::array<std::string, 3>>& rows) {
+  Table t({"samples", "params", "y"}, "runs.csv");
+  int line = 2;
+  for (const auto& r : rows) t.add_row({r[0], r[1], r[2]}, line++);
+  return t;
+}
+
+TEST(InputErrors, NameTheColumnAndLine) {
+  FitOptions o = rosenfeld_options();
+  std::vector<std::array<std::string, 3>> good;
+  for (int i = 0; i < 6; ++i) good.push_back({std::to_string(1000 << i), std::to_string(5000 << i), "0.3"});
+
+  auto bad = good;
+  bad[2][0] = "-5";
+  expect_input_error(small_table(bad), o, "must be positive", 4);
+  bad = good;
+  bad[3][1] = "0";
+  expect_input_error(small_table(bad), o, "'params'", 5);
+  bad = good;
+  bad[1][2] = "nan";
+  expect_input_error(small_table(bad), o, "measured error is nan", 3);
+  bad = good;
+  bad[4][2] = "0.95";
+  expect_input_error(small_table(bad), o, "above eps0", 6);
+  bad = good;
+  bad[0][2] = "0";
+  expect_input_error(small_table(bad), o, "must be positive", 2);
+
+  expect_input_error(small_table({good.begin(), good.begin() + 4}), o, "4 rows to fit, but law rosenfeld2020 has 5");
+  FitOptions where = o;
+  where.fit_where = "m < 3000";
+  expect_input_error(small_table(good), where, "2 rows to fit");
+  where.fit_where = "size < 3000";
+  expect_input_error(small_table(good), where, "size");
+
+  FitOptions wrong = o;
+  wrong.law = "rosenfeld";
+  expect_input_error(small_table(good), wrong, "unknown law");
+  wrong = o;
+  wrong.target = "error";
+  expect_input_error(small_table(good), wrong, "no such column");
+  wrong = o;
+  wrong.givens.clear();
+  expect_input_error(small_table(good), wrong, "needs 'eps0'");
+  wrong = o;
+  wrong.inputs.pop_back();
+  expect_input_error(small_table(good), wrong, "needs input 'n'");
+  wrong = o;
+  wrong.inputs.push_back({"d", "samples"});
+  expect_input_error(small_table(good), wrong, "no input 'd'");
+}
+
+}  // namespace
+}  // namespace scalelab::fit
