@@ -1,5 +1,6 @@
 // The training loop. Everything here runs on the device the config names; nothing assumes the CPU
 // beyond reading labels once, before the data moves.
+#include <malloc.h>
 #include <sched.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "models/models.h"
 #include "table/table.h"
 #include "train/progress.h"
+#include "train/step.h"
 #include "train/train.h"
 
 namespace scalelab {
@@ -45,6 +47,11 @@ int available_cores() {
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's ceiling; larger blocks are rare and long-lived
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int set_threads(int threads) {
   const int n = threads > 0 ? threads : available_cores();
   torch::set_num_threads(n);  // also OpenBLAS's OpenMP pool: both run in the same threads
@@ -71,6 +78,7 @@ TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) :
   s.config = config;
   s.progress = options.progress;
   validate(config);
+  keep_freed_memory();
   if (config.device == "cuda") {
     if (!cuda_available())
       throw InputError("--device", 0, "device",
@@ -182,21 +190,14 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
       const auto index = order.slice(0, b, std::min(m, b + c.batch_size));
       const auto x = s.train.inputs.index_select(0, index);
       const auto y = s.train.labels.index_select(0, index);
-      optimizer.zero_grad();
-      const auto logits = model.forward(x);
-      const auto loss = torch::nn::functional::cross_entropy(logits, y);
-      // One host transfer a step for both numbers (a sync on CUDA; divergence must stop the step it occurs).
-      const auto stats = torch::stack({loss.detach().to(torch::kFloat64), logits.argmax(1).ne(y).sum().to(torch::kFloat64)}).cpu();
-      const double batch_loss = stats[0].item<double>();
-      if (!std::isfinite(batch_loss)) {
+      const StepStats stats = train_step(model, optimizer, x, y);
+      if (!std::isfinite(stats.loss)) {
         diverged = true;
         break;
       }
-      loss.backward();
-      optimizer.step();
       const auto n = index.size(0);
-      loss_sum += batch_loss * double(n);
-      wrong += std::int64_t(stats[1].item<double>());
+      loss_sum += stats.loss * double(n);
+      wrong += stats.wrong;
       seen += n;
       bar.step(epoch, step % steps_per_epoch + 1, loss_sum / double(seen), double(seen) / seconds_since(epoch_start));
     }

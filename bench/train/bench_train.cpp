@@ -1,0 +1,82 @@
+// Timings for bench/train/run.sh, which prints them beside PyTorch's (step.py) as ratios.
+//   scalelab-bench-train step FAMILY WIDTH DEPTH BATCH THREADS SECONDS  -> examples/s of training steps
+//   scalelab-bench-train gemm M K N THREADS SECONDS                     -> GFLOP/s of an M x K by K x N product
+// Steps run the trainer's own train_step() on examples drawn from memory in shuffled batches, with
+// the learning rate set every step, as trainer.cpp does; the first 20% of the time is warm-up.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "models/models.h"
+#include "train/step.h"
+#include "train/train.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Runs body() for `seconds` after a warm-up of a fifth of that; returns calls per second.
+template <class Body>
+double rate(double seconds, Body body) {
+  for (auto t = Clock::now(); since(t) < seconds / 5;) body();
+  long calls = 0;
+  const auto start = Clock::now();
+  while (since(start) < seconds) {
+    body();
+    ++calls;
+  }
+  return double(calls) / since(start);
+}
+
+int step(const std::string& family, double width, int depth, int batch, double seconds) {
+  using namespace scalelab;
+  const ModelSpec spec{.family = family, .width = width, .depth = depth};
+  torch::manual_seed(0);
+  auto model = build_model(spec);
+  model->train();
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(5e-4));
+  const std::int64_t pool = 4096;
+  const auto inputs = torch::randn({pool, 1, 28, 28});
+  const auto labels = torch::randint(10, {pool}, torch::kInt64);
+  auto order = torch::randperm(pool, torch::kInt64);
+  std::int64_t next = 0;
+  const double steps_per_s = rate(seconds, [&] {
+    if (next + batch > pool) order = torch::randperm(pool, torch::kInt64), next = 0;
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(0.01);
+    const auto index = order.slice(0, next, next + batch);
+    next += batch;
+    train_step(*model, optimizer, inputs.index_select(0, index), labels.index_select(0, index));
+  });
+  std::printf("%.1f\n", steps_per_s * batch);
+  return 0;
+}
+
+int gemm(std::int64_t m, std::int64_t k, std::int64_t n, double seconds) {
+  const auto a = torch::randn({m, k}), b = torch::randn({k, n});
+  auto c = torch::empty({m, n});
+  const double calls_per_s = rate(seconds, [&] { torch::mm_out(c, a, b); });
+  std::printf("%.2f\n", calls_per_s * 2.0 * double(m * k * n) / 1e9);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  scalelab::keep_freed_memory();  // as TrainingRun does
+  if (mode == "step" && argc == 8) {
+    scalelab::set_threads(std::stoi(argv[6]));
+    return step(argv[2], std::stod(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]), std::stod(argv[7]));
+  }
+  if (mode == "gemm" && argc == 7) {
+    scalelab::set_threads(std::stoi(argv[5]));
+    return gemm(std::stoll(argv[2]), std::stoll(argv[3]), std::stoll(argv[4]), std::stod(argv[6]));
+  }
+  std::fprintf(stderr,
+               "usage: scalelab-bench-train step FAMILY WIDTH DEPTH BATCH THREADS SECONDS\n"
+               "       scalelab-bench-train gemm M K N THREADS SECONDS\n");
+  return 2;
+}

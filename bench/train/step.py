@@ -1,0 +1,64 @@
+"""PyTorch's side of bench/train/run.sh: the same training step as scalelab's train_step().
+
+    /usr/bin/python3 step.py step FAMILY WIDTH DEPTH BATCH THREADS SECONDS   -> examples/s
+Same model (models.py), batch, SGD (momentum 0.9, weight decay 5e-4), cross entropy, the learning
+rate set every step, and the loss and error count read back every step, as the trainer does.
+"""
+import math
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from models import build  # noqa: E402
+
+
+def rate(seconds, body):
+    end = time.perf_counter() + seconds / 5
+    while time.perf_counter() < end:
+        body()
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        body()
+        calls += 1
+    return calls / (time.perf_counter() - start)
+
+
+def main():
+    _, mode, family, width, depth, batch, threads, seconds = sys.argv
+    assert mode == "step"
+    width, depth, batch, threads, seconds = float(width), int(depth), int(batch), int(threads), float(seconds)
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = build(family, width, depth)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    pool = 4096
+    inputs, labels = torch.randn(pool, 1, 28, 28), torch.randint(10, (pool,))
+    state = {"order": torch.randperm(pool), "next": 0}
+
+    def step():
+        if state["next"] + batch > pool:
+            state["order"], state["next"] = torch.randperm(pool), 0
+        for group in opt.param_groups:
+            group["lr"] = 0.01
+        index = state["order"][state["next"]:state["next"] + batch]
+        state["next"] += batch
+        x, y = inputs.index_select(0, index), labels.index_select(0, index)
+        opt.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        stats = torch.stack([loss.detach().double(), logits.argmax(1).ne(y).sum().double()])
+        if not math.isfinite(stats[0].item()):
+            raise SystemExit("diverged")
+        loss.backward()
+        opt.step()
+        int(stats[1].item())
+
+    print(f"{rate(seconds, step) * batch:.1f}")
+
+
+if __name__ == "__main__":
+    main()
