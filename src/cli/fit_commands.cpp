@@ -39,7 +39,7 @@ void print_laws() {
     fmt::print("{}\n  {}\n  inputs: {}   given: {}   default loss: {}\n", law.name, law.formula, inputs,
                givens.empty() ? "-" : givens, law.default_loss);
     for (const auto& p : law.parameters)
-      fmt::print("    {:<8} [{:g}, {:g}] {:<6}  {}\n", p.name, p.lower, p.upper,
+      fmt::print("    {:<8} {:<18} {:<6}  {}\n", p.name, fmt::format("[{:g}, {:g}]", p.lower, p.upper),
                  p.scale == laws::Scale::log ? "log" : "linear", p.meaning);
     fmt::print("\n");
   }
