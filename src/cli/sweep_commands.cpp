@@ -88,11 +88,39 @@ struct SweepFlags {
   std::string spec;
   std::string dir;
   int jobs = 0;
+  bool dry_run = false;
 };
+
+// The plan without running it: runs, cells, the fit set's share of the compute, a time estimate.
+void print_plan(const SweepSpec& spec, const SweepOptions& options) {
+  auto runs = expand(spec);
+  double total = 0, fitted = 0;
+  int fitted_runs = 0;
+  for (const auto& r : runs) {
+    total += r.cost;
+    if (r.in_fit) fitted += r.cost, fitted_runs += 1;
+  }
+  fmt::print("{}: {} runs, {:.3g} training TFLOPs, about {} with {} jobs on {} cores\n", spec.name, runs.size(),
+             total / 1e12, format_duration(estimate_seconds(runs, options.jobs, available_cores(), options.speed)),
+             options.jobs, available_cores());
+  if (spec.has_fit())
+    fmt::print("fit set: {} runs, {:.1f}% of the compute; {} runs held out\n", fitted_runs, 100 * fitted / total,
+               runs.size() - fitted_runs);
+  Table table({"run", "role", "cell", "seed", "params", "samples", "epochs", "tflops"});
+  for (const auto& r : runs)
+    table.add_row({r.hparams.hash(), r.in_fit ? "fit" : "held_out", r.cell, r.hparams.text("seed"), format_number(r.params),
+                   format_number(r.train_samples), r.hparams.text("epochs"), fmt::format("{:.3g}", r.cost / 1e12)});
+  print_table(table);
+}
 
 void sweep_command(const SweepFlags& flags) {
   auto spec = load_spec(flags.spec);
   fs::path dir = flags.dir.empty() ? fs::path("sweeps") / spec.name : fs::path(flags.dir);
+  if (flags.dry_run) {
+    SweepOptions options;
+    options.jobs = flags.jobs > 0 ? flags.jobs : available_cores();
+    return print_plan(spec, options);
+  }
   auto options = sweep_options(flags.jobs);
   auto outcome = run_sweep(spec, dir, options);
   print_outcome(outcome, dir);
@@ -134,7 +162,7 @@ void results_command(const ResultsFlags& flags) {
 // ---- demo --------------------------------------------------------------------------------------
 
 struct DemoFlags {
-  std::string dir = "scalelab-demo";
+  std::string dir = "sweeps/demo";
   std::string spec;  // another spec instead of the built-in one (for tuning the grid)
   int jobs = 0;
 };
@@ -153,12 +181,9 @@ void demo_command(const DemoFlags& flags) {
   if (fs::exists(dir / "store.sqlite"))
     for (const auto& r : Store(dir).runs()) status[r.id] = r.status;
   std::vector<PlannedRun> left;
-  double fit_cost = 0, total_cost = 0;
   for (const auto& run : planned) {
     auto it = status.find(run.hparams.hash());
     if (it == status.end() || it->second != RunStatus::done) left.push_back(run);
-    total_cost += run.cost;
-    if (run.in_fit) fit_cost += run.cost;
   }
   int cores = available_cores();
   fmt::print("scalelab demo: {} on {}, {} runs in {}; {} to run, about {} with {} jobs on {} cores\n",
@@ -174,6 +199,21 @@ void demo_command(const DemoFlags& flags) {
   }
 
 #if __has_include("fit/fit.h")
+  // Compute actually spent: the planned cost scaled by the epochs each run really trained (early
+  // stopping ends some sooner). The fit set's share of it is what the prediction cost.
+  double fit_cost = 0, total_cost = 0;
+  {
+    std::map<std::string, double> epochs_run;
+    for (const auto& r : Store(dir).runs())
+      if (r.result.is_object() && r.result.contains("epochs_run") && r.result["epochs_run"].is_number())
+        epochs_run[r.id] = r.result["epochs_run"].get<double>();
+    for (const auto& run : planned) {
+      auto it = epochs_run.find(run.hparams.hash());
+      double cost = it == epochs_run.end() ? run.cost : run.cost * it->second / run.hparams.number("epochs");
+      total_cost += cost;
+      if (run.in_fit) fit_cost += cost;
+    }
+  }
   std::vector<std::string> warnings;
   Table cells = sweep_measurements(dir, &warnings);
   for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
@@ -230,6 +270,7 @@ void add_sweep_commands(CLI::App& app) {
   sweep->add_option("spec", sweep_flags->spec, "sweep spec (see examples/ and docs/sweeps.md)")->required();
   sweep->add_option("--dir", sweep_flags->dir, "sweep directory (default: sweeps/NAME)");
   sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them");
+  sweep->add_flag("--dry-run", sweep_flags->dry_run, "print the runs, their cost and the fit set's share; run nothing");
   sweep->callback([sweep_flags] { sweep_command(*sweep_flags); });
 
   auto results_flags = std::make_shared<ResultsFlags>();

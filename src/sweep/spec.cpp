@@ -52,6 +52,7 @@ constexpr double kWorkerValCount = 5000;
 
 // Training-set sizes of the datasets the worker knows, before the validation split.
 double default_train_size(const std::string& dataset) { return dataset == "fashion-mnist" ? 60000 : 0; }
+double default_test_size(const std::string& dataset) { return dataset == "fashion-mnist" ? 10000 : 0; }
 
 class Parser {
  public:
@@ -194,7 +195,9 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     if (spec.train_size < 1) p.fail(n, "train_size", "must be >= 1");
   }
   // The worker takes the validation set out of the training set first; data_fraction is of the rest.
-  if (spec.train_size > 0) spec.train_size -= spec.fixed.has("val_count") ? spec.fixed.number("val_count") : kWorkerValCount;
+  double val_count = spec.fixed.has("val_count") ? spec.fixed.number("val_count") : kWorkerValCount;
+  if (spec.train_size > 0) spec.train_size -= val_count;
+  spec.eval_samples = val_count + default_test_size(spec.fixed.text("dataset"));
   if (has_fraction && spec.train_size <= 0)
     throw InputError(source, root.Mark().line + 1, "train_size",
                      "unknown for dataset '" + spec.fixed.text("dataset") + "': give train_size");
@@ -286,7 +289,7 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
     model.depth = static_cast<int>(h.number("depth"));
     validate(model);  // InputError naming width or depth
     run.params = static_cast<double>(parameter_count(model));
-    run.cost = 3 * forward_flops(model) * run.train_samples * h.number("epochs");
+    run.cost = forward_flops(model) * h.number("epochs") * (3 * run.train_samples + spec.eval_samples);
 
     auto lookup = [&](std::string_view name) {
       if (name == "m") return run.train_samples;

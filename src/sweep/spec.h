@@ -36,7 +36,8 @@ struct SweepSpec {
   };
   std::vector<Axis> grid;  // in the spec's order, which is also the order cells are named in
   int min_steps = 0;
-  double train_size = 0;  // training examples left after the validation split: data_fraction's whole
+  double train_size = 0;    // training examples left after the validation split: data_fraction's whole
+  double eval_samples = 0;  // examples evaluated after every epoch (validation + test), for costs
   // The fit set: runs matching `fit_where`, or whose cell is listed in `fit_cells`. Empty: no fit.
   std::optional<Predicate> fit_where;
   std::vector<Hparams> fit_cells;
@@ -61,7 +62,9 @@ struct PlannedRun {
   std::string cell;          // the cell it belongs to, e.g. "width=0.25 depth=2 data_fraction=0.5"
   double train_samples = 0;  // m, estimated from the data fraction
   double params = 0;         // n, exact (models_spec)
-  double cost = 0;           // training FLOPs: 3 x forward FLOPs x samples x epochs
+  // FLOPs: per epoch, training (3 forward passes' worth per sample) plus evaluating the validation
+  // and test sets. Evaluation matters: a 1/64 subset trains 3000 steps in ~400 epochs, each evaluated.
+  double cost = 0;
   bool in_fit = false;
 };
 

@@ -152,6 +152,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   std::string last_event;
   auto last_heartbeat = Clock::now();
   auto last_draw = Clock::time_point{};
+  bool redraw = false;
 
   auto draw = [&](bool force) {
     if (!progress || (!force && Clock::now() - last_draw < std::chrono::milliseconds(500))) return;
@@ -184,6 +185,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
       outcome.started += 1;
       mine[claimed->id] = std::move(*claimed);
     }
+    if (redraw) draw(true), redraw = false;
     if (executor->running() == 0) {
       // Nothing left to claim. Wait while other processes run the rest: if one dies, its runs
       // become claimable and this process takes them over.
@@ -207,7 +209,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
       if (verdict.status == RunStatus::failed)
         last_event += fmt::format(" ({})", verdict.message.substr(0, verdict.message.find('\n')));
       mine.erase(end.id);
-      draw(true);
+      redraw = true;  // after the freed slot is refilled, so `running` counts the new run
     }
     if (Clock::now() - last_heartbeat > std::chrono::seconds(5)) {
       store.heartbeat();
