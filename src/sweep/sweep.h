@@ -23,9 +23,11 @@ namespace scalelab {
 
 // How fast this machine trains, for time estimates before any run has finished. The sweep refines
 // it from the runs it sees end.
+// Defaults: scalelab-worker on the 2-core dev machine while others compiled (84 demo runs): about 6 s
+// a run to start and load data, 60 GFLOP/s of planned cost. Idle machines are faster.
 struct Speed {
-  double overhead_s = 2.0;       // per run: process start, data loading, evaluation
-  double flops_per_s = 20e9;     // training FLOPs per second of one run using all cores
+  double overhead_s = 6.0;       // per run: process start, data loading
+  double flops_per_s = 60e9;     // planned FLOPs (SweepSpec cost) per second of one run using all cores
 };
 
 struct SweepOptions {
