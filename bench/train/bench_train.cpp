@@ -37,7 +37,7 @@ int step(const std::string& family, double width, int depth, int batch, double s
   torch::manual_seed(0);
   auto model = build_model(spec);
   model->train();
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(5e-4));
+  Sgd optimizer(model->parameters(), 0.9, 5e-4);
   const std::int64_t pool = 4096;
   const auto inputs = torch::randn({pool, 1, 28, 28});
   const auto labels = torch::randint(10, {pool}, torch::kInt64);
@@ -45,7 +45,7 @@ int step(const std::string& family, double width, int depth, int batch, double s
   std::int64_t next = 0;
   const double steps_per_s = rate(seconds, [&] {
     if (next + batch > pool) order = torch::randperm(pool, torch::kInt64), next = 0;
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(0.01);
+    optimizer.set_lr(0.01);
     const auto index = order.slice(0, next, next + batch);
     next += batch;
     train_step(*model, optimizer, inputs.index_select(0, index), labels.index_select(0, index));

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <torch/nn/functional/loss.h>
-#include <torch/optim/sgd.h>
 
 #include "models/models.h"
+#include "train/sgd.h"
 
 namespace scalelab {
 
@@ -14,12 +14,8 @@ struct StepStats {
   std::int64_t wrong = 0;  // misclassified examples of the batch
 };
 
-inline StepStats train_step(ClassifierImpl& model, torch::optim::SGD& optimizer, const torch::Tensor& x,
-                            const torch::Tensor& y) {
-  // Drop the gradients rather than zero them (PyTorch's set_to_none): backward then writes them
-  // fresh instead of adding into a tensor of zeros. libtorch 1.13 has no flag for it.
-  for (auto& group : optimizer.param_groups())
-    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+inline StepStats train_step(ClassifierImpl& model, Sgd& optimizer, const torch::Tensor& x, const torch::Tensor& y) {
+  optimizer.zero_grad();
   const auto logits = model.forward(x);
   const auto loss = torch::nn::functional::cross_entropy(logits, y);
   // One host transfer a step for both numbers (a sync on CUDA; divergence must stop the step it occurs).

@@ -166,8 +166,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   result.params = s.params;
   result.train_samples = s.train.size();
 
-  torch::optim::SGD optimizer(
-      model.parameters(), torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
+  Sgd optimizer(model.parameters(), c.momentum, c.weight_decay);
   // Batch order from its own generator, so it does not depend on how many draws initialisation took.
   auto order_generator = at::detail::createCPUGenerator(c.seed * 0x9E3779B97F4A7C15ull + 1);
   const std::int64_t m = s.train.size();
@@ -186,7 +185,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
     bool diverged = false;
     for (std::int64_t b = 0; b < m; b += c.batch_size, ++step) {
       lr = learning_rate(c, step, total_steps, epoch - 1);
-      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+      optimizer.set_lr(lr);
       const auto index = order.slice(0, b, std::min(m, b + c.batch_size));
       const auto x = s.train.inputs.index_select(0, index);
       const auto y = s.train.labels.index_select(0, index);
