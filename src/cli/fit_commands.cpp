@@ -50,7 +50,7 @@ struct FitFlags {
   std::vector<std::string> x, given;
   std::optional<double> eps0;
   double huber_delta = 1e-3;
-  bool normalize = false;
+  bool normalize = false, record_starts = false;
   int starts = 64, bootstrap = 0, folds = 0;
   std::uint64_t seed = 1;
 };
@@ -75,6 +75,7 @@ void run_fit(const FitFlags& flags) {
   options.seed = flags.seed;
   options.bootstrap = flags.bootstrap;
   options.folds = flags.folds;
+  options.record_starts = flags.record_starts;
 
   Table table = read_csv(flags.data);
   fit::FitResult result = fit::fit_table(table, options);
@@ -127,6 +128,7 @@ void add_fit_commands(CLI::App& app) {
       ->capture_default_str();
   fit->add_option("--folds", flags->folds, "k-fold cross-validation on the fitted rows (0: none)");
   fit->add_option("--json", flags->json_path, "write the full result as JSON (atomically); '-' prints it instead");
+  fit->add_flag("--record-starts", flags->record_starts, "keep the initial parameters in the JSON (benchmarks)");
   fit->callback([flags] { run_fit(*flags); });
 
   auto fit_path = std::make_shared<std::string>();

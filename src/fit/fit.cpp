@@ -258,14 +258,15 @@ struct MultiStart {
 //   14 with 0.01; 0.1 also kept BNSL's x < 405 extrapolation right for 10 of 10 seeds.
 // - Near an optimum in a near-degenerate valley (BNSL's c1 against d1 before the break is seen),
 //   reaching the bottom takes thousands of large steps; spending those on every start costs 10x.
-constexpr int kShortIterations = 200;
-constexpr double kShortTrustRegion = 0.1;
-constexpr int kLongIterations = 5000;
-constexpr double kLongTrustRegion = 1e4;
+// - A start still 10x worse than the best so far after 50 steps is abandoned: 30% less CPU on a
+//   100-start rosenfeld2020 fit, 19 instead of 20 starts reaching the optimum, BNSL unchanged
+//   (checking every 25 steps saved more but lost BNSL's x < 405 extrapolation for 2 of 10 seeds).
+constexpr detail::Budget kShortBudget{.max_iterations = 200, .trust_region = 0.1, .check_every = 50, .abandon_ratio = 10};
+constexpr detail::Budget kLongBudget{.max_iterations = 5000, .trust_region = 1e4};
 
 MultiStart multi_start(const detail::Solver& solver, const std::vector<int>& rows,
                        const std::vector<std::vector<double>>& starts, double rtol, std::size_t num_points) {
-  auto outcomes = solver.solve(rows, starts, kShortIterations, kShortTrustRegion);
+  auto outcomes = solver.solve(rows, starts, kShortBudget);
   std::vector<std::size_t> order(outcomes.size());
   std::iota(order.begin(), order.end(), 0);
   const std::size_t polished = std::max<std::size_t>(1, (outcomes.size() + 9) / 10);
@@ -274,7 +275,7 @@ MultiStart multi_start(const detail::Solver& solver, const std::vector<int>& row
   std::vector<std::vector<double>> promising;
   for (std::size_t i = 0; i < polished; ++i)
     if (std::isfinite(outcomes[order[i]].objective)) promising.push_back(outcomes[order[i]].unbounded);
-  auto refined = solver.solve(rows, promising, kLongIterations, kLongTrustRegion);
+  auto refined = solver.solve(rows, promising, kLongBudget);
   for (std::size_t i = 0; i < refined.size(); ++i)
     if (refined[i].objective <= outcomes[order[i]].objective) outcomes[order[i]] = std::move(refined[i]);
   std::size_t best = best_of(outcomes);
@@ -319,6 +320,8 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
 
   // The fit itself.
   const auto starts = latin_hypercube(law, options.starts, ranges, random);
+  if (options.record_starts)
+    for (const auto& start : starts) result.start_points.push_back(bounded_params(law, start));
   MultiStart best = multi_start(*solver, prepared.fit_rows, starts, options.start_rtol, prepared.fit_rows.size());
   if (!std::isfinite(best.objective))
     throw InputError(table.source(), 0, options.target, "no start gave a finite loss: the law cannot describe these rows");
@@ -328,8 +331,9 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
   result.starts_at_best = best.starts_at_best;
   for (std::size_t k = 0; k < params.size(); ++k) {
     const auto& p = law.parameters[k];
+    // "On the bound": within 0.1% of the range (linear, or in decades for log scales) of an end.
     double where = detail::bound_fraction(params[k], p);
-    result.parameters.push_back({std::string(p.name), params[k], p.lower, p.upper, where < 1e-4 || where > 1 - 1e-4, {}});
+    result.parameters.push_back({std::string(p.name), params[k], p.lower, p.upper, where < 1e-3 || where > 1 - 1e-3, {}});
   }
 
   // Bootstrap: resample the fitted rows with replacement and refit, warm-started from the best fit

@@ -58,6 +58,7 @@ struct FitOptions {
   int folds = 0;                // k-fold cross-validation on the fitted rows; 0: none
   double start_rtol = 1e-4;     // a start "reached the best" when its objective is this close
   double start_share_warning = 0.2;  // warn when fewer than this share of starts reached the best
+  bool record_starts = false;   // keep the initial parameter vectors in the result (benchmarks)
 };
 
 // Divergence statistics over a set of points, delta = (pred - y) / y.
@@ -111,6 +112,7 @@ struct FitResult {
   int starts = 0;
   int starts_at_best = 0; // starts whose objective came within start_rtol of the best
   std::vector<std::string> warnings;  // fit-quality flags a user must see (rare optimum, bounds, ...)
+  std::vector<std::vector<double>> start_points;  // initial parameters, when options.record_starts
 
   std::vector<std::vector<double>> bootstrap_samples;  // parameter vectors, one per resample
   std::vector<PointResult> points;

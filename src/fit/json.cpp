@@ -67,6 +67,7 @@ std::string to_json(const FitResult& r) {
   j["starts_at_best"] = r.starts_at_best;
   j["warnings"] = r.warnings;
   j["bootstrap_samples"] = r.bootstrap_samples;
+  if (!r.start_points.empty()) j["start_points"] = r.start_points;
   json points = json::array();
   for (const auto& p : r.points)
     points.push_back({{"line", p.line}, {"inputs", p.inputs}, {"givens", p.givens}, {"measured", p.measured},
@@ -116,6 +117,7 @@ FitResult from_json(std::string_view text, const std::string& source) {
     r.starts_at_best = j.at("starts_at_best").get<int>();
     r.warnings = j.at("warnings").get<std::vector<std::string>>();
     r.bootstrap_samples = j.at("bootstrap_samples").get<std::vector<std::vector<double>>>();
+    if (j.contains("start_points")) r.start_points = j.at("start_points").get<std::vector<std::vector<double>>>();
     for (const auto& sample : r.bootstrap_samples)
       if (sample.size() != r.parameters.size())
         throw InputError(source, 0, "bootstrap_samples", "a sample has the wrong number of parameters");

@@ -82,31 +82,42 @@ class LawSolver final : public Solver {
   LawSolver(const Points& points, Loss loss, double delta) : points_(points), loss_(loss), delta_(delta) {}
 
   std::vector<StartOutcome> solve(const std::vector<int>& rows,
-                                  const std::vector<std::vector<double>>& starts, int max_iterations,
-                                  double trust_region) const override {
+                                  const std::vector<std::vector<double>>& starts,
+                                  const Budget& budget) const override {
     Residuals<Law> residuals{points_, rows, loss_, delta_};
     Function function(residuals);
     ceres::TinySolver<Function> solver;
-    // TinySolver 2.1 compares the *absolute* cost change with function_tolerance, which would stop
-    // fits whose whole cost is below 1e-6 (every good divergence fit) at once: disable it and stop
-    // on step size, gradient or iteration count instead.
-    solver.options.function_tolerance = 0;
     solver.options.parameter_tolerance = 1e-10;
     solver.options.gradient_tolerance = 1e-14;
     solver.options.cost_threshold = 1e-30;
-    solver.options.max_num_iterations = max_iterations;
-    solver.options.initial_trust_region_radius = trust_region;
+    solver.options.max_num_iterations = budget.max_iterations;
+    solver.options.initial_trust_region_radius = budget.trust_region;
 
     std::vector<StartOutcome> outcomes;
     outcomes.reserve(starts.size());
     Eigen::VectorXd values(rows.size());
+    double best = std::numeric_limits<double>::infinity();
+    const int chunk = budget.check_every > 0 ? budget.check_every : budget.max_iterations;
     for (const auto& start : starts) {
       Vector x = Eigen::Map<const Vector>(start.data());
       StartOutcome outcome;
       outcome.objective = std::numeric_limits<double>::infinity();
       if (evaluate(residuals, x, values)) {
-        solver.Solve(function, &x);
-        if (evaluate(residuals, x, values)) outcome.objective = objective(values);
+        // TinySolver 2.1 compares the *absolute* change of the cost with function_tolerance; a
+        // fixed value would stop good divergence fits (whole cost < 1e-6) at once, so it is scaled
+        // by this start's own cost.
+        solver.options.function_tolerance = budget.relative_cost_change * values.squaredNorm();
+        for (int done = 0; done < budget.max_iterations; done += chunk) {
+          solver.options.max_num_iterations = std::min(chunk, budget.max_iterations - done);
+          solver.Solve(function, &x);
+          const bool still_running = solver.summary.status == ceres::TinySolver<Function>::HIT_MAX_ITERATIONS;
+          if (!still_running) break;
+          if (budget.abandon_ratio > 0 && solver.summary.final_cost > budget.abandon_ratio * best) break;
+        }
+        if (evaluate(residuals, x, values)) {
+          outcome.objective = objective(values);
+          best = std::min(best, 0.5 * values.squaredNorm());
+        }
       }
       outcome.unbounded.assign(x.data(), x.data() + kParameters);
       outcomes.push_back(std::move(outcome));

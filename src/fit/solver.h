@@ -34,16 +34,28 @@ struct StartOutcome {
   double objective = 0;           // the loss (see Loss), +inf when the start could not be evaluated
 };
 
-// Solves one law on a set of points from many starts, each for at most max_iterations
-// Levenberg-Marquardt steps starting from the given trust-region radius (small: cautious,
-// gradient-like first steps; large: Gauss-Newton steps). `rows` index into the points and may
-// repeat (bootstrap resamples).
+// How long and how boldly Levenberg-Marquardt runs from each start.
+struct Budget {
+  int max_iterations = 200;
+  double trust_region = 0.1;  // initial radius: small is cautious, gradient-like; large is Gauss-Newton
+  // Stop when one step lowers the loss by less than this fraction of the start's loss (0: never).
+  // Cheap exits for starts stranded on a plateau, where every step gains almost nothing.
+  double relative_cost_change = 0;
+  // Every check_every steps, a start whose loss is still above abandon_ratio times the best loss
+  // seen so far in this batch is abandoned (0: never). Starts stranded on a plateau otherwise burn
+  // the whole budget: about half the time of a 100-start rosenfeld2020 fit.
+  int check_every = 0;
+  double abandon_ratio = 0;
+};
+
+// Solves one law on a set of points from many starts. `rows` index into the points and may repeat
+// (bootstrap resamples).
 class Solver {
  public:
   virtual ~Solver() = default;
   virtual std::vector<StartOutcome> solve(const std::vector<int>& rows,
                                           const std::vector<std::vector<double>>& starts,
-                                          int max_iterations, double trust_region) const = 0;
+                                          const Budget& budget) const = 0;
 };
 
 std::unique_ptr<Solver> make_solver(const laws::LawInfo& law, const Points& points, Loss loss, double huber_delta);

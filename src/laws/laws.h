@@ -81,11 +81,12 @@ struct Rosenfeld2020 {
 
   template <typename T>
   T operator()(const T* p, const double* x, const double* g) const {
-    using std::pow;
+    using std::exp;
     using std::sqrt;
     const T& alpha = p[0], &b = p[1], &beta = p[2], &c_inf = p[3], &eta = p[4];
-    const double m = x[0], n = x[1], eps0 = g[0];
-    T t = pow(m, -alpha) + b * pow(n, -beta) + c_inf;
+    const double eps0 = g[0];
+    // m^-alpha as exp(-alpha log m): for Jets, half the cost of pow(double, Jet).
+    T t = exp(-alpha * std::log(x[0])) + b * exp(-beta * std::log(x[1])) + c_inf;
     return eps0 * t / sqrt(t * t + eta * eta);
   }
 };
@@ -163,8 +164,8 @@ struct PowerLaw {
 
   template <typename T>
   T operator()(const T* p, const double* x, const double*) const {
-    using std::pow;
-    return p[0] * pow(x[0], -p[1]) + p[2];
+    using std::exp;
+    return p[0] * exp(-p[1] * std::log(x[0])) + p[2];
   }
 };
 
@@ -210,8 +211,8 @@ struct Chinchilla {
 
   template <typename T>
   T operator()(const T* p, const double* x, const double*) const {
-    using std::pow;
-    return p[0] + p[1] * pow(x[0], -p[2]) + p[3] * pow(x[1], -p[4]);
+    using std::exp;
+    return p[0] + p[1] * exp(-p[2] * std::log(x[0])) + p[3] * exp(-p[4] * std::log(x[1]));
   }
 };
 

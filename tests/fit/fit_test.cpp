@@ -286,35 +286,44 @@ FitResult fit_bnsl_below(double limit, std::uint64_t seed, int bootstrap = 0) {
   return fit_table(synthetic_table(*laws::find("bnsl"), kBnsl, s), o);
 }
 
-// What we observed over seeds 1..10, 100 starts each (bench-style runs while writing this test):
-// - x < 405: 10 of 10 seeds predict x = 4095 within 1% (the limit a is pinned). The break itself
-//   (c1 against d1) is a near-degenerate valley before x ~ 600 is seen: only 3 of 10 seeds also
-//   predict 405..4095 everywhere within 1%, the others are off by up to ~40% around the break.
-// - x < 390: 9 of 10 seeds predict x = 4095 within 1%; seed 7 lands on another optimum (a pure
-//   power law with a -> 0) and is off by +350%.
-// - Start statistics flag both splits: 1 to 5 of 100 starts reach the best objective, under the
-//   20% threshold, so the fit always carries the "hard to find" warning; it does not by itself
-//   tell the good extrapolation from the bad one.
+// What we observed over seeds 1..10, 100 starts each (runs while writing this test):
+// - x < 405 and x < 390 alike: 10 of 10 seeds predict x = 4095 within 1%. The limit a, b, c0 and
+//   f1 are pinned; far beyond the break the bend term is ~1e-5 of the error.
+// - The break itself is not: c1 against d1 is a long, nearly flat valley while x ~ 612 is unseen.
+//   The fitter stops in it (objective ~1e-16, where the true parameters give ~1e-29), usually with
+//   c1 near its upper bound 20 (true 5.66), and mispredicts the break region 600..1000 by up to
+//   43%; 1 seed of 10 found the bottom for either split.
+// - Warnings: the start statistics flag every one of these fits (2 to 8 of 100 starts reach the
+//   best objective, under the 20% threshold); on x < 390 (seed 7) c1 also sits on its bound and is
+//   flagged. The bootstrap does not warn: resampling noiseless points leaves the fit where it was,
+//   so its intervals are narrow and exclude the truth in the break region.
 TEST(Bnsl, FittedBelow405ExtrapolatesTo4095WithinOnePercent) {
   FitResult r = fit_bnsl_below(405, 1);
   EXPECT_EQ(r.fitted.count, 404);
   EXPECT_EQ(r.points.back().inputs[0], 4095);
   EXPECT_LT(std::abs(r.points.back().divergence), 0.01);
   EXPECT_LT(r.starts_at_best, 20);
-  EXPECT_FALSE(r.warnings.empty());
-}
-
-TEST(Bnsl, FittedBelow390OneSeedFailsAndTheStartStatisticsFlagIt) {
-  FitResult r = fit_bnsl_below(390, 7, 20);
-  EXPECT_EQ(r.fitted.count, 389);
-  const PointResult& last = r.points.back();
-  EXPECT_GT(last.divergence, 1.0);  // the wrong optimum: +350% at x = 4095
   ASSERT_FALSE(r.warnings.empty());
   EXPECT_NE(r.warnings.front().find("starts reached the best objective"), std::string::npos);
-  // The bootstrap refits start from the (wrong) best fit, so its interval does not warn: it is
-  // narrow and excludes the truth. Only the start statistics (and a second seed) reveal it.
-  ASSERT_TRUE(last.interval);
-  EXPECT_GT(last.interval->p05, last.measured);
+}
+
+TEST(Bnsl, FittedBelow390TheBreakIsLostAndTheFitIsFlaggedButNotByTheBootstrap) {
+  FitResult r = fit_bnsl_below(390, 7, 20);
+  EXPECT_EQ(r.fitted.count, 389);
+  EXPECT_LT(std::abs(r.points.back().divergence), 0.01);  // x = 4095 is still right
+  EXPECT_GT(r.held_out.max_abs, 0.3);                      // the break region is not
+  bool start_warning = false, c1_at_bound = false;
+  for (const auto& w : r.warnings) {
+    start_warning |= w.find("starts reached the best objective") != std::string::npos;
+    c1_at_bound |= w.rfind("c1 = ", 0) == 0 && w.find("sits on its bound") != std::string::npos;
+  }
+  EXPECT_TRUE(start_warning);
+  EXPECT_TRUE(c1_at_bound);
+  const PointResult& at_800 = r.points[799];
+  ASSERT_EQ(at_800.inputs[0], 800);
+  ASSERT_TRUE(at_800.interval);
+  EXPECT_GT(std::abs(at_800.divergence), 0.2);
+  EXPECT_TRUE(at_800.measured < at_800.interval->p05 || at_800.measured > at_800.interval->p95);
 }
 
 // ----------------------------------------------------------------------------------------------
