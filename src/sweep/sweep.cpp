@@ -220,7 +220,12 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
 
   if (stop.requested()) {
     outcome.stopped = true;
-    for (const auto& end : executor->cancel_all()) store.release(end.id);
+    for (const auto& end : executor->cancel_all()) {
+      // A worker that finished just before the stop keeps its result; the others start again later.
+      auto verdict = judge(end, store.run_dir(end.id), mine.at(end.id).hparams);
+      if (verdict.status != RunStatus::failed) store.finish(end.id, verdict.status, verdict.result, "", end.wall_s);
+      else store.release(end.id);
+    }
     mine.clear();
   }
   draw(true);

@@ -25,7 +25,9 @@ struct SweepFixture : ::testing::Test {
     return run({"sweep", spec.string(), "--dir", dir.string(), "--jobs", jobs}, e, tmp.path());
   }
   // Every run of the grid is recorded done, once, with its result in its directory.
-  void expect_all_done_once() {
+  // `unlogged`: completions allowed to miss their log line, because a kill landed between the
+  // worker's result.json and its log line (the run then counts as done and is rightly not rerun).
+  void expect_all_done_once(int unlogged = 0) {
     Store store(dir);
     auto runs = store.runs();
     ASSERT_EQ(runs.size(), kRuns);
@@ -34,7 +36,8 @@ struct SweepFixture : ::testing::Test {
       EXPECT_TRUE(fs::exists(dir / "runs" / r.id / "result.json")) << r.id;
     }
     auto done = completions(log);
-    EXPECT_EQ(done.size(), kRuns);
+    EXPECT_LE(done.size(), kRuns);
+    EXPECT_GE(static_cast<int>(done.size()), kRuns - unlogged);
     for (const auto& [id, times] : done) EXPECT_EQ(times, 1) << "run " << id << " completed " << times << " times";
   }
 };
@@ -53,7 +56,7 @@ inline void kill_and_resume(SweepFixture& f, int kills, unsigned seed) {
   }
   auto last = f.sweep(f.env(40), "3");
   ASSERT_EQ(last.code, 0) << last.err;
-  f.expect_all_done_once();
+  f.expect_all_done_once(3 * kills);
 }
 
 }  // namespace scalelab::testing
