@@ -10,10 +10,15 @@ namespace scalelab::fit::detail {
 
 namespace {
 
+// 1 / (1 + exp(-u)), written so that neither the value nor the derivative overflows: far out on
+// either side (|u| ~ 1000 happens after a bold Gauss-Newton step) the naive form gives inf / inf =
+// NaN derivatives, which TinySolver does not detect; the start then burns its whole budget.
 template <typename T>
 T logistic(const T& u) {
   using std::exp;
-  return 1.0 / (1.0 + exp(-u));
+  if (laws::value_of(u) >= 0) return 1.0 / (1.0 + exp(-u));
+  T e = exp(u);
+  return e / (1.0 + e);
 }
 
 // The bounded value the law sees for a solver variable u.
