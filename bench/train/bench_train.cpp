@@ -1,8 +1,11 @@
 // Timings for bench/train/run.sh, which prints them beside PyTorch's (step.py) as ratios.
 //   scalelab-bench-train step FAMILY WIDTH DEPTH BATCH THREADS SECONDS  -> examples/s of training steps
 //   scalelab-bench-train gemm M K N THREADS SECONDS                     -> GFLOP/s of an M x K by K x N product
+// Each prints two figures: per second of wall time, and per second of the process's CPU time.
 // Steps run the trainer's own train_step() on examples drawn from memory in shuffled batches, with
 // the learning rate set every step, as trainer.cpp does; the first 20% of the time is warm-up.
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -17,18 +20,29 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 
-// Runs body() for `seconds` after a warm-up of a fifth of that; returns calls per second.
+struct Rate {
+  double per_wall_s, per_cpu_s;  // calls per second of wall time, and per second of this process's CPU time
+};
+
+// Runs body() for `seconds` after a warm-up of a fifth of that. Per CPU second is what one thread
+// achieves when it has its core: on a shared machine it is the steadier figure.
 template <class Body>
-double rate(double seconds, Body body) {
+Rate rate(double seconds, Body body) {
   for (auto t = Clock::now(); since(t) < seconds / 5;) body();
   long calls = 0;
   const auto start = Clock::now();
+  const double cpu_start = cpu_seconds();
   while (since(start) < seconds) {
     body();
     ++calls;
   }
-  return double(calls) / since(start);
+  return {double(calls) / since(start), double(calls) / (cpu_seconds() - cpu_start)};
 }
 
 int step(const std::string& family, double width, int depth, int batch, double seconds) {
@@ -43,22 +57,23 @@ int step(const std::string& family, double width, int depth, int batch, double s
   const auto labels = torch::randint(10, {pool}, torch::kInt64);
   auto order = torch::randperm(pool, torch::kInt64);
   std::int64_t next = 0;
-  const double steps_per_s = rate(seconds, [&] {
+  const Rate steps = rate(seconds, [&] {
     if (next + batch > pool) order = torch::randperm(pool, torch::kInt64), next = 0;
     optimizer.set_lr(0.01);
     const auto index = order.slice(0, next, next + batch);
     next += batch;
     train_step(*model, optimizer, inputs.index_select(0, index), labels.index_select(0, index));
   });
-  std::printf("%.1f\n", steps_per_s * batch);
+  std::printf("%.1f %.1f\n", steps.per_wall_s * batch, steps.per_cpu_s * batch);
   return 0;
 }
 
 int gemm(std::int64_t m, std::int64_t k, std::int64_t n, double seconds) {
   const auto a = torch::randn({m, k}), b = torch::randn({k, n});
   auto c = torch::empty({m, n});
-  const double calls_per_s = rate(seconds, [&] { torch::mm_out(c, a, b); });
-  std::printf("%.2f\n", calls_per_s * 2.0 * double(m * k * n) / 1e9);
+  const Rate calls = rate(seconds, [&] { torch::mm_out(c, a, b); });
+  const double flops = 2.0 * double(m * k * n) / 1e9;
+  std::printf("%.2f %.2f\n", calls.per_wall_s * flops, calls.per_cpu_s * flops);
   return 0;
 }
 

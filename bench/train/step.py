@@ -1,6 +1,7 @@
 """PyTorch's side of bench/train/run.sh: the same training step as scalelab's train_step().
 
-    /usr/bin/python3 step.py step FAMILY WIDTH DEPTH BATCH THREADS SECONDS   -> examples/s
+    /usr/bin/python3 step.py step FAMILY WIDTH DEPTH BATCH THREADS SECONDS
+prints examples per second of wall time and per second of the process's CPU time.
 Same model (models.py), batch, SGD (momentum 0.9, weight decay 5e-4), cross entropy, the learning
 rate set every step, and the loss and error count read back every step, as the trainer does.
 """
@@ -16,14 +17,15 @@ from models import build  # noqa: E402
 
 
 def rate(seconds, body):
+    """Calls per second of wall time and per second of this process's CPU time."""
     end = time.perf_counter() + seconds / 5
     while time.perf_counter() < end:
         body()
-    calls, start = 0, time.perf_counter()
+    calls, start, cpu_start = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
         body()
         calls += 1
-    return calls / (time.perf_counter() - start)
+    return calls / (time.perf_counter() - start), calls / (time.process_time() - cpu_start)
 
 
 def main():
@@ -57,7 +59,8 @@ def main():
         opt.step()
         int(stats[1].item())
 
-    print(f"{rate(seconds, step) * batch:.1f}")
+    wall, cpu = rate(seconds, step)
+    print(f"{wall * batch:.1f} {cpu * batch:.1f}")
 
 
 if __name__ == "__main__":
