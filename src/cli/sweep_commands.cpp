@@ -21,6 +21,7 @@
 
 #if __has_include("fit/fit.h")
 #include "fit/fit.h"
+#include "laws/laws.h"
 #endif
 
 namespace scalelab::cli {
@@ -38,7 +39,7 @@ WorkerCommand worker_command() {
   return scalelab_worker_command(path);
 }
 
-// Prints a table with aligned columns; numbers that are not whole are shown to 4 significant digits.
+// Prints a table with aligned columns.
 void print_table(const Table& table, std::FILE* out = stdout) {
   std::vector<std::vector<std::string>> cells(table.rows() + 1);
   cells[0] = table.header();
@@ -47,7 +48,8 @@ void print_table(const Table& table, std::FILE* out = stdout) {
       std::string text = table.at(r, c);
       char* end = nullptr;
       double v = std::strtod(text.c_str(), &end);
-      if (!text.empty() && end && *end == '\0' && v != std::floor(v)) text = fmt::format("{:.4g}", v);
+      // Long measurements are rounded for reading; grid values such as 0.015625 stay exact.
+      if (!text.empty() && end && *end == '\0' && v != std::floor(v) && text.size() > 8) text = fmt::format("{:.4g}", v);
       if (text.size() > 48) text = text.substr(0, 45) + "...";
       cells[r + 1].push_back(text);
     }
@@ -173,6 +175,10 @@ void demo_command(const DemoFlags& flags) {
   auto spec = flags.spec.empty() ? parse_spec(std::string(demo_spec_yaml()), "examples/demo.yaml (built in)")
                                  : load_spec(flags.spec);
   fs::path dir = flags.dir;
+#if __has_include("fit/fit.h")
+  // Checked before training, not after fifteen minutes of it.
+  if (!laws::find(spec.law)) throw InputError(spec.source, spec.law_line, "law", "unknown law '" + spec.law + "' (see `scalelab laws`)");
+#endif
   auto options = sweep_options(flags.jobs);
   auto planned = expand(spec);
 

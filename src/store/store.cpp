@@ -129,6 +129,7 @@ CREATE TABLE IF NOT EXISTS runs (
   message     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, cost);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
 const char* kColumns = "id, hparams, status, cost, attempts, result, message, wall_s, owner_pid, owner_host, heartbeat";
@@ -157,7 +158,6 @@ double result_wall(const nlohmann::json& result) {
 Store::Store(const fs::path& sweep_dir) : dir_(sweep_dir), host_(hostname()), pid_(static_cast<long>(getpid())) {
   fs::create_directories(dir_ / "runs");
   auto db_path = dir_ / "store.sqlite";
-  bool fresh = !fs::exists(db_path);
   if (sqlite3_open(db_path.c_str(), &db_) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -168,11 +168,17 @@ Store::Store(const fs::path& sweep_dir) : dir_(sweep_dir), host_(hostname()), pi
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   {
+    // Under the write lock, so of several processes opening a new store only the first fills it:
+    // a second rebuild would drop the rows the first has claimed but not yet given a directory.
     Transaction t(db_);
     exec(kSchema);
+    bool created = Statement(db_, "SELECT value FROM meta WHERE key='created'").step();
+    if (!created) {
+      index_directories();
+      Statement(db_, "INSERT INTO meta(key, value) VALUES('created', datetime('now'))").run();
+    }
     t.commit();
   }
-  if (fresh && !fs::is_empty(dir_ / "runs")) rebuild();
 }
 
 Store::~Store() { sqlite3_close(db_); }
@@ -313,6 +319,11 @@ std::vector<RunRecord> Store::runs() const {
 
 void Store::rebuild() {
   Transaction t(db_);
+  index_directories();
+  t.commit();
+}
+
+void Store::index_directories() {
   std::vector<std::string> seen;
   for (const auto& entry : fs::directory_iterator(dir_ / "runs")) {
     if (!entry.is_directory()) continue;
@@ -348,13 +359,15 @@ void Store::rebuild() {
     s.bind(6, result_wall(state.result)).bind(7, state.kind == RunDirState::finished ? std::string() : state.reason).run();
   }
   {
-    Statement ids(db_, "SELECT id FROM runs");
     std::vector<std::string> stale;
-    while (ids.step())
-      if (std::find(seen.begin(), seen.end(), ids.text(0)) == seen.end()) stale.push_back(ids.text(0));
+    Statement ids(db_, "SELECT id, status, owner_pid, owner_host, heartbeat FROM runs");
+    while (ids.step()) {
+      bool claimed = ids.text(1) == "running" && owner_alive(ids.integer(2), ids.text(3), ids.real(4));
+      // A live claim may not have its directory yet (it is made right after the claim commits).
+      if (!claimed && std::find(seen.begin(), seen.end(), ids.text(0)) == seen.end()) stale.push_back(ids.text(0));
+    }
     for (const auto& id : stale) Statement(db_, "DELETE FROM runs WHERE id=?").bind(1, id).run();
   }
-  t.commit();
 }
 
 }  // namespace scalelab

@@ -79,6 +79,7 @@ class Store {
 
  private:
   void exec(const char* sql);
+  void index_directories();  // rebuild's work, inside the caller's transaction
   bool owner_alive(long pid, const std::string& host, double heartbeat) const;
 
   std::filesystem::path dir_;

@@ -235,7 +235,7 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
       spec.fit_cells.push_back(h);
     }
   }
-  if (auto law = root["law"]) spec.law = p.scalar(law, "law");
+  if (auto law = root["law"]) spec.law = p.scalar(law, "law"), spec.law_line = law.Mark().line + 1;
   if (auto eps0 = root["eps0"]) {
     spec.eps0 = p.number(eps0, "eps0");
     if (spec.eps0 <= 0) p.fail(eps0, "eps0", "must be > 0 (the random-guess error, e.g. 0.9 for 10 classes)");

@@ -42,6 +42,7 @@ struct SweepSpec {
   std::optional<Predicate> fit_where;
   std::vector<Hparams> fit_cells;
   std::string law = "rosenfeld2020";
+  int law_line = 0;  // where `law` was given, so the CLI can name it when the law is unknown
   double eps0 = 0.9;
 
   const Axis* axis(const std::string& name) const {
