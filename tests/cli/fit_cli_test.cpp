@@ -158,6 +158,14 @@ TEST_F(FitCommand, BadInputExitsTwoAndWritesNothing) {
                   "--x is required");
 }
 
+TEST_F(FitCommand, AFailedFitLeavesAnExistingJsonUntouched) {
+  write("out.json", "previous result\n");
+  write("few.csv", "samples,params,test_error\n1000,5000,0.5\n");
+  Outcome r = run(fit_args("few.csv"));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ((std::stringstream() << std::ifstream(path("out.json")).rdbuf()).str(), "previous result\n");
+}
+
 TEST_F(FitCommand, PredictRejectsBadFitsAndPoints) {
   ASSERT_EQ(run(fit_args()).code, 0);
   fs::rename(path("out.json"), path("fit.json"));
