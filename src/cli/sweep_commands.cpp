@@ -102,11 +102,11 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
     total += r.cost;
     if (r.in_fit) fitted += r.cost, fitted_runs += 1;
   }
-  fmt::print("{}: {} runs, {:.3g} training TFLOPs, about {} with {} jobs on {} cores\n", spec.name, runs.size(),
+  fmt::print("{}: {} runs, {:.3g} TFLOPs planned (training and evaluation), about {} with {} jobs on {} cores\n", spec.name, runs.size(),
              total / 1e12, format_duration(estimate_seconds(runs, options.jobs, available_cores(), options.speed)),
              options.jobs, available_cores());
   if (spec.has_fit())
-    fmt::print("fit set: {} runs, {:.1f}% of the compute; {} runs held out\n", fitted_runs, 100 * fitted / total,
+    fmt::print("fit set: {} runs, {:.1f}% of the planned compute; {} runs held out\n", fitted_runs, 100 * fitted / total,
                runs.size() - fitted_runs);
   Table table({"run", "role", "cell", "seed", "params", "samples", "epochs", "tflops"});
   for (const auto& r : runs)
