@@ -36,21 +36,21 @@ fit=("$scalelab" fit --law rosenfeld2020 --data "$work/grid.csv" --x m=m,n=n --y
      --starts $starts --seed 1)
 "${fit[@]}" --record-starts --json "$work/starts.json" >/dev/null
 
-# Median wall time of a command over N runs, in milliseconds.
+# Median wall time of a command over N runs, in milliseconds. $EPOCHREALTIME (bash 5) reads the
+# clock without starting a process, so the timer adds nothing to what it measures.
 median_ms() {
   local n=$1; shift
-  local times=()
+  local times=() t0 t1
   for ((i = 0; i < n; i++)); do
-    local t0 t1
-    t0=$(date +%s%N)
+    t0=$EPOCHREALTIME
     "$@" >/dev/null
-    t1=$(date +%s%N)
-    times+=($(((t1 - t0) / 1000)))
+    t1=$EPOCHREALTIME
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) * 1000}')")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
+  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
 }
 
-echo "machine: $(nproc) cores, $(uname -m); $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cores, $(uname -m); $(date -u +%FT%TZ); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "scalelab: $scalelab"
 echo "shared libraries scalelab loads (ldd):"
 ldd "$scalelab" | awk '{print "  " $1}'
