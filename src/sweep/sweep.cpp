@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <chrono>
 #include <map>
@@ -47,14 +48,16 @@ class StopSignals {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
-// Learns seconds-per-run = overhead + cost / rate from the runs this process saw end (least
-// squares), falling back on the prior until two runs of different cost have ended.
+// Seconds a run takes: overhead + cost / rate. Starts from the prior; the overhead is learnt from the
+// first runs that end, the rate only once the ended runs span a 4x range of cost (least squares).
+// Cheap runs end first and are mostly overhead: a rate fitted on them alone predicted hours for a
+// grid that took minutes.
 class TimeModel {
  public:
   TimeModel(const Speed& prior, int jobs, int cores) {
     int threads = std::max(1, cores / jobs);
+    prior_rate_ = rate_ = prior.flops_per_s * threads / std::max(1, cores);
     overhead_ = prior.overhead_s;
-    rate_ = prior.flops_per_s * threads / std::max(1, cores);
   }
   void add(double cost, double seconds) {
     n_ += 1;
@@ -62,23 +65,27 @@ class TimeModel {
     st_ += seconds;
     scc_ += cost * cost;
     sct_ += cost * seconds;
-    double var = scc_ - sc_ * sc_ / n_;
-    if (n_ >= 2 && var > 1e-12 * scc_) {
+    lo_ = std::min(lo_, cost);
+    hi_ = std::max(hi_, cost);
+    if (n_ >= 3 && hi_ >= 4 * lo_) {
+      double var = scc_ - sc_ * sc_ / n_;
       double slope = (sct_ - sc_ * st_ / n_) / var;
       double intercept = (st_ - slope * sc_) / n_;
-      if (slope > 0) {
+      if (var > 0 && slope > 0 && intercept >= 0) {
         rate_ = 1 / slope;
-        overhead_ = std::max(0.0, intercept);
+        overhead_ = intercept;
         return;
       }
     }
-    if (sc_ > 0) rate_ = sc_ / std::max(1e-3, st_ - n_ * overhead_);
+    rate_ = prior_rate_;
+    overhead_ = std::max(0.0, (st_ - sc_ / rate_) / n_);
   }
   double seconds(double cost) const { return overhead_ + cost / rate_; }
 
  private:
-  double overhead_, rate_;
+  double prior_rate_, rate_, overhead_;
   double n_ = 0, sc_ = 0, st_ = 0, scc_ = 0, sct_ = 0;
+  double lo_ = INFINITY, hi_ = 0;
 };
 
 std::string run_label(const PlannedRun& run) {
