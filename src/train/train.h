@@ -69,6 +69,9 @@ struct RunResult {
 struct RunOptions {
   std::filesystem::path data_root;  // empty: $SCALELAB_DATA_DIR or /usr/share/datasets
   std::FILE* progress = nullptr;    // where to draw the progress bar; nullptr: none
+  // Where to keep the best-validation checkpoint (libtorch archive of parameters and buffers, written
+  // atomically at every new best epoch); empty: not saved (its test metrics are reported either way).
+  std::filesystem::path checkpoint;
 };
 
 class TrainingRun {

@@ -71,12 +71,14 @@ struct TrainingRun::State {
   std::shared_ptr<ClassifierImpl> model;
   std::int64_t params = 0;
   std::FILE* progress = nullptr;
+  std::filesystem::path checkpoint;
 };
 
 TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) : state_(std::make_unique<State>()) {
   auto& s = *state_;
   s.config = config;
   s.progress = options.progress;
+  s.checkpoint = options.checkpoint;
   validate(config);
   keep_freed_memory();
   if (config.device == "cuda") {
@@ -151,6 +153,15 @@ double learning_rate(const TrainConfig& c, std::int64_t step, std::int64_t total
   if (epoch >= c.epochs / 2.0) lr *= 0.1;
   if (epoch >= c.epochs * 0.75) lr *= 0.1;
   return lr;
+}
+
+// Written beside its final name and renamed, like every file of a run directory.
+void save_checkpoint(ClassifierImpl& model, const std::filesystem::path& path) {
+  torch::serialize::OutputArchive archive;
+  model.save(archive);
+  const auto temporary = path.string() + ".tmp";
+  archive.save_to(temporary);
+  std::filesystem::rename(temporary, path);
 }
 
 }  // namespace
@@ -231,6 +242,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
     if (!result.best || e.val_error < result.best->val_error) {
       result.best = e;
       result.best_epoch = epoch;
+      if (!s.checkpoint.empty()) save_checkpoint(model, s.checkpoint);
     }
     bar.epoch_done(epoch, e.train_loss, e.val_error, e.test_error, e.samples_per_s);
     if (on_epoch) on_epoch(result.history);

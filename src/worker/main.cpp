@@ -25,7 +25,7 @@ constexpr int kDone = 0, kFailed = 1, kBadInput = 2, kDiverged = 3;
 struct Flags {
   std::string config_path, out, data_dir;
   int threads = 0;
-  bool quiet = false;
+  bool quiet = false, save_best = false;
   std::optional<std::string> dataset, model, schedule, device;
   std::optional<double> width, data_fraction, lr, momentum, weight_decay;
   std::optional<std::int64_t> depth, data_count, seed, epochs, batch_size, val_count, early_stopping;
@@ -60,6 +60,7 @@ void add_train_flags(CLI::App& train, Flags& f) {
   train.add_option("--threads", f.threads, "intra-op threads; 0 = every available core [0]");
   train.add_option("--data-dir", f.data_dir, "datasets root [$SCALELAB_DATA_DIR or /usr/share/datasets]");
   train.add_flag("--quiet", f.quiet, "no progress output");
+  train.add_flag("--save-best", f.save_best, "keep the best-validation weights in OUT/best.pt");
 }
 
 TrainConfig resolve(const Flags& f, int& threads) {
@@ -95,7 +96,8 @@ int train(const Flags& f) {
   try {
     config = resolve(f, threads);
     set_threads(threads);
-    run = std::make_unique<TrainingRun>(config, RunOptions{f.data_dir, f.quiet ? nullptr : stderr});
+    const fs::path checkpoint = f.save_best ? fs::path(f.out) / "best.pt" : fs::path();
+    run = std::make_unique<TrainingRun>(config, RunOptions{f.data_dir, f.quiet ? nullptr : stderr, checkpoint});
   } catch (const InputError& e) {
     fmt::print(stderr, "scalelab-worker: error: {}\n", e.what());
     return kBadInput;
@@ -106,6 +108,7 @@ int train(const Flags& f) {
   fs::create_directories(out);
   fs::remove(out / "result.json");
   fs::remove(out / "metrics.jsonl");
+  fs::remove(out / "best.pt");
   std::error_code ec;
   const bool reading_own_hparams = !f.config_path.empty() && fs::equivalent(f.config_path, out / "hparams.yaml", ec);
   // The sweep wrote hparams.yaml and compares it byte for byte later: leave it as it is.

@@ -227,7 +227,8 @@ class Worker : public ::testing::Test {
 TEST_F(Worker, WritesTheRunDirectory) {
   const auto out = dir_ / "run";
   ASSERT_EQ(worker("--dataset synthetic --model mlp --width 0.125 --depth 1 --data-count 300 --val-count 100 "
-                   "--epochs 2 --seed 4 --out " + out.string()), 0) << read_file(dir_ / "stderr");
+                   "--epochs 2 --seed 4 --save-best --out " + out.string()), 0) << read_file(dir_ / "stderr");
+  EXPECT_GT(fs::file_size(out / "best.pt"), 0u);
   const auto result = json(out / "result.json");
   EXPECT_EQ(result["status"], "done");
   EXPECT_EQ(result["hparams"]["model"], "mlp");
