@@ -65,7 +65,12 @@ void run_fit(const FitFlags& flags) {
   for (const auto& text : flags.given) {
     auto [name, value] = split_assignment(text, "--given");
     auto number = parse_number(value);
-    options.givens[name] = number ? fit::Given::constant(*number) : fit::Given::from_column(value);
+    if (value.rfind("fit:", 0) == 0) {
+      std::string path = value.substr(4);
+      options.givens[name] = fit::Given::from_fit(std::make_shared<fit::FitResult>(fit::from_json(read_file(path), path)));
+    } else {
+      options.givens[name] = number ? fit::Given::constant(*number) : fit::Given::from_column(value);
+    }
   }
   options.fit_where = flags.fit_where;
   if (!flags.loss.empty()) options.loss = fit::parse_loss(flags.loss);
@@ -116,7 +121,7 @@ void add_fit_commands(CLI::App& app) {
   fit->add_option("--x", flags->x, "law inputs from columns: m=samples,n=params")->required()->delimiter(',');
   fit->add_option("--y", flags->y, "column of measured error")->required();
   fit->add_option("--eps0", flags->eps0, "random-guess error (same as --given eps0=VALUE)");
-  fit->add_option("--given", flags->given, "law givens: NAME=NUMBER or NAME=COLUMN (e.g. eps_np=unpruned_error)")
+  fit->add_option("--given", flags->given, "law givens: NAME=NUMBER, NAME=COLUMN (eps_np=unpruned_error) or NAME=fit:FIT.json (predicted per row)")
       ->delimiter(',');
   fit->add_option("--fit-where", flags->fit_where, "fit only rows matching, e.g. 'm<=3750 && n<=2e5'; predict the rest");
   fit->add_option("--loss", flags->loss, "divergence | huber-log | lsq (default: the law's)");

@@ -132,6 +132,20 @@ double evaluate(const laws::LawInfo& law, const std::vector<double>& params, con
   return law.evaluate(params.data(), inputs, givens);
 }
 
+// A given predicted by another fit on one row: its inputs (and column givens) come from the columns
+// it was fitted on.
+double predict_given(const FitResult& fit, const Table& table, std::size_t row, const std::string& name) {
+  std::map<std::string, double> at;
+  for (const auto& column : fit.input_columns) at[column] = table.number(row, table.column(column));
+  for (const auto& given : fit.givens)
+    if (!given.value && !given.fit) at[given.column] = table.number(row, table.column(given.column));
+  try {
+    return predict(fit, at).value;
+  } catch (const InputError& e) {
+    throw InputError(table.source(), table.line_of(row), name, fmt::format("predicting it: {}", e.message()));
+  }
+}
+
 // Reads and checks every row: the law's inputs (scaled), givens and the measured error.
 struct Prepared {
   Points points;
@@ -171,7 +185,7 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
                        fmt::format("must be a positive number, got {}", *given.value));
     result.given_names.emplace_back(name);
     result.givens.push_back(given);
-    given_cols.push_back(given.value ? std::nullopt : std::optional(table.column(given.column)));
+    given_cols.push_back(given.value || given.fit ? std::nullopt : std::optional(table.column(given.column)));
   }
   result.target = options.target;
   const std::size_t target_col = table.column(options.target);
@@ -207,8 +221,12 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     PointResult point;
     point.line = line;
     for (auto col : input_cols) point.inputs.push_back(positive(col, "input"));
-    for (std::size_t g = 0; g < given_cols.size(); ++g)
-      point.givens.push_back(given_cols[g] ? positive(*given_cols[g], "given") : *result.givens[g].value);
+    for (std::size_t g = 0; g < given_cols.size(); ++g) {
+      const Given& given = result.givens[g];
+      if (given_cols[g]) point.givens.push_back(positive(*given_cols[g], "given"));
+      else if (given.value) point.givens.push_back(*given.value);
+      else point.givens.push_back(predict_given(*given.fit, table, row, result.given_names[g]));
+    }
     point.measured = positive(target_col, "measured error");
     if (eps0_index >= 0 && point.measured > point.givens[eps0_index])
       throw InputError(table.source(), line, table.header()[target_col],
@@ -435,15 +453,33 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
     bool known = false;
     for (std::size_t i = 0; i < fit.input_names.size(); ++i)
       known |= name == fit.input_names[i] || name == fit.input_columns[i];
-    for (std::size_t g = 0; g < fit.given_names.size(); ++g)
-      known |= name == fit.given_names[g] || name == fit.givens[g].column;
+    for (std::size_t g = 0; g < fit.given_names.size(); ++g) {
+      const Given& given = fit.givens[g];
+      known |= name == fit.given_names[g] || (!given.column.empty() && name == given.column);
+      if (given.fit)
+        for (std::size_t i = 0; i < given.fit->input_names.size(); ++i)
+          known |= name == given.fit->input_names[i] || name == given.fit->input_columns[i];
+    }
     if (!known) throw InputError("--at", 0, name, fmt::format("law {} takes no input or given '{}'", fit.law, name));
   }
   std::vector<double> inputs, givens;
   for (std::size_t i = 0; i < fit.input_names.size(); ++i)
     inputs.push_back(lookup(fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i]);
-  for (std::size_t g = 0; g < fit.given_names.size(); ++g)
-    givens.push_back(fit.givens[g].value ? *fit.givens[g].value : lookup(fit.given_names[g], fit.givens[g].column));
+  for (std::size_t g = 0; g < fit.given_names.size(); ++g) {
+    const Given& given = fit.givens[g];
+    if (given.value) {
+      givens.push_back(*given.value);
+    } else if (given.fit && !at.count(fit.given_names[g])) {
+      // Predicted by the inner fit, from whichever of `at` it takes (a value given directly wins).
+      std::map<std::string, double> inner;
+      for (std::size_t i = 0; i < given.fit->input_names.size(); ++i)
+        for (const auto& key : {given.fit->input_names[i], given.fit->input_columns[i]})
+          if (at.count(key)) inner[key] = at.at(key);
+      givens.push_back(predict(*given.fit, inner).value);
+    } else {
+      givens.push_back(lookup(fit.given_names[g], given.column));
+    }
+  }
 
   std::vector<double> params;
   for (const auto& p : fit.parameters) params.push_back(p.value);

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,12 +35,19 @@ enum class Loss { divergence, huber_log, lsq };
 std::string_view to_string(Loss loss);
 Loss parse_loss(std::string_view text);  // throws InputError naming --loss
 
-// A law's given quantity (eps0, eps_np): one number for every row, or a column of the table.
+struct FitResult;
+
+// A law's given quantity (eps0, eps_np): one number for every row, a column of the table, or the
+// prediction of another fit on each row (e.g. eps_np from a rosenfeld2020 fit of the unpruned
+// networks, so large unpruned networks need not be trained; our extension, not the paper's).
 struct Given {
-  std::optional<double> value;  // set: the same number for every row
-  std::string column;           // otherwise: read per row from this column
-  static Given constant(double v) { return Given{v, {}}; }
-  static Given from_column(std::string c) { return Given{std::nullopt, std::move(c)}; }
+  std::optional<double> value;           // set: the same number for every row
+  std::string column;                    // else if set: read per row from this column
+  std::shared_ptr<const FitResult> fit;  // else: predicted per row; its inputs are read from the
+                                         // same table columns it was fitted on
+  static Given constant(double v) { return Given{v, {}, {}}; }
+  static Given from_column(std::string c) { return Given{std::nullopt, std::move(c), {}}; }
+  static Given from_fit(std::shared_ptr<const FitResult> f) { return Given{std::nullopt, {}, std::move(f)}; }
 };
 
 struct FitOptions {

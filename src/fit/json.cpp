@@ -32,9 +32,22 @@ std::optional<Interval> interval_from(const json& j) {
   return Interval{j.at("p05").get<double>(), j.at("p50").get<double>(), j.at("p95").get<double>()};
 }
 
+json fit_object(const FitResult& r);
+FitResult fit_from_object(const json& j, const std::string& source);
+
 }  // namespace
 
-std::string to_json(const FitResult& r) {
+std::string to_json(const FitResult& r) { return fit_object(r).dump(2) + "\n"; }
+
+FitResult from_json(std::string_view text, const std::string& source) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw InputError(source, 0, "", "not valid JSON");
+  return fit_from_object(j, source);
+}
+
+namespace {
+
+json fit_object(const FitResult& r) {
   json j;
   j["format"] = "scalelab-fit/1";
   j["law"] = r.law;
@@ -53,6 +66,7 @@ std::string to_json(const FitResult& r) {
   for (std::size_t g = 0; g < r.given_names.size(); ++g) {
     json given{{"name", r.given_names[g]}};
     if (r.givens[g].value) given["value"] = *r.givens[g].value;
+    else if (r.givens[g].fit) given["fit"] = fit_object(*r.givens[g].fit);  // nested: predict needs no other file
     else given["column"] = r.givens[g].column;
     givens.push_back(given);
   }
@@ -77,12 +91,10 @@ std::string to_json(const FitResult& r) {
   j["summary"] = {{"fitted", summary_json(r.fitted)}, {"held_out", summary_json(r.held_out)}};
   if (r.cross_validation) j["summary"]["cross_validation"] = summary_json(*r.cross_validation);
   j["folds"] = r.folds;
-  return j.dump(2) + "\n";
+  return j;
 }
 
-FitResult from_json(std::string_view text, const std::string& source) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) throw InputError(source, 0, "", "not valid JSON");
+FitResult fit_from_object(const json& j, const std::string& source) {
   try {
     if (j.value("format", "") != "scalelab-fit/1")
       throw InputError(source, 0, "format", "not a scalelab fit (expected format scalelab-fit/1)");
@@ -103,8 +115,10 @@ FitResult from_json(std::string_view text, const std::string& source) {
     }
     for (const auto& given : j.at("givens")) {
       r.given_names.push_back(given.at("name").get<std::string>());
-      r.givens.push_back(given.contains("value") ? Given::constant(given.at("value").get<double>())
-                                                 : Given::from_column(given.at("column").get<std::string>()));
+      if (given.contains("value")) r.givens.push_back(Given::constant(given.at("value").get<double>()));
+      else if (given.contains("fit"))
+        r.givens.push_back(Given::from_fit(std::make_shared<FitResult>(fit_from_object(given.at("fit"), source))));
+      else r.givens.push_back(Given::from_column(given.at("column").get<std::string>()));
     }
     for (const auto& p : j.at("parameters"))
       r.parameters.push_back({p.at("name").get<std::string>(), p.at("value").get<double>(), p.at("lower").get<double>(),
@@ -143,5 +157,7 @@ FitResult from_json(std::string_view text, const std::string& source) {
     throw InputError(source, 0, "", fmt::format("malformed fit JSON: {}", e.what()));
   }
 }
+
+}  // namespace
 
 }  // namespace scalelab::fit

@@ -26,9 +26,13 @@ std::string format_report(const FitResult& r) {
     if (r.input_scales[i] != 1.0) inputs += fmt::format(" (/{:.6g})", r.input_scales[i]);
   }
   out += fmt::format("inputs    {}   measured: {}\n", inputs, r.target);
-  for (std::size_t g = 0; g < r.given_names.size(); ++g)
-    out += fmt::format("given     {} = {}\n", r.given_names[g],
-                       r.givens[g].value ? fmt::format("{:.6g}", *r.givens[g].value) : "column " + r.givens[g].column);
+  for (std::size_t g = 0; g < r.given_names.size(); ++g) {
+    const Given& given = r.givens[g];
+    std::string source = given.value ? fmt::format("{:.6g}", *given.value)
+                         : given.fit ? fmt::format("predicted by a {} fit of {}", given.fit->law, given.fit->target)
+                                     : "column " + given.column;
+    out += fmt::format("given     {} = {}\n", r.given_names[g], source);
+  }
   out += fmt::format("loss      {}{}   objective {:.6g}\n", to_string(r.loss),
                      r.loss == Loss::huber_log ? fmt::format(" (delta {:g})", r.huber_delta) : "", r.objective);
   out += fmt::format("starts    {} of {} reached the best objective (seed {})\n", r.starts_at_best, r.starts, r.seed);

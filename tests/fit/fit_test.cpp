@@ -267,6 +267,39 @@ TEST(Noise, ThreePercentNoiseLeavesExponentsClose) {
   expect_relative(power, "alpha", 0.45, 0.10);
 }
 
+TEST(GivenFromFit, PruningLawTakesEpsNpFromAFittedRosenfeldLaw) {
+  // Unpruned errors on the 6x6 grid -> rosenfeld2020; pruned errors of three (m, n) cells over
+  // densities 0.8^i -> pruning2021 with eps_np predicted per row by that fit (no unpruned run of
+  // those exact cells is needed). Noiseless: both fits are exact, so the pruning parameters come
+  // back to the inner fit's precision (1e-7), checked at 1e-4.
+  FitResult unpruned = fit_table(rosenfeld_table(0), rosenfeld_options());
+  const std::vector<double> pruning = {0.85, 1.5, 2e-3};  // eps_up, gamma, p
+  Table t({"samples", "params", "density", "y"}, "pruned.csv");
+  const double eps0 = 0.9;
+  for (auto [m, n] : {std::pair{1.0, 1.0}, {0.25, 0.5}, {0.0625, 0.125}})
+    for (int i = 0; i <= 40; i += 2) {
+      double mn[] = {m, n}, d[] = {std::pow(0.8, i)};
+      double eps_np = laws::find("rosenfeld2020")->evaluate(kRosenfeld.data(), mn, &eps0);
+      double y = laws::find("pruning2021")->evaluate(pruning.data(), d, &eps_np);
+      t.add_row({format_number(m), format_number(n), format_number(d[0]), format_number(y)}, 0);
+    }
+  FitOptions o;
+  o.law = "pruning2021";
+  o.inputs = {{"d", "density"}};
+  o.target = "y";
+  o.givens = {{"eps_np", Given::from_fit(std::make_shared<FitResult>(unpruned))}};
+  FitResult r = fit_table(t, o);
+  for (std::size_t k = 0; k < pruning.size(); ++k) expect_relative(r, r.parameters[k].name, pruning[k], 1e-4);
+
+  // Saved and reloaded, the fit predicts a new cell from (d, m, n) alone.
+  FitResult back = from_json(to_json(r), "pruned.json");
+  double mn[] = {0.5, 2.0}, d[] = {0.01};
+  double eps_np = laws::find("rosenfeld2020")->evaluate(kRosenfeld.data(), mn, &eps0);
+  double expected = laws::find("pruning2021")->evaluate(pruning.data(), d, &eps_np);
+  EXPECT_NEAR(predict(back, {{"d", 0.01}, {"samples", 0.5}, {"params", 2.0}}).value, expected, 1e-4 * expected);
+  EXPECT_THROW(predict(back, {{"d", 0.01}, {"samples", 0.5}}), InputError);  // n is needed for eps_np
+}
+
 // ----------------------------------------------------------------------------------------------
 // Broken neural scaling law, noiseless simulation from Caballero et al. (science.md section 5).
 const std::vector<double> kBnsl = {0.41388, 2.27727, 0.055077, 5.66290, 612.584, 0.059193};
