@@ -35,7 +35,8 @@ struct TrainConfig {
   double momentum = 0.9;
   double weight_decay = 5e-4;
   std::string schedule = "cosine";  // cosine (per step, to 0) or step (x0.1 at 50% and 75% of epochs)
-  std::int64_t val_count = 5000;    // held out of the training set, stratified, the same for every size
+  std::int64_t val_count = 5000;    // held out of the training set, stratified, the same for every size;
+                                    // 0: none, and the last epoch is reported instead of the best
   int early_stopping = 0;           // stop after this many epochs without a better val error; 0 = off
   std::string device = "cpu";       // cpu or cuda
 };

@@ -30,8 +30,9 @@ void validate(const TrainConfig& c) {
     reject("weight_decay", fmt::format("weight decay {} is negative", c.weight_decay));
   if (c.schedule != "cosine" && c.schedule != "step")
     reject("schedule", fmt::format("unknown schedule '{}' (expected cosine or step)", c.schedule));
-  if (c.val_count < 1)
-    reject("val_count", fmt::format("val_count {}: the best epoch is chosen on validation examples; need >= 1", c.val_count));
+  if (c.val_count < 0) reject("val_count", fmt::format("val_count {} is negative", c.val_count));
+  if (c.val_count == 0 && c.early_stopping > 0)
+    reject("early_stopping", "early stopping watches the validation error: it needs val_count >= 1");
   if (c.early_stopping < 0) reject("early_stopping", fmt::format("patience {} is negative", c.early_stopping));
   if (c.device != "cpu" && c.device != "cuda")
     reject("device", fmt::format("unknown device '{}' (expected cpu or cuda)", c.device));
@@ -218,7 +219,9 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
       e.epoch = epoch;
       e.train_loss = loss_sum / double(seen);
       e.train_error = double(wrong) / double(seen);
-      const auto val = evaluate(model, s.val);
+      // Without a validation split (val_count 0) its metrics are NaN (null in JSON), and the last
+      // epoch counts as the best.
+      const auto val = s.val.size() > 0 ? evaluate(model, s.val) : Evaluation{NAN, NAN};
       const auto test = evaluate(model, s.test);
       e.val_error = val.error;
       e.val_loss = val.loss;
@@ -228,7 +231,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
       e.wall_s = seconds_since(start);
       e.samples_per_s = double(seen) / train_seconds;
       // Weights can overflow without the training loss showing it yet.
-      diverged = !std::isfinite(e.val_loss) || !std::isfinite(e.test_loss);
+      diverged = (s.val.size() > 0 && !std::isfinite(e.val_loss)) || !std::isfinite(e.test_loss);
     }
     if (diverged) {
       result.status = "diverged";
@@ -239,7 +242,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
 
     result.history.push_back(e);
     result.epochs_run = epoch;
-    if (!result.best || e.val_error < result.best->val_error) {
+    if (!result.best || e.val_error < result.best->val_error || s.val.size() == 0) {
       result.best = e;
       result.best_epoch = epoch;
       if (!s.checkpoint.empty()) save_checkpoint(model, s.checkpoint);

@@ -111,6 +111,21 @@ TEST(Trainer, EarlyStoppingStopsAfterPatience) {
   EXPECT_EQ(result.epochs_run, 3);
 }
 
+TEST(Trainer, WithoutValidationTheLastEpochIsReported) {
+  set_threads(1);
+  TrainConfig c = synthetic();
+  c.val_count = 0;
+  const auto result = TrainingRun(c).run();
+  ASSERT_EQ(result.status, "done");
+  EXPECT_EQ(result.best_epoch, c.epochs);
+  EXPECT_TRUE(std::isnan(result.best->val_error));
+  const auto json = nlohmann::json::parse(result_json(c, result));
+  EXPECT_TRUE(json["val_error"].is_null());
+  EXPECT_TRUE(json["test_error"].is_number());
+  c.early_stopping = 2;
+  EXPECT_THROW(validate(c), InputError);
+}
+
 TEST(Trainer, StepAndCosineSchedules) {
   set_threads(1);
   TrainConfig c = synthetic();
