@@ -336,7 +336,7 @@ FitResult fit_bnsl_below(double limit, std::uint64_t seed, int bootstrap = 0) {
 //   c1 near its upper bound 20 (true 5.66), and mispredicts the break region 600..1000 by up to
 //   43%; 1 seed of 10 found the bottom for either split.
 // - Warnings: the start statistics flag every one of these fits (2 to 8 of 100 starts reach the
-//   best objective, under the 20% threshold); on x < 390 (seed 7) c1 also sits on its bound and is
+//   best objective, under the 10% threshold); on x < 390 (seed 7) c1 also sits on its bound and is
 //   flagged. The bootstrap does not warn: resampling noiseless points leaves the fit where it was,
 //   so its intervals are narrow and exclude the truth in the break region.
 TEST(Bnsl, FittedBelow405ExtrapolatesTo4095WithinOnePercent) {
