@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "fit/fit.h"
 #include "laws/laws.h"
+#include "sweep/results.h"
+#include "sweep/spec.h"
 #include "table/table.h"
 
 namespace scalelab::cli {
@@ -46,7 +48,7 @@ void print_laws() {
 }
 
 struct FitFlags {
-  std::string law, data, y, fit_where, loss, json_path;
+  std::string law, data, sweep, y, fit_where, loss, json_path;
   std::vector<std::string> x, given;
   std::optional<double> eps0;
   double huber_delta = 1e-3;
@@ -58,7 +60,6 @@ struct FitFlags {
 void run_fit(const FitFlags& flags) {
   fit::FitOptions options;
   options.law = flags.law;
-  if (!laws::find(flags.law)) fit::fit_table(Table{}, options);  // throws the unknown-law error
   for (const auto& text : flags.x) options.inputs.push_back(split_assignment(text, "--x"));
   options.target = flags.y;
   if (flags.eps0) options.givens["eps0"] = fit::Given::constant(*flags.eps0);
@@ -82,7 +83,26 @@ void run_fit(const FitFlags& flags) {
   options.folds = flags.folds;
   options.record_starts = flags.record_starts;
 
-  Table table = read_csv(flags.data);
+  // A sweep directory brings its own defaults: the cells' m and n, the spec's law, eps0 and fit set.
+  Table table;
+  if (!flags.sweep.empty()) {
+    table = sweep_measurements(flags.sweep);  // diverged runs and unfinished cells: warnings on stderr
+    auto spec = load_spec(std::filesystem::path(flags.sweep) / "spec.yaml");
+    if (options.inputs.empty()) options.inputs = {{"m", "samples"}, {"n", "params"}};
+    if (options.target.empty()) options.target = "test_error";
+    if (options.fit_where.empty() && spec.has_fit()) options.fit_where = "in_fit==1";
+    if (options.law.empty()) options.law = spec.law;
+    if (!options.givens.count("eps0") && options.law == "rosenfeld2020")
+      options.givens["eps0"] = fit::Given::constant(spec.eps0);
+  } else if (flags.data.empty()) {
+    throw InputError("--data", 0, "", "give a CSV with --data, or a sweep directory with --sweep");
+  } else {
+    if (options.law.empty()) throw InputError("--law", 0, "", "required with --data");
+    if (options.inputs.empty()) throw InputError("--x", 0, "", "required with --data (e.g. m=samples,n=params)");
+    if (options.target.empty()) throw InputError("--y", 0, "", "required with --data");
+    table = read_csv(flags.data);
+  }
+  if (!laws::find(options.law)) fit::fit_table(Table{}, options);  // throws the unknown-law error
   fit::FitResult result = fit::fit_table(table, options);
   if (flags.json_path == "-") {
     fmt::print("{}", fit::to_json(result));
@@ -116,10 +136,14 @@ void add_fit_commands(CLI::App& app) {
 
   auto flags = std::make_shared<FitFlags>();
   auto* fit = app.add_subcommand("fit", "fit a scaling law to a table of measurements");
-  fit->add_option("--law", flags->law, "law name (see `scalelab laws`)")->required();
-  fit->add_option("--data", flags->data, "CSV with one row per measured cell")->required();
-  fit->add_option("--x", flags->x, "law inputs from columns: m=samples,n=params")->required()->delimiter(',');
-  fit->add_option("--y", flags->y, "column of measured error")->required();
+  fit->add_option("--law", flags->law, "law name (see `scalelab laws`; with --sweep: the spec's)");
+  auto* data = fit->add_option("--data", flags->data, "CSV with one row per measured cell");
+  fit->add_option("--sweep", flags->sweep,
+                  "fit a sweep directory's cells (mean over seeds; defaults: m=samples, n=params, "
+                  "y=test_error, the spec's law, eps0 and fit set)")
+      ->excludes(data);
+  fit->add_option("--x", flags->x, "law inputs from columns: m=samples,n=params")->delimiter(',');
+  fit->add_option("--y", flags->y, "column of measured error");
   fit->add_option("--eps0", flags->eps0, "random-guess error (same as --given eps0=VALUE)");
   fit->add_option("--given", flags->given, "law givens: NAME=NUMBER, NAME=COLUMN (eps_np=unpruned_error) or NAME=fit:FIT.json (predicted per row)")
       ->delimiter(',');

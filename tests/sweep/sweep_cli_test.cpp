@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "sweep_fixture.h"
 #include "store/store.h"
 #include "sweep/results.h"
@@ -147,6 +149,30 @@ TEST_F(SweepFixture, ABadSpecNamesFileLineAndFieldAndWritesNothing) {
   EXPECT_NE(r.err.find("width"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(":9"), std::string::npos) << r.err;  // the grid's width line
   EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST_F(SweepFixture, FitSweepFitsTheStoreWithTheSpecsLawAndSplit) {
+  spit(spec, grid_spec("0.03125, 0.0625, 0.125, 0.25, 0.5", "0.0625, 0.125, 0.25, 0.5, 1", "1"));
+  ASSERT_EQ(sweep(env(0)).code, 0);
+  auto json_path = tmp.path() / "fit.json";
+  auto r = run({"fit", "--sweep", dir.string(), "--normalize", "--starts", "64", "--json", json_path.string()}, {},
+               tmp.path());
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  auto fit = nlohmann::json::parse(read_file(json_path));
+  EXPECT_EQ(fit["law"], "rosenfeld2020");
+  EXPECT_EQ(fit["fit_where"], "in_fit==1");
+  // The fake worker's errors follow rosenfeld2020 with about 1% seed noise: the 16 cells split into
+  // The 25 cells split into 9 fitted (width <= 0.125, data <= 0.25) and 16 predicted, which must be close.
+  EXPECT_EQ(fit["summary"]["fitted"]["count"], 9);
+  EXPECT_EQ(fit["summary"]["held_out"]["count"], 16);
+  EXPECT_LT(fit["summary"]["held_out"]["mean_abs"].get<double>(), 0.05);
+
+  // --sweep and --data exclude each other; a directory that is no sweep names the missing spec.
+  auto both = run({"fit", "--sweep", dir.string(), "--data", "x.csv"}, {}, tmp.path());
+  EXPECT_EQ(both.code, 2);
+  auto none = run({"fit", "--sweep", (tmp.path() / "nothing").string()}, {}, tmp.path());
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("nothing"), std::string::npos) << none.err;
 }
 
 TEST_F(SweepFixture, DemoFitsTheSmallCellsAndPredictsTheRest) {
