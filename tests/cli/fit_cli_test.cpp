@@ -155,7 +155,7 @@ TEST_F(FitCommand, BadInputExitsTwoAndWritesNothing) {
                       path("out.json"),
                   "unknown law");
   expect_rejected("fit --law powerlaw --data " + path("runs.csv") + " --y test_error --json " + path("out.json"),
-                  "--x is required");
+                  "--x: required with --data");
 }
 
 TEST_F(FitCommand, AFailedFitLeavesAnExistingJsonUntouched) {
