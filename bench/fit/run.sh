@@ -53,7 +53,7 @@ median_ms() {
 echo "machine: $(nproc) cores, $(uname -m); $(date -u +%FT%TZ); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "scalelab: $scalelab"
 echo "shared libraries scalelab loads (ldd):"
-ldd "$scalelab" | awk '{print "  " $1}'
+if ldd "$scalelab" >/dev/null 2>&1; then ldd "$scalelab" | awk '{print "  " $1}'; else echo "  none (statically linked)"; fi
 echo
 sl_ms=$(median_ms "$repeats" "${fit[@]}" --json "$work/fit.json")
 laws_ms=$(median_ms "$repeats" "$scalelab" laws)

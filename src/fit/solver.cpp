@@ -120,22 +120,22 @@ class LawSolver final : public Solver {
       Vector x = Eigen::Map<const Vector>(start.data());
       StartOutcome outcome;
       outcome.objective = std::numeric_limits<double>::infinity();
-      double sum_sq = 0;
-      if (squared_norm(points, x, sum_sq)) {
+      Linearization at_x;
+      linearize(points, x, at_x);
+      if (at_x.finite) {
         // TinySolver compares the *absolute* change of the cost with function_tolerance; a fixed
         // value would stop good divergence fits (whole cost < 1e-6) at once, so it is scaled by this
         // start's own cost.
-        const double function_tolerance = budget.relative_cost_change * sum_sq;
+        const double function_tolerance = budget.relative_cost_change * at_x.sum_sq;
         for (int done = 0; done < budget.max_iterations; done += chunk) {
-          double final_cost = 0;
-          const Status status = levenberg_marquardt(points, x, std::min(chunk, budget.max_iterations - done),
-                                                    budget.trust_region, function_tolerance, final_cost);
+          const Status status = levenberg_marquardt(points, x, at_x, std::min(chunk, budget.max_iterations - done),
+                                                    budget.trust_region, function_tolerance);
           if (status != Status::max_iterations) break;
-          if (budget.abandon_ratio > 0 && final_cost > budget.abandon_ratio * best) break;
+          if (budget.abandon_ratio > 0 && 0.5 * at_x.sum_sq > budget.abandon_ratio * best) break;
         }
-        if (squared_norm(points, x, sum_sq)) {
-          outcome.objective = loss_ == Loss::huber_log ? 0.5 * sum_sq : sum_sq;
-          best = std::min(best, 0.5 * sum_sq);
+        if (at_x.finite) {
+          outcome.objective = loss_ == Loss::huber_log ? 0.5 * at_x.sum_sq : at_x.sum_sq;
+          best = std::min(best, 0.5 * at_x.sum_sq);
         }
       }
       outcome.unbounded.assign(x.data(), x.data() + N);
@@ -145,6 +145,15 @@ class LawSolver final : public Solver {
   }
 
  private:
+  // The residuals at a point, summarised for Levenberg-Marquardt: J^T J, J^T r (unscaled), the sum
+  // of squared residuals, and whether every residual was finite.
+  struct Linearization {
+    Matrix jtj;
+    Vector jtr;
+    double sum_sq = 0;
+    bool finite = false;
+  };
+
   template <typename T>
   void parameters(const T* u, T* params) const {
     for (int k = 0; k < N; ++k) {
@@ -158,32 +167,20 @@ class LawSolver final : public Solver {
     }
   }
 
-  // Sum of squared residuals at x; false when a residual is not finite.
-  [[gnu::flatten]] bool squared_norm(const std::vector<Row<Law>>& points, const Vector& x, double& sum_sq) const {
-    double params[N];
-    parameters(x.data(), params);
-    double sum = 0;
-    bool finite = true;
-    for (const auto& row : points) {
-      const double r = residual(row.predict(params), row.measured, loss_, delta_);
-      finite &= std::isfinite(r);
-      sum += r * r;
-    }
-    sum_sq = sum;
-    return finite;
-  }
-
-  // J^T J, J^T r and the sum of squared residuals at x, unscaled.
-  [[gnu::flatten]] void linearize(const std::vector<Row<Law>>& points, const Vector& x, Matrix& jtj, Vector& jtr,
-                                  double& sum_sq) const {
+  // One Jet evaluation of every point at x. Every trial step is evaluated this way, not in plain
+  // doubles first: most steps are accepted, and an accepted step needs the derivatives at once
+  // (measured on rosenfeld2020 6x6: 1878 trial steps, 1390 accepted).
+  [[gnu::flatten]] void linearize(const std::vector<Row<Law>>& points, const Vector& x, Linearization& out) const {
     Jet u[N], params[N];
     for (int k = 0; k < N; ++k) u[k] = Jet(x[k], k);
     parameters(u, params);
-    jtj.setZero();
-    jtr.setZero();
+    Matrix jtj = Matrix::Zero();
+    Vector jtr = Vector::Zero();
     double sum = 0;
+    bool finite = true;
     for (const auto& row : points) {
       const Jet r = residual(row.predict(params), row.measured, loss_, delta_);
+      finite &= std::isfinite(r.a);
       sum += r.a * r.a;
       for (int j = 0; j < N; ++j) {
         jtr[j] += r.v[j] * r.a;
@@ -192,34 +189,35 @@ class LawSolver final : public Solver {
     }
     for (int j = 0; j < N; ++j)
       for (int i = j + 1; i < N; ++i) jtj(j, i) = jtj(i, j);
-    sum_sq = sum;
+    out.jtj = jtj;
+    out.jtr = jtr;
+    out.sum_sq = sum;
+    out.finite = finite;
   }
 
   // ceres::TinySolver::Solve with parameter_tolerance 1e-10, gradient_tolerance 1e-14 and
-  // cost_threshold 1e-30 (the fitter's settings). Like TinySolver, every call rescales the
-  // columns of J and restarts the trust region.
-  Status levenberg_marquardt(const std::vector<Row<Law>>& points, Vector& x, int max_iterations, double radius,
-                             double function_tolerance, double& final_cost) const {
+  // cost_threshold 1e-30 (the fitter's settings), from x with its linearization at_x; both are
+  // updated to the last accepted step. Like TinySolver, every call rescales the columns of J and
+  // restarts the trust region.
+  Status levenberg_marquardt(const std::vector<Row<Law>>& points, Vector& x, Linearization& at_x,
+                             int max_iterations, double radius, double function_tolerance) const {
     constexpr double parameter_tolerance = 1e-10, gradient_tolerance = 1e-14, cost_threshold = 1e-30;
-    Matrix raw_jtj, jtj, regularized;
-    Vector raw_jtr, g, scaling, lm_step, dx, x_new;
-    double sum_sq = 0;
+    Matrix jtj, regularized;
+    Vector g, lm_step, dx, x_new;
+    const Vector scaling = (1.0 + at_x.jtj.diagonal().array().sqrt()).inverse().matrix();
+    Linearization at_new;
     Eigen::LDLT<Matrix> ldlt;
-    auto update = [&](bool first) {
-      linearize(points, x, raw_jtj, raw_jtr, sum_sq);
-      if (first) scaling = (1.0 + raw_jtj.diagonal().array().sqrt()).inverse().matrix();
-      jtj = scaling.asDiagonal() * raw_jtj * scaling.asDiagonal();
-      g = -(scaling.array() * raw_jtr.array()).matrix();
+    auto update = [&] {
+      jtj = scaling.asDiagonal() * at_x.jtj * scaling.asDiagonal();
+      g = -(scaling.array() * at_x.jtr.array()).matrix();
       return g.array().abs().maxCoeff();
     };
-    double gradient_max_norm = update(true);
-    double cost = sum_sq / 2;
-    final_cost = cost;
+    double gradient_max_norm = update();
+    double cost = at_x.sum_sq / 2;
     if (gradient_max_norm < gradient_tolerance) return Status::gradient_too_small;
     if (cost < cost_threshold) return Status::cost_too_small;
 
     double u = 1.0 / radius, v = 2;
-    Status status = Status::max_iterations;
     for (int iteration = 1; iteration < max_iterations; ++iteration) {
       regularized = jtj;
       for (int i = 0; i < N; ++i) {
@@ -229,47 +227,30 @@ class LawSolver final : public Solver {
       ldlt.compute(regularized);
       lm_step = ldlt.solve(g);
       dx = scaling.cwiseProduct(lm_step);
-      if (dx.norm() < parameter_tolerance * (x.norm() + parameter_tolerance)) {
-        status = Status::step_too_small;
-        break;
-      }
+      if (dx.norm() < parameter_tolerance * (x.norm() + parameter_tolerance)) return Status::step_too_small;
       x_new = x + dx;
-      double new_sum_sq = 0;
-      squared_norm(points, x_new, new_sum_sq);
-      const double cost_change = 2 * cost - new_sum_sq;
+      linearize(points, x_new, at_new);
+      const double cost_change = 2 * cost - at_new.sum_sq;
       const double model_cost_change = lm_step.dot(2 * g - jtj * lm_step);
       const double rho = cost_change / model_cost_change;
       if (rho > 0) {
         x = x_new;
-        if (std::abs(cost_change) < function_tolerance) {
-          cost = new_sum_sq / 2;
-          status = Status::cost_change_too_small;
-          break;
-        }
-        gradient_max_norm = update(false);
-        cost = sum_sq / 2;
-        if (gradient_max_norm < gradient_tolerance) {
-          status = Status::gradient_too_small;
-          break;
-        }
-        if (cost < cost_threshold) {
-          status = Status::cost_too_small;
-          break;
-        }
+        at_x = at_new;
+        if (std::abs(cost_change) < function_tolerance) return Status::cost_change_too_small;
+        gradient_max_norm = update();
+        cost = at_x.sum_sq / 2;
+        if (gradient_max_norm < gradient_tolerance) return Status::gradient_too_small;
+        if (cost < cost_threshold) return Status::cost_too_small;
         const double tmp = 2 * rho - 1;
         u *= std::max(1 / 3., 1 - tmp * tmp * tmp);
         v = 2;
       } else {
-        if (std::abs(cost_change) < function_tolerance) {
-          status = Status::cost_change_too_small;
-          break;
-        }
+        if (std::abs(cost_change) < function_tolerance) return Status::cost_change_too_small;
         u *= v;
         v *= 2;
       }
     }
-    final_cost = cost;
-    return status;
+    return Status::max_iterations;
   }
 
   std::vector<Row<Law>> rows_;
