@@ -23,11 +23,12 @@ namespace scalelab {
 
 // How fast this machine trains, for time estimates before any run has finished. The sweep refines
 // it from the runs it sees end.
-// Defaults: scalelab-worker on the 2-core dev machine while others compiled (84 demo runs): about 6 s
-// a run to start and load data, 60 GFLOP/s of planned cost. Idle machines are faster.
+// Defaults: the 84-run demo on the 2-core dev machine, lightly loaded, took 6m23s with 2 jobs
+// (worker start and data loading about 2.2 s a run; early stopping cuts the small cells' planned
+// cost). Under other load it is slower; the sweep's own measurements take over as runs end.
 struct Speed {
-  double overhead_s = 6.0;       // per run: process start, data loading
-  double flops_per_s = 60e9;     // planned FLOPs (SweepSpec cost) per second of one run using all cores
+  double overhead_s = 2.5;       // per run: process start, data loading
+  double flops_per_s = 150e9;    // planned FLOPs (SweepSpec cost) per second of one run using all cores
 };
 
 struct SweepOptions {
