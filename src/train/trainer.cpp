@@ -54,7 +54,9 @@ void keep_freed_memory() {
 }
 
 int set_threads(int threads) {
-  const int n = threads > 0 ? threads : available_cores();
+  // One thread unless asked: on the 2-core machines two OpenMP threads ran 2.5x (WRN) to 7x (MLP)
+  // slower than one, even idle (docs/training.md). A sweep gets throughput from parallel jobs instead.
+  const int n = threads > 0 ? threads : 1;
   torch::set_num_threads(n);  // also OpenBLAS's OpenMP pool: both run in the same threads
   try {
     // Inter-op parallelism only helps graphs with independent branches; ours are chains.

@@ -57,7 +57,7 @@ void add_train_flags(CLI::App& train, Flags& f) {
   train.add_option("--val-count", f.val_count, fmt::format("validation examples held out of training [{}]", d.val_count));
   train.add_option("--early-stopping", f.early_stopping, "patience in epochs, 0 = off [0]");
   train.add_option("--device", f.device, "cpu or cuda [cpu]");
-  train.add_option("--threads", f.threads, "intra-op threads; 0 = every available core [0]");
+  train.add_option("--threads", f.threads, "intra-op threads (default 1: measured faster than 2 on the 2-core machines; see docs/training.md)");
   train.add_option("--data-dir", f.data_dir, "datasets root [$SCALELAB_DATA_DIR or /usr/share/datasets]");
   train.add_flag("--quiet", f.quiet, "no progress output");
   train.add_flag("--save-best", f.save_best, "keep the best-validation weights in OUT/best.pt");
