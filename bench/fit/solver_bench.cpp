@@ -1,6 +1,7 @@
-// Why the fitter uses TinySolver: the same multi-start problems solved with scalelab's solver
-// (ceres::TinySolver, header-only) and with one ceres::Problem per start (libceres), from the same
-// starts in the same reparametrisation. Also Huber on log residuals: TinySolver with the
+// Why the fitter has its own solver: the same multi-start problems solved with scalelab's solver
+// (ceres::TinySolver's Levenberg-Marquardt, specialised: see src/fit/solver.cpp) and with one
+// ceres::Problem per start (libceres), from the same starts in the same reparametrisation. Also
+// Huber on log residuals: scalelab's solver with the
 // sqrt-Huber residual against ceres::Problem with ceres::HuberLoss.
 //
 //   build-fit/bench/fit_solver_bench [REPEATS]
@@ -154,7 +155,7 @@ void compare(const char* name, const Problem& problem, fit::Loss loss, int repea
     }
   });
 
-  std::printf("%-34s %5zu starts  TinySolver %8.2f ms (best %.8g)   ceres::Problem %8.2f ms (best %.8g)   %.1fx\n", name,
+  std::printf("%-34s %5zu starts  scalelab LM %8.2f ms (best %.8g)   ceres::Problem %8.2f ms (best %.8g)   %.1fx\n", name,
               problem.starts.size(), tiny_ms, tiny_best, ceres_ms, ceres_best, ceres_ms / tiny_ms);
 }
 
