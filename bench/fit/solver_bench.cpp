@@ -155,7 +155,7 @@ void compare(const char* name, const Problem& problem, fit::Loss loss, int repea
     }
   });
 
-  std::printf("%-34s %5zu starts  scalelab LM %8.2f ms (best %.8g)   ceres::Problem %8.2f ms (best %.8g)   %.1fx\n", name,
+  std::printf("%-34s %5zu starts  TinySolver   %8.2f ms (best %.8g)   ceres::Problem %8.2f ms (best %.8g)   %.1fx\n", name,
               problem.starts.size(), tiny_ms, tiny_best, ceres_ms, ceres_best, ceres_ms / tiny_ms);
 }
 

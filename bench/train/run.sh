@@ -24,7 +24,8 @@ batch=128
 
 best() { sort -g | tail -1; }  # of one column of numbers
 calc() { awk "BEGIN { print $1 }"; }
-models=("mlp 0.0625 2" "wrn 0.0625 10" "mlp 1 2" "wrn 1 10")
+# The demo grid's own corners first (MLP widths 1/64 and 1/2), then the families' wider ends.
+models=("mlp 0.015625 2" "mlp 0.5 2" "mlp 0.0625 2" "wrn 0.0625 10" "mlp 1 2" "wrn 1 10")
 
 echo "scalelab vs PyTorch training steps: batch $batch, $threads thread(s), best of $repeats x ${seconds}s," \
   "$(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,10 +1,9 @@
 // Inside the fitter: one law's least-squares problem on a set of points, solved from many starts
-// by Levenberg-Marquardt with automatic derivatives (ceres::Jet, header-only): ceres::TinySolver's
-// algorithm, specialised in solver.cpp to fixed-size normal equations accumulated point by point.
+// with Ceres's TinySolver (dense Levenberg-Marquardt, header-only, automatic derivatives).
 //
-// Why not ceres::Problem: a 6x6 rosenfeld2020 fit has 36 residuals and 5 parameters; building a
-// Problem per start costs more than solving it (measured in bench/fit), and header-only Jets need no
-// libceres at run time, so `scalelab` starts without glog, SuiteSparse or BLAS.
+// Why TinySolver and not ceres::Problem: a 6x6 rosenfeld2020 fit has 36 residuals and 5 parameters;
+// building a Problem per start costs more than solving it (measured in bench/fit), and TinySolver
+// needs no libceres at run time, so `scalelab` starts without glog, SuiteSparse or BLAS.
 #pragma once
 
 #include <memory>
