@@ -36,43 +36,54 @@ fit=("$scalelab" fit --law rosenfeld2020 --data "$work/grid.csv" --x m=m,n=n --y
      --starts $starts --seed 1)
 "${fit[@]}" --record-starts --json "$work/starts.json" >/dev/null
 
-# Median wall time of a command over N runs, in milliseconds. $EPOCHREALTIME (bash 5) reads the
-# clock without starting a process, so the timer adds nothing to what it measures.
-median_ms() {
-  local n=$1; shift
-  local times=() t0 t1
-  for ((i = 0; i < n; i++)); do
-    t0=$EPOCHREALTIME
-    "$@" >/dev/null
-    t1=$EPOCHREALTIME
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) * 1000}')")
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
+# Wall time of one run of a command, in milliseconds, appended to the array named by $1.
+# $EPOCHREALTIME (bash 5) reads the clock without starting a process, so the timer adds nothing to
+# what it measures.
+time_into() {
+  local -n into=$1; shift
+  local t0 t1
+  t0=$EPOCHREALTIME
+  "$@" >/dev/null
+  t1=$EPOCHREALTIME
+  into+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) * 1000}')")
 }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'; }
 
 echo "machine: $(nproc) cores, $(uname -m); $(date -u +%FT%TZ); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "scalelab: $scalelab"
 echo "shared libraries scalelab loads (ldd):"
 if ldd "$scalelab" >/dev/null 2>&1; then ldd "$scalelab" | awk '{print "  " $1}'; else echo "  none (statically linked)"; fi
 echo
-sl_ms=$(median_ms "$repeats" "${fit[@]}" --json "$work/fit.json")
-# The same without --json: the JSON is written with write_file_atomic, whose fsync waits for the
-# disk (milliseconds when other builds are writing).
-sl_report_ms=$(median_ms "$repeats" "${fit[@]}")
-true_ms=$(median_ms "$repeats" /bin/true)
-laws_ms=$(median_ms "$repeats" "$scalelab" laws)
+
+# Interleaved rounds: every round times each command, so a burst of load from elsewhere on this
+# shared machine slows both sides of a ratio alike instead of one of them. Per round: scalelab 3x
+# (--json, report only), startup-only and /bin/true 3x, each scipy method once.
+rounds=$(( (repeats + 2) / 3 ))
+sl=() sl_report=() laws=() floor=() nat=() tr=()
+for ((r = 0; r < rounds; r++)); do
+  for ((k = 0; k < 3; k++)); do
+    time_into sl "${fit[@]}" --json "$work/fit.json"
+    time_into sl_report "${fit[@]}"
+    time_into laws "$scalelab" laws
+    time_into floor /bin/true
+  done
+  time_into nat $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" natural
+  time_into tr $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" transformed
+done
+sl_ms=$(median "${sl[@]}") sl_report_ms=$(median "${sl_report[@]}") laws_ms=$(median "${laws[@]}")
+true_ms=$(median "${floor[@]}") nat_ms=$(median "${nat[@]}") tr_ms=$(median "${tr[@]}")
 sl_obj=$($python -c 'import json,sys; j=json.load(open(sys.argv[1])); print("objective %.10g starts_at_best %d of %d" % (j["objective"], j["starts_at_best"], j["starts"]))' "$work/fit.json")
-py_repeats=$(( repeats < 5 ? repeats : 5 ))
-nat_ms=$(median_ms "$py_repeats" $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" natural)
 nat_obj=$($python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" natural)
-tr_ms=$(median_ms "$py_repeats" $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" transformed)
 tr_obj=$($python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" transformed)
-import_ms=$(median_ms "$py_repeats" $python -c 'import numpy, scipy.optimize')
+imports=()
+for ((r = 0; r < 5; r++)); do time_into imports $python -c 'import numpy, scipy.optimize'; done
+import_ms=$(median "${imports[@]}")
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '%-44s %10s  %s\n' "whole process, median" "ms" "best objective (sum of squared divergences)"
-printf '%-44s %10s  %s\n' "scalelab fit --json (${repeats} runs)" "$sl_ms" "$sl_obj"
+printf '%-44s %10s  %s\n' "scalelab fit --json (${#sl[@]} runs)" "$sl_ms" "$sl_obj"
 printf '%-44s %10s\n' "scalelab fit, report only (no --json)" "$sl_report_ms"
-printf '%-44s %10s  %s\n' "scipy least_squares trf, bounds (${py_repeats} runs)" "$nat_ms" "$nat_obj"
+printf '%-44s %10s  %s\n' "scipy least_squares trf, bounds (${#nat[@]} runs)" "$nat_ms" "$nat_obj"
 printf '%-44s %10s  %s\n' "scipy least_squares lm, same transform" "$tr_ms" "$tr_obj"
 printf '%-44s %10s\n' "scalelab laws (startup only)" "$laws_ms"
 printf '%-44s %10s\n' "/bin/true (process start floor)" "$true_ms"

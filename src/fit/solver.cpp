@@ -96,13 +96,6 @@ struct Residuals {
       predicted = Law{}(params, x, g);
     return residual(predicted, points.measured[row], loss, delta);
   }
-
-  // All residuals at the solver's (unbounded) variables, in plain doubles.
-  void operator()(const double* unbounded, double* out) const {
-    double params[kParameters];
-    for (int k = 0; k < kParameters; ++k) params[k] = bounded(unbounded[k], Law::parameters[k]);
-    for (int i = 0; i < size(); ++i) out[i] = at(params, i);
-  }
 };
 
 // The cost function TinySolver calls: residuals, and their Jacobian by automatic differentiation
@@ -192,7 +185,7 @@ class LawSolver final : public Solver {
       Vector x = Eigen::Map<const Vector>(start.data());
       StartOutcome outcome;
       outcome.objective = std::numeric_limits<double>::infinity();
-      if (evaluate(residuals, x, values)) {
+      if (evaluate(function, x, values)) {
         // TinySolver 2.1 compares the *absolute* change of the cost with function_tolerance; a
         // fixed value would stop good divergence fits (whole cost < 1e-6) at once, so it is scaled
         // by this start's own cost.
@@ -204,7 +197,7 @@ class LawSolver final : public Solver {
           if (!still_running) break;
           if (budget.abandon_ratio > 0 && solver.summary.final_cost > budget.abandon_ratio * best) break;
         }
-        if (evaluate(residuals, x, values)) {
+        if (evaluate(function, x, values)) {
           outcome.objective = objective(values);
           best = std::min(best, 0.5 * values.squaredNorm());
         }
@@ -216,8 +209,10 @@ class LawSolver final : public Solver {
   }
 
  private:
-  static bool evaluate(const Residuals<Law>& residuals, const Vector& x, Eigen::VectorXd& values) {
-    residuals(x.data(), values.data());
+  // Through the cost function, whose cache usually holds these values already (the last accepted
+  // point) or will need them next (TinySolver starts by differentiating at the start).
+  static bool evaluate(const Function& function, const Vector& x, Eigen::VectorXd& values) {
+    function(x.data(), values.data(), nullptr);
     return values.allFinite();
   }
   // The loss as reported: sum of squared residuals, or for huber_log the summed Huber loss.
