@@ -91,4 +91,4 @@ printf '%-44s %10s\n' "python3 -c 'import numpy, scipy.optimize'" "$import_ms"
 echo
 awk -v s="$sl_ms" -v r="$sl_report_ms" -v n="$nat_ms" -v t="$tr_ms" \
   'BEGIN {printf "time ratio scipy/scalelab: %.0fx (trf, bounds), %.0fx (lm, same transform); target >= 100x\n", n/s, t/s;
-          printf "  without --json (no fsync): %.0fx (trf), %.0fx (lm)\n", n/r, t/r}'
+          printf "  report only, no --json file: %.0fx (trf), %.0fx (lm)\n", n/r, t/r}'

@@ -1,5 +1,8 @@
 #include "table/table.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -198,6 +201,31 @@ std::string format_number(double value) {
   return std::string(buf, end);
 }
 
+namespace {
+
+// Replaces an existing regular file `path` by `tmp` in one step, as rename does, but by exchanging
+// the two names (renameat2 RENAME_EXCHANGE) and then removing `tmp`, which now holds the old
+// contents. Why not plain rename: ext4 (Debian's default) starts writeback of the new file's data
+// before a rename that replaces an existing file (its auto_da_alloc rule), and the caller waits for
+// it: 0.6-0.7 ms against 0.24 ms a replacement here, about 1 ms of a 9 ms `scalelab fit --json`.
+// Readers still see the old or the new file, never neither. False when it did nothing (no such
+// file, not a regular file, or a file system without exchange): the caller then renames.
+bool swap_into_place(const std::filesystem::path& tmp, const std::filesystem::path& path) {
+#ifdef RENAME_EXCHANGE
+  struct stat target;
+  if (::lstat(path.c_str(), &target) != 0 || !S_ISREG(target.st_mode)) return false;
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) != 0) return false;
+  ::unlink(tmp.c_str());
+  return true;
+#else
+  (void)tmp;
+  (void)path;
+  return false;
+#endif
+}
+
+}  // namespace
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents) {
   static std::atomic<unsigned> counter{0};
   auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
@@ -217,7 +245,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     }
   }
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
+  if (!swap_into_place(tmp, path)) std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp);
     throw std::runtime_error(fmt::format("{}: cannot rename into place ({})", path.string(), ec.message()));

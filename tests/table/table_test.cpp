@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -62,6 +63,42 @@ TEST(Csv, RoundTripsThroughAtomicFile) {
   for (auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
   EXPECT_EQ(files, 1);
   std::filesystem::remove_all(dir);
+}
+
+// Replacing an existing file goes through an exchange of names (see write_file_atomic): the file
+// gets the new contents, the old ones leave no temporary behind, a file hard-linked elsewhere keeps
+// its old contents there, and a directory or symlink in the way is treated as rename treats it.
+TEST(AtomicFile, ReplacesExistingFilesAndLeavesNothingBehind) {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("scalelab_atomic_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path file = dir / "fit.json";
+  write_file_atomic(file, "first\n");
+  EXPECT_EQ(read_file(file), "first\n");
+  fs::create_hard_link(file, dir / "kept.json");
+  write_file_atomic(file, "second, longer\n");
+  EXPECT_EQ(read_file(file), "second, longer\n");
+  EXPECT_EQ(read_file(dir / "kept.json"), "first\n");
+  EXPECT_EQ(fs::hard_link_count(file), 1u);
+
+  // A symlink is replaced by the file (rename's behaviour), its target left alone.
+  fs::create_symlink(dir / "kept.json", dir / "link.json");
+  write_file_atomic(dir / "link.json", "third\n");
+  EXPECT_FALSE(fs::is_symlink(dir / "link.json"));
+  EXPECT_EQ(read_file(dir / "link.json"), "third\n");
+  EXPECT_EQ(read_file(dir / "kept.json"), "first\n");
+
+  // A directory in the way: an error, the directory untouched.
+  fs::create_directories(dir / "sub.json" / "inner");
+  EXPECT_THROW(write_file_atomic(dir / "sub.json", "x\n"), std::runtime_error);
+  EXPECT_TRUE(fs::is_directory(dir / "sub.json" / "inner"));
+
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"fit.json", "kept.json", "link.json", "sub.json"}));
+  fs::remove_all(dir);
 }
 
 TEST(Predicate, EvaluatesComparisonsAndLogic) {
