@@ -36,14 +36,17 @@ fit=("$scalelab" fit --law rosenfeld2020 --data "$work/grid.csv" --x m=m,n=n --y
      --starts $starts --seed 1)
 "${fit[@]}" --record-starts --json "$work/starts.json" >/dev/null
 
-# Wall time of one run of a command, in milliseconds, appended to the array named by $1.
-# $EPOCHREALTIME (bash 5) reads the clock without starting a process, so the timer adds nothing to
-# what it measures.
+# Wall time of one run of a command, in milliseconds, appended to the array named by $1. With
+# --keep after the name, the run's output is kept in $work/NAME.out (the scipy runs print their
+# objectives); otherwise it goes to /dev/null. $EPOCHREALTIME (bash 5) reads the clock without
+# starting a process, so the timer adds nothing to what it measures.
 time_into() {
-  local -n into=$1; shift
-  local t0 t1
+  local -n into=$1
+  local out=/dev/null t0 t1
+  if [[ $2 == --keep ]]; then out=$work/$1.out; shift; fi
+  shift
   t0=$EPOCHREALTIME
-  "$@" >/dev/null
+  "$@" >"$out"
   t1=$EPOCHREALTIME
   into+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) * 1000}')")
 }
@@ -67,14 +70,13 @@ for ((r = 0; r < rounds; r++)); do
     time_into laws "$scalelab" laws
     time_into floor /bin/true
   done
-  time_into nat $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" natural
-  time_into tr $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" transformed
+  time_into nat --keep $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" natural
+  time_into tr --keep $python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" transformed
 done
 sl_ms=$(median "${sl[@]}") sl_report_ms=$(median "${sl_report[@]}") laws_ms=$(median "${laws[@]}")
 true_ms=$(median "${floor[@]}") nat_ms=$(median "${nat[@]}") tr_ms=$(median "${tr[@]}")
 sl_obj=$($python -c 'import json,sys; j=json.load(open(sys.argv[1])); print("objective %.10g starts_at_best %d of %d" % (j["objective"], j["starts_at_best"], j["starts"]))' "$work/fit.json")
-nat_obj=$($python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" natural)
-tr_obj=$($python "$root/bench/fit/scipy_fit.py" "$work/grid.csv" "$work/starts.json" transformed)
+nat_obj=$(<"$work/nat.out") tr_obj=$(<"$work/tr.out")
 imports=()
 for ((r = 0; r < 5; r++)); do time_into imports $python -c 'import numpy, scipy.optimize'; done
 import_ms=$(median "${imports[@]}")
