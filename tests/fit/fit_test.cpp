@@ -338,8 +338,9 @@ FitResult fit_bnsl_below(double limit, std::uint64_t seed, int bootstrap = 0) {
 //   on x < 405 (seeds 1, 5, 8), none on x < 390; x = 4095 within 0.008% for all 20 fits.
 // - Warnings: the start statistics flag every one of these fits (2 to 8 of 100 starts reach the
 //   best objective, under the 10% threshold); c1 also sits on its bound and is flagged in 5 of the
-//   10 fits on x < 390 (seed 7 among them) and 4 of 10 on x < 405. The bootstrap does not warn: resampling noiseless points leaves the fit where it was,
-//   so its intervals are narrow and exclude the truth in the break region.
+//   10 fits on x < 390 (seed 7 among them) and 4 of 10 on x < 405. The bootstrap does not warn:
+//   resampling noiseless points leaves the fit where it was, so its intervals are narrow and
+//   exclude the truth in the break region.
 TEST(Bnsl, FittedBelow405ExtrapolatesTo4095WithinOnePercent) {
   FitResult r = fit_bnsl_below(405, 1);
   EXPECT_EQ(r.fitted.count, 404);
