@@ -102,6 +102,17 @@ void print(const std::vector<Score>& scores) {
                 100 * s.mean_abs, 100 * s.max_abs, s.rmse_log);
 }
 
+// A learning curve: loss against one size column x, fitted where `fit_where` holds.
+FitOptions loss_curve_options(const char* law, const char* fit_where) {
+  FitOptions o;
+  o.law = law;
+  o.inputs = {{"x", "x"}};
+  o.target = "loss";
+  o.fit_where = fit_where;
+  o.starts = 100;
+  return o;
+}
+
 TEST(ExternalScorecard, ExtrapolationToLargerScales) {
   std::vector<Score> scores;
 
@@ -121,15 +132,8 @@ TEST(ExternalScorecard, ExtrapolationToLargerScales) {
     Table t({"x", "loss", "fit"}, raw.source());
     for (std::size_t r = 0; r < raw.rows(); ++r)
       t.add_row({raw.at(r, "dataset_size"), raw.at(r, "loss"), raw.at(r, "split") == "fit" ? "1" : "0"}, raw.line_of(r));
-    for (const char* law : {"powerlaw", "bnsl"}) {
-      FitOptions o;
-      o.law = law;
-      o.inputs = {{"x", "x"}};
-      o.target = "loss";
-      o.fit_where = "fit == 1";
-      o.starts = 100;
-      scores.push_back(score("4-digit addition (BNSL split)", t, o));
-    }
+    for (const char* law : {"powerlaw", "bnsl"})
+      scores.push_back(score("4-digit addition (BNSL split)", t, loss_curve_options(law, "fit == 1")));
   }
 
   const fs::path nmt = kData / "revisiting_neural_scaling_laws" / "benchmark.lang.NMT-subset.csv";
@@ -142,14 +146,8 @@ TEST(ExternalScorecard, ExtrapolationToLargerScales) {
     }
     for (const auto& [model, t] : by_model)
       for (const char* law : {"powerlaw", "bnsl"}) {
-        FitOptions o;
-        o.law = law;
-        o.inputs = {{"x", "x"}};
-        o.target = "loss";
-        o.fit_where = "Training == 1";
-        o.starts = 100;
         try {
-          scores.push_back(score("NMT " + model, t, o));
+          scores.push_back(score("NMT " + model, t, loss_curve_options(law, "Training == 1")));
         } catch (const InputError& e) {  // too few training points for this law's parameters
           std::printf("NMT %s %s: %s\n", model.c_str(), law, e.what());
         }
