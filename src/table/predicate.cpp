@@ -1,5 +1,8 @@
 // A recursive-descent parser for row filters: or := and ('||' and)*, and := not ('&&' not)*,
 // not := '!' not | '(' or ')' | operand cmp operand, operand := name | number.
+// Recursion is bounded everywhere: nesting by '(' and '!' is limited to kMaxDepth (a deeper filter is
+// an InputError, not a stack overflow), and chains of && / || are kept as one node with many
+// children, so evaluating, listing names and destroying the tree recurse at most kMaxDepth deep.
 #include <cctype>
 #include <charconv>
 #include <variant>
@@ -14,13 +17,15 @@ struct Predicate::Node {
   enum class Kind { Or, And, Not, Compare } kind;
   std::string op;  // for Compare: < <= > >= == !=
   std::variant<std::string, double> lhs, rhs;
-  std::shared_ptr<const Node> a, b;
+  std::vector<std::shared_ptr<const Node>> children;  // Or, And: two or more; Not: one
 };
 
 namespace {
 
 using NodePtr = std::shared_ptr<const Predicate::Node>;
 using Node = Predicate::Node;
+
+constexpr int kMaxDepth = 100;
 
 class Parser {
  public:
@@ -35,7 +40,9 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw InputError(source_, 0, "", fmt::format("{} at column {} of '{}'", what, pos_ + 1, text_));
+    // A long filter is shown by its start: the column number says where.
+    std::string shown = text_.size() > 80 ? std::string(text_.substr(0, 60)) + "..." : std::string(text_);
+    throw InputError(source_, 0, "", fmt::format("{} at column {} of '{}'", what, pos_ + 1, shown));
   }
   void skip_space() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
@@ -47,22 +54,34 @@ class Parser {
     return true;
   }
   NodePtr parse_or() {
-    auto left = parse_and();
-    while (eat("||")) left = std::make_shared<Node>(Node{Node::Kind::Or, "", {}, {}, left, parse_and()});
-    return left;
+    std::vector<NodePtr> terms{parse_and()};
+    while (eat("||")) terms.push_back(parse_and());
+    if (terms.size() == 1) return terms[0];
+    return std::make_shared<Node>(Node{Node::Kind::Or, "", {}, {}, std::move(terms)});
   }
   NodePtr parse_and() {
-    auto left = parse_not();
-    while (eat("&&")) left = std::make_shared<Node>(Node{Node::Kind::And, "", {}, {}, left, parse_not()});
-    return left;
+    std::vector<NodePtr> terms{parse_not()};
+    while (eat("&&")) terms.push_back(parse_not());
+    if (terms.size() == 1) return terms[0];
+    return std::make_shared<Node>(Node{Node::Kind::And, "", {}, {}, std::move(terms)});
+  }
+  // Each '!' or '(' is one level deeper; past kMaxDepth the filter is refused before recursing.
+  void enter() {
+    if (++depth_ > kMaxDepth) fail(fmt::format("nested more than {} deep", kMaxDepth));
   }
   NodePtr parse_not() {
     skip_space();
-    if (text_.substr(pos_, 2) != "!=" && eat("!"))
-      return std::make_shared<Node>(Node{Node::Kind::Not, "", {}, {}, parse_not(), nullptr});
+    if (text_.substr(pos_, 2) != "!=" && eat("!")) {
+      enter();
+      auto inner = parse_not();
+      --depth_;
+      return std::make_shared<Node>(Node{Node::Kind::Not, "", {}, {}, {std::move(inner)}});
+    }
     if (eat("(")) {
+      enter();
       auto inner = parse_or();
       if (!eat(")")) fail("expected ')'");
+      --depth_;
       return inner;
     }
     auto lhs = parse_operand();
@@ -75,7 +94,7 @@ class Parser {
     }
     if (op.empty()) fail("expected a comparison (< <= > >= == !=)");
     auto rhs = parse_operand();
-    return std::make_shared<Node>(Node{Node::Kind::Compare, op, lhs, rhs, nullptr, nullptr});
+    return std::make_shared<Node>(Node{Node::Kind::Compare, op, lhs, rhs, {}});
   }
   std::variant<std::string, double> parse_operand() {
     skip_space();
@@ -98,6 +117,7 @@ class Parser {
   std::string_view text_;
   const std::string& source_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 void collect_names(const NodePtr& node, std::vector<std::string>& out) {
@@ -109,15 +129,20 @@ void collect_names(const NodePtr& node, std::vector<std::string>& out) {
         for (const auto& n : out) seen = seen || n == *name;
         if (!seen) out.push_back(*name);
       }
-  collect_names(node->a, out);
-  collect_names(node->b, out);
+  for (const auto& child : node->children) collect_names(child, out);
 }
 
 bool evaluate(const Node& node, const std::function<double(std::string_view)>& lookup) {
   switch (node.kind) {
-    case Node::Kind::Or: return evaluate(*node.a, lookup) || evaluate(*node.b, lookup);
-    case Node::Kind::And: return evaluate(*node.a, lookup) && evaluate(*node.b, lookup);
-    case Node::Kind::Not: return !evaluate(*node.a, lookup);
+    case Node::Kind::Or:
+      for (const auto& child : node.children)
+        if (evaluate(*child, lookup)) return true;
+      return false;
+    case Node::Kind::And:
+      for (const auto& child : node.children)
+        if (!evaluate(*child, lookup)) return false;
+      return true;
+    case Node::Kind::Not: return !evaluate(*node.children[0], lookup);
     case Node::Kind::Compare: break;
   }
   auto value = [&](const std::variant<std::string, double>& v) {

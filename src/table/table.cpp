@@ -1,6 +1,7 @@
 #include "table/table.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/core.h>
@@ -153,20 +156,73 @@ Table parse_csv(std::string_view text, const std::string& source) {
   if (any && (!field.empty() || !record.empty() || field_quoted)) end_record();
   if (records.empty()) throw InputError(source, 1, "", "empty file: expected a header row");
 
+  // A repeated column name would make every lookup silently take the first one (a constant column
+  // named like the target once fitted to objective 4e-15): refuse it. Unnamed columns (pandas' index)
+  // may repeat, nobody looks them up.
+  std::map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < records[0].size(); ++i) {
+    if (records[0][i].empty()) continue;
+    auto [it, fresh] = seen.emplace(records[0][i], i);
+    if (!fresh)
+      throw InputError(source, 1, records[0][i],
+                       fmt::format("column name appears twice (columns {} and {})", it->second + 1, i + 1));
+  }
   Table table(records[0], source);
   for (std::size_t i = 1; i < records.size(); ++i) table.add_row(std::move(records[i]), record_lines[i]);
   return table;
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), 0, "", "cannot open file");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+namespace {
+
+// Reads at most max_bytes: a device or FIFO (/dev/zero) would otherwise be read until memory runs out.
+// Text files (CSV) also refuse a NUL byte at once, which ends /dev/zero after its first block.
+std::string read_bounded(const std::filesystem::path& path, std::size_t max_bytes, bool text) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    throw InputError(path.string(), 0, "", fmt::format("cannot open file ({})", std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) throw InputError(path.string(), 0, "", "is a directory, not a file");
+  if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    throw InputError(path.string(), 0, "",
+                     fmt::format("is {} bytes, more than the {} bytes scalelab reads", st.st_size, max_bytes));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw InputError(path.string(), 0, "", fmt::format("cannot open file ({})", std::strerror(errno)));
+  std::string out;
+  if (S_ISREG(st.st_mode)) out.reserve(static_cast<std::size_t>(st.st_size));
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw InputError(path.string(), 0, "", fmt::format("cannot read ({})", std::strerror(err)));
+    }
+    if (n == 0) break;
+    if (text && std::memchr(buffer, '\0', static_cast<std::size_t>(n))) {
+      ::close(fd);
+      throw InputError(path.string(), 0, "", "holds a NUL byte: not a text file");
+    }
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
+      ::close(fd);
+      throw InputError(path.string(), 0, "", fmt::format("is longer than the {} bytes scalelab reads", max_bytes));
+    }
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
-Table read_csv(const std::filesystem::path& path) { return parse_csv(read_file(path), path.string()); }
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  return read_bounded(path, max_bytes, false);
+}
+
+std::string read_text_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  return read_bounded(path, max_bytes, true);
+}
+
+Table read_csv(const std::filesystem::path& path) { return parse_csv(read_text_file(path), path.string()); }
 
 namespace {
 std::string quote_csv(const std::string& s) {
@@ -226,28 +282,141 @@ bool swap_into_place(const std::filesystem::path& tmp, const std::filesystem::pa
 
 }  // namespace
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view contents) {
+namespace {
+
+// Writes all of `contents` to fd; false (errno set) on failure.
+bool write_all(int fd, std::string_view contents) {
+  while (!contents.empty()) {
+    ssize_t n = ::write(fd, contents.data(), contents.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    contents.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+[[noreturn]] void fail_write(const std::filesystem::path& path, const char* what, int err) {
+  throw std::runtime_error(fmt::format("{}: {} ({})", path.string(), what, std::strerror(err)));
+}
+
+// Devices, FIFOs, /dev/stdout: opened and written, never replaced by a regular file.
+void write_through(const std::filesystem::path& path, std::string_view contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) fail_write(path, "cannot write", errno);
+  bool ok = write_all(fd, contents);
+  int err = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) fail_write(path, "write failed", err);
+}
+
+// The file a symlink chain ends at (the path itself when it is no link). A link into /proc (as
+// /dev/stdout -> /proc/self/fd/1) has no usable path of its own: nullopt, the caller writes through.
+std::optional<std::filesystem::path> resolve_links(std::filesystem::path path) {
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(path, ec);
+    if (ec) fail_write(path, "cannot read the symbolic link", ec.value());
+    path = target.is_absolute() ? target : path.parent_path() / target;
+    if (path.lexically_normal().string().rfind("/proc/", 0) == 0) return std::nullopt;
+  }
+  fail_write(path, "cannot write", ELOOP);
+}
+
+bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
+// `.NAME.tmp.PID.N` files of writers that were killed before they renamed them: removed when their
+// process is gone (a live one may still be writing).
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& name) {
+  const std::string prefix = "." + name + ".tmp.";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string entry = it->path().filename().string();
+    if (entry.rfind(prefix, 0) != 0) continue;
+    std::string_view rest = std::string_view(entry).substr(prefix.size());
+    long pid = 0;
+    auto [p, err] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+    if (err != std::errc() || p == rest.data() + rest.size() || *p != '.') continue;
+    unsigned n = 0;
+    auto [q, err2] = std::from_chars(p + 1, rest.data() + rest.size(), n);
+    if (err2 != std::errc() || q != rest.data() + rest.size()) continue;
+    if (!process_alive(pid)) ::unlink(it->path().c_str());
+  }
+}
+
+}  // namespace
+
+void check_output_path(const std::filesystem::path& output, const std::string& flag,
+                       const std::vector<std::filesystem::path>& inputs) {
+  if (output.empty()) throw InputError(flag, 0, "", "the output path is empty");
+  struct stat out;
+  if (::stat(output.c_str(), &out) != 0) return;  // does not exist yet: nothing to overwrite
+  if (S_ISDIR(out.st_mode)) throw InputError(flag, 0, "", fmt::format("'{}' is a directory", output.string()));
+  for (const auto& input : inputs) {
+    struct stat in;
+    if (::stat(input.c_str(), &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+      throw InputError(flag, 0, "",
+                       fmt::format("'{}' is the input '{}': writing it would destroy the data", output.string(),
+                                   input.string()));
+  }
+}
+
+void write_file_atomic(const std::filesystem::path& given, std::string_view contents) {
+  if (given.empty()) throw InputError("<output>", 0, "", "the output path is empty");
+  struct stat st;
+  if (::stat(given.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw InputError(given.string(), 0, "", "is a directory, cannot write it as a file");
+    if (!S_ISREG(st.st_mode)) return write_through(given, contents);
+  }
+  auto resolved = resolve_links(given);
+  if (!resolved) return write_through(given, contents);
+  const std::filesystem::path& path = *resolved;
+
   static std::atomic<unsigned> counter{0};
   auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  auto tmp = dir / fmt::format(".{}.tmp.{}.{}", path.filename().string(), getpid(), counter++);
-  {
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw std::runtime_error(fmt::format("{}: cannot write ({})", path.string(), std::strerror(errno)));
-    bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
-    // No fsync: the rename alone means no reader (and no process killed midway) ever sees half a
-    // file. Only a machine crash could leave an empty file, and every reader of our files checks
-    // them (a run directory that fails the check is rerun). fsync cost 1-5 ms a `scalelab fit`.
-    ok = std::fflush(f) == 0 && ok;
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok) {
-      std::filesystem::remove(tmp);
-      throw std::runtime_error(fmt::format("{}: write failed", path.string()));
-    }
+  const std::string name = path.filename().string();
+  remove_stale_temporaries(dir, name);
+  auto tmp = dir / fmt::format(".{}.tmp.{}.{}", name, getpid(), counter++);
+
+  // Preferably an unnamed file (O_TMPFILE): a process killed while writing leaves nothing. It gets its
+  // temporary name only once complete, for the exchange below.
+  bool named = false;
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) fail_write(path, "cannot write", errno);
+    named = true;
+  }
+  // No fsync: the rename alone means no reader (and no process killed midway) ever sees half a
+  // file. Only a machine crash could leave an empty file, and every reader of our files checks
+  // them (a run directory that fails the check is rerun). fsync cost 1-5 ms a `scalelab fit`.
+  bool ok = write_all(fd, contents);
+  int err = errno;
+  if (ok && !named) {
+    auto proc = fmt::format("/proc/self/fd/{}", fd);
+    ok = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0;
+    err = errno;
+    named = ok;
+  }
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    if (named) ::unlink(tmp.c_str());
+    fail_write(path, "write failed", err);
   }
   std::error_code ec;
   if (!swap_into_place(tmp, path)) std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    std::filesystem::remove(tmp);
+    ::unlink(tmp.c_str());
     throw std::runtime_error(fmt::format("{}: cannot rename into place ({})", path.string(), ec.message()));
   }
 }

@@ -67,10 +67,27 @@ Table read_csv(const std::filesystem::path& path);
 std::string to_csv(const Table& table);
 std::string format_number(double value);  // shortest text that reads back to the same double
 
-// Writes to a temporary file beside `path` and renames it into place: readers see the old file or
-// the whole new one, never half of it.
+// Writes a regular file (or one that does not exist yet) through an unnamed temporary file beside
+// it (O_TMPFILE; a named `.NAME.tmp.PID.N` where unsupported) that is then put in its place: readers
+// see the old file or the whole new one, never half of it, and a killed writer leaves no temporary
+// name behind (stale named ones of dead processes are removed on the next write). A symlink is
+// followed: its target is replaced and the link stays. A device, FIFO or /dev/stdout is opened and
+// written through (a write error such as ENOSPC throws). An empty path or a directory is an
+// InputError naming the path.
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
-std::string read_file(const std::filesystem::path& path);
+
+// Checks an output path before any work is done: not empty, not a directory, and not the same file
+// (same device and inode, through symlinks and hard links) as any of `inputs`. Throws InputError
+// naming `flag`.
+void check_output_path(const std::filesystem::path& output, const std::string& flag,
+                       const std::vector<std::filesystem::path>& inputs);
+
+// The whole file. Refuses directories and anything longer than max_bytes (devices and FIFOs are read
+// up to it), with an InputError naming the file.
+inline constexpr std::size_t kMaxReadBytes = std::size_t{1} << 30;  // 1 GiB
+std::string read_file(const std::filesystem::path& path, std::size_t max_bytes = kMaxReadBytes);
+// read_file for text (CSV, JSON): also refuses a NUL byte, so a binary stream (/dev/zero) fails at once.
+std::string read_text_file(const std::filesystem::path& path, std::size_t max_bytes = kMaxReadBytes);
 
 // A row filter such as `m<=3750 && n<=2e5`: comparisons (< <= > >= == !=) between names and numbers,
 // combined with && || ! and parentheses. Names are looked up when evaluated.
