@@ -48,17 +48,42 @@ void print_laws() {
 }
 
 struct FitFlags {
-  std::string law, data, sweep, y, fit_where, loss, json_path;
+  std::string law, data, sweep, y, fit_where, loss, json_path, seed = "1";
+  bool json_given = false;  // `--json ''` is an error, not "no output"
   std::vector<std::string> x, given;
   std::optional<double> eps0;
   double huber_delta = 1e-3;
   bool normalize = false, record_starts = false;
   int starts = 64, bootstrap = 0, folds = 0;
-  std::uint64_t seed = 1;
 };
+
+// A seed is read as text: CLI11 would wrap "-1" into 2^64-1 for an unsigned flag.
+std::uint64_t parse_seed(const std::string& text) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    throw InputError("--seed", 0, "", fmt::format("'{}' is not a whole number from 0 to 2^64-1", text));
+  return value;
+}
 
 void run_fit(const FitFlags& flags) {
   fit::FitOptions options;
+  options.starts = flags.starts;
+  options.seed = parse_seed(flags.seed);
+  options.bootstrap = flags.bootstrap;
+  options.huber_delta = flags.huber_delta;
+  fit::check_options(options);  // bad counts fail before any file is read
+
+  // The output must not be an input (a --json naming the CSV once silently replaced the data), nor
+  // empty, nor a directory: checked before any work.
+  std::vector<std::filesystem::path> inputs;
+  if (!flags.data.empty()) inputs.emplace_back(flags.data);
+  for (const auto& text : flags.given) {
+    auto eq = text.find('=');
+    if (eq != std::string::npos && text.compare(eq + 1, 4, "fit:") == 0) inputs.emplace_back(text.substr(eq + 5));
+  }
+  if (flags.json_given && flags.json_path != "-") check_output_path(flags.json_path, "--json", inputs);
+
   options.law = flags.law;
   for (const auto& text : flags.x) options.inputs.push_back(split_assignment(text, "--x"));
   options.target = flags.y;
@@ -68,18 +93,14 @@ void run_fit(const FitFlags& flags) {
     auto number = parse_number(value);
     if (value.rfind("fit:", 0) == 0) {
       std::string path = value.substr(4);
-      options.givens[name] = fit::Given::from_fit(std::make_shared<fit::FitResult>(fit::from_json(read_file(path), path)));
+      options.givens[name] = fit::Given::from_fit(std::make_shared<fit::FitResult>(fit::from_json(read_text_file(path), path)));
     } else {
       options.givens[name] = number ? fit::Given::constant(*number) : fit::Given::from_column(value);
     }
   }
   options.fit_where = flags.fit_where;
   if (!flags.loss.empty()) options.loss = fit::parse_loss(flags.loss);
-  options.huber_delta = flags.huber_delta;
   options.normalize = flags.normalize;
-  options.starts = flags.starts;
-  options.seed = flags.seed;
-  options.bootstrap = flags.bootstrap;
   options.folds = flags.folds;
   options.record_starts = flags.record_starts;
 
@@ -108,12 +129,12 @@ void run_fit(const FitFlags& flags) {
     fmt::print("{}", fit::to_json(result));
     return;
   }
-  if (!flags.json_path.empty()) write_file_atomic(flags.json_path, fit::to_json(result));
+  if (flags.json_given) write_file_atomic(flags.json_path, fit::to_json(result));
   fmt::print("{}", fit::format_report(result));
 }
 
 void run_predict(const std::string& fit_path, const std::vector<std::string>& at_flags) {
-  fit::FitResult fit = fit::from_json(read_file(fit_path), fit_path);
+  fit::FitResult fit = fit::from_json(read_text_file(fit_path), fit_path);
   std::map<std::string, double> at;
   for (const auto& text : at_flags) {
     auto [name, value] = split_assignment(text, "--at");
@@ -156,9 +177,13 @@ void add_fit_commands(CLI::App& app) {
   fit->add_option("--bootstrap", flags->bootstrap, "bootstrap resamples for 5-95% intervals (0: none)")
       ->capture_default_str();
   fit->add_option("--folds", flags->folds, "k-fold cross-validation on the fitted rows (0: none)");
-  fit->add_option("--json", flags->json_path, "write the full result as JSON (atomically); '-' prints it instead");
+  auto* json_option =
+      fit->add_option("--json", flags->json_path, "write the full result as JSON (atomically); '-' prints it instead");
   fit->add_flag("--record-starts", flags->record_starts, "keep the initial parameters in the JSON (benchmarks)");
-  fit->callback([flags] { run_fit(*flags); });
+  fit->callback([flags, json_option] {
+    flags->json_given = json_option->count() > 0;
+    run_fit(*flags);
+  });
 
   auto fit_path = std::make_shared<std::string>();
   auto at = std::make_shared<std::vector<std::string>>();

@@ -316,11 +316,21 @@ MultiStart multi_start(const detail::Solver& solver, const std::vector<int>& row
 
 }  // namespace
 
+void check_options(const FitOptions& options) {
+  if (options.starts < 1) throw InputError("--starts", 0, "", "need at least one start");
+  if (options.starts > kMaxStarts)
+    throw InputError("--starts", 0, "", fmt::format("{} is more than the {} allowed", options.starts, kMaxStarts));
+  if (options.bootstrap < 0) throw InputError("--bootstrap", 0, "", "cannot be negative");
+  if (options.bootstrap > kMaxBootstrap)
+    throw InputError("--bootstrap", 0, "",
+                     fmt::format("{} is more than the {} allowed", options.bootstrap, kMaxBootstrap));
+  if (!(options.huber_delta > 0 && std::isfinite(options.huber_delta)))
+    throw InputError("--huber-delta", 0, "", "must be a finite positive number");
+}
+
 FitResult fit_table(const Table& table, const FitOptions& options) {
   const laws::LawInfo& law = law_named(options.law);
-  if (options.starts < 1) throw InputError("--starts", 0, "", "need at least one start");
-  if (options.bootstrap < 0) throw InputError("--bootstrap", 0, "", "cannot be negative");
-  if (!(options.huber_delta > 0)) throw InputError("--huber-delta", 0, "", "must be positive");
+  check_options(options);
 
   FitResult result;
   result.law = law.name;
@@ -453,6 +463,9 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
                                             : fmt::format("missing value for '{}' (column {})", name, column));
     if (!(std::isfinite(it->second) && it->second > 0))
       throw InputError("--at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
+    // A subnormal size (1e-320) loses its precision and turns the law's logs into nonsense.
+    if (it->second < std::numeric_limits<double>::min())
+      throw InputError("--at", 0, it->first, fmt::format("{} is too small to compute with", it->second));
     return it->second;
   };
   for (const auto& [name, value] : at) {
@@ -469,8 +482,14 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
     if (!known) throw InputError("--at", 0, name, fmt::format("law {} takes no input or given '{}'", fit.law, name));
   }
   std::vector<double> inputs, givens;
-  for (std::size_t i = 0; i < fit.input_names.size(); ++i)
-    inputs.push_back(lookup(fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i]);
+  for (std::size_t i = 0; i < fit.input_names.size(); ++i) {
+    double x = lookup(fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i];
+    if (!(std::isfinite(x) && x >= std::numeric_limits<double>::min()))
+      throw InputError("--at", 0, fit.input_names[i],
+                       fmt::format("{} over the fit's scale {} is outside what the law can compute with ({})",
+                                   fit.input_names[i], fit.input_scales[i], x));
+    inputs.push_back(x);
+  }
   for (std::size_t g = 0; g < fit.given_names.size(); ++g) {
     const Given& given = fit.givens[g];
     if (given.value) {
@@ -490,10 +509,24 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
   std::vector<double> params;
   for (const auto& p : fit.parameters) params.push_back(p.value);
   Prediction prediction;
-  prediction.value = evaluate(law, params, inputs.data(), givens.data());
+  // Every law predicts an error: a value that is not finite and positive (underflow to 0, inf/inf)
+  // means the inputs are far outside where the law means anything. Never hand it on as a number.
+  auto check = [&](double value, const char* what) {
+    if (!(std::isfinite(value) && value > 0)) {
+      std::string where;
+      for (std::size_t i = 0; i < fit.input_names.size(); ++i)
+        where += fmt::format("{}{}={}", where.empty() ? "" : ",", fit.input_names[i], inputs[i] * fit.input_scales[i]);
+      throw InputError("--at", 0, "",
+                       fmt::format("law {} gives {} {} at {}: not a usable error, the inputs are out of its range",
+                                   fit.law, what, value, where));
+    }
+    return value;
+  };
+  prediction.value = check(evaluate(law, params, inputs.data(), givens.data()), "the prediction");
   if (!fit.bootstrap_samples.empty()) {
     std::vector<double> values;
-    for (const auto& sample : fit.bootstrap_samples) values.push_back(evaluate(law, sample, inputs.data(), givens.data()));
+    for (const auto& sample : fit.bootstrap_samples)
+      values.push_back(check(evaluate(law, sample, inputs.data(), givens.data()), "a bootstrap prediction"));
     prediction.interval = interval_of(values);
   }
   return prediction;

@@ -132,6 +132,13 @@ struct FitResult {
   int folds = 0;
 };
 
+// Limits on the counts a user asks for: beyond them a fit runs out of memory or never ends.
+inline constexpr int kMaxStarts = 100000;
+inline constexpr int kMaxBootstrap = 100000;
+// Checks the options that need no table (starts, bootstrap, huber delta); InputError naming the flag.
+// fit_table calls it; the CLI calls it first too, so bad flags fail before any data is read.
+void check_options(const FitOptions& options);
+
 // Fits options.law to the table. Throws InputError (naming column and line) for unusable input:
 // unknown law, column or given; NaN; non-positive inputs or errors; errors above eps0; fewer fitted
 // points than parameters.
@@ -142,7 +149,9 @@ struct Prediction {
   std::optional<Interval> interval;  // when the fit carries bootstrap samples
 };
 // Predicts at one point. `at` names law inputs (m, n) or their table columns, in the table's units,
-// plus any given that the fit read from a column. Throws InputError for a missing or bad value.
+// plus any given that the fit read from a column. Throws InputError for a missing or bad value (not
+// finite, not positive, subnormal, or subnormal once scaled), and for a prediction that is not a
+// finite positive error (the law used far outside where it means anything).
 Prediction predict(const FitResult& fit, const std::map<std::string, double>& at);
 
 // A readable terminal report: parameters, start statistics, warnings, per-point table, summaries.

@@ -1,5 +1,9 @@
 // A fit result as JSON: everything `scalelab predict` needs to reproduce predictions (law, input
 // columns and their scales, givens, parameters, bootstrap samples), plus the report's numbers.
+#include <climits>
+#include <cmath>
+#include <limits>
+
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
@@ -22,18 +26,8 @@ json summary_json(const Summary& s) {
   return json{{"count", s.count}, {"mean", s.mean}, {"std", s.std}, {"mean_abs", s.mean_abs}, {"max_abs", s.max_abs}};
 }
 
-Summary summary_from(const json& j) {
-  return Summary{j.at("count").get<int>(), j.at("mean").get<double>(), j.at("std").get<double>(),
-                 j.at("mean_abs").get<double>(), j.at("max_abs").get<double>()};
-}
-
-std::optional<Interval> interval_from(const json& j) {
-  if (j.is_null()) return std::nullopt;
-  return Interval{j.at("p05").get<double>(), j.at("p50").get<double>(), j.at("p95").get<double>()};
-}
-
 json fit_object(const FitResult& r);
-FitResult fit_from_object(const json& j, const std::string& source);
+FitResult fit_from_object(const json& j, const std::string& source, const std::string& root, int depth);
 
 }  // namespace
 
@@ -42,7 +36,7 @@ std::string to_json(const FitResult& r) { return fit_object(r).dump(2) + "\n"; }
 FitResult from_json(std::string_view text, const std::string& source) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) throw InputError(source, 0, "", "not valid JSON");
-  return fit_from_object(j, source);
+  return fit_from_object(j, source, "", 0);
 }
 
 namespace {
@@ -94,68 +88,227 @@ json fit_object(const FitResult& r) {
   return j;
 }
 
-FitResult fit_from_object(const json& j, const std::string& source) {
-  try {
-    if (j.value("format", "") != "scalelab-fit/1")
-      throw InputError(source, 0, "format", "not a scalelab fit (expected format scalelab-fit/1)");
-    FitResult r;
-    r.law = j.at("law").get<std::string>();
-    const laws::LawInfo* law = laws::find(r.law);
-    if (!law) throw InputError(source, 0, "law", fmt::format("unknown law '{}'", r.law));
-    r.formula = j.at("formula").get<std::string>();
-    r.loss = parse_loss(j.at("loss").get<std::string>());
-    r.huber_delta = j.at("huber_delta").get<double>();
-    r.target = j.at("target").get<std::string>();
-    r.fit_where = j.at("fit_where").get<std::string>();
-    r.seed = j.at("seed").get<std::uint64_t>();
-    for (const auto& input : j.at("inputs")) {
-      r.input_names.push_back(input.at("name").get<std::string>());
-      r.input_columns.push_back(input.at("column").get<std::string>());
-      r.input_scales.push_back(input.at("scale").get<double>());
-    }
-    for (const auto& given : j.at("givens")) {
-      r.given_names.push_back(given.at("name").get<std::string>());
-      if (given.contains("value")) r.givens.push_back(Given::constant(given.at("value").get<double>()));
-      else if (given.contains("fit"))
-        r.givens.push_back(Given::from_fit(std::make_shared<FitResult>(fit_from_object(given.at("fit"), source))));
-      else r.givens.push_back(Given::from_column(given.at("column").get<std::string>()));
-    }
-    for (const auto& p : j.at("parameters"))
-      r.parameters.push_back({p.at("name").get<std::string>(), p.at("value").get<double>(), p.at("lower").get<double>(),
-                              p.at("upper").get<double>(), p.at("at_bound").get<bool>(), interval_from(p.at("interval"))});
-    if (r.input_names.size() != law->inputs.size() || r.given_names.size() != law->givens.size() ||
-        r.parameters.size() != law->parameters.size())
-      throw InputError(source, 0, "law", fmt::format("inputs, givens or parameters do not match law {}", r.law));
-    r.objective = j.at("objective").get<double>();
-    r.starts = j.at("starts").get<int>();
-    r.starts_at_best = j.at("starts_at_best").get<int>();
-    r.warnings = j.at("warnings").get<std::vector<std::string>>();
-    r.bootstrap_samples = j.at("bootstrap_samples").get<std::vector<std::vector<double>>>();
-    if (j.contains("start_points")) r.start_points = j.at("start_points").get<std::vector<std::vector<double>>>();
-    for (const auto& sample : r.bootstrap_samples)
-      if (sample.size() != r.parameters.size())
-        throw InputError(source, 0, "bootstrap_samples", "a sample has the wrong number of parameters");
-    for (const auto& p : j.at("points")) {
-      PointResult point;
-      point.line = p.at("line").get<int>();
-      point.inputs = p.at("inputs").get<std::vector<double>>();
-      point.givens = p.at("givens").get<std::vector<double>>();
-      point.measured = p.at("measured").get<double>();
-      point.predicted = p.at("predicted").get<double>();
-      point.divergence = p.at("divergence").get<double>();
-      point.fitted = p.at("fitted").get<bool>();
-      point.interval = interval_from(p.at("interval"));
-      r.points.push_back(std::move(point));
-    }
-    r.fitted = summary_from(j.at("summary").at("fitted"));
-    r.held_out = summary_from(j.at("summary").at("held_out"));
-    if (j.at("summary").contains("cross_validation"))
-      r.cross_validation = summary_from(j.at("summary").at("cross_validation"));
-    r.folds = j.value("folds", 0);
-    return r;
-  } catch (const json::exception& e) {
-    throw InputError(source, 0, "", fmt::format("malformed fit JSON: {}", e.what()));
+// Reading checks every field: a fit JSON may have been edited by hand (or tampered with), and
+// predict must never turn a broken one into numbers. Errors name the field by its JSON path.
+class Reader {
+ public:
+  explicit Reader(const std::string& source) : source_(source) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& message) const {
+    throw InputError(source_, 0, field, message);
   }
+  const json& at(const json& object, const std::string& key, const std::string& path) const {
+    if (!object.is_object()) fail(path, fmt::format("expected an object, got {}", object.type_name()));
+    auto it = object.find(key);
+    if (it == object.end()) fail(join(path, key), "missing");
+    return *it;
+  }
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string index(const std::string& path, std::size_t i) { return fmt::format("{}[{}]", path, i); }
+
+  std::string string(const json& v, const std::string& path) const {
+    if (!v.is_string()) fail(path, fmt::format("expected a string, got {}", v.type_name()));
+    return v.get<std::string>();
+  }
+  bool boolean(const json& v, const std::string& path) const {
+    if (!v.is_boolean()) fail(path, fmt::format("expected true or false, got {}", v.type_name()));
+    return v.get<bool>();
+  }
+  double number(const json& v, const std::string& path) const {  // finite: JSON has no inf or NaN
+    if (!v.is_number()) fail(path, fmt::format("expected a number, got {}", v.type_name()));
+    double d = v.get<double>();
+    if (!std::isfinite(d)) fail(path, fmt::format("{} is not finite", d));
+    return d;
+  }
+  // A summary statistic or divergence may be NaN (no points), which to_json writes as null.
+  double number_or_null(const json& v, const std::string& path) const {
+    if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
+    if (!v.is_number()) fail(path, fmt::format("expected a number, got {}", v.type_name()));
+    return v.get<double>();
+  }
+  long long integer(const json& v, const std::string& path, long long lo, long long hi) const {
+    if (!v.is_number_integer()) fail(path, fmt::format("expected a whole number, got {}", v.type_name()));
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi))
+      fail(path, fmt::format("must be at most {}", hi));
+    long long i = v.get<long long>();
+    if (i < lo || i > hi) fail(path, fmt::format("{} is outside [{}, {}]", i, lo, hi));
+    return i;
+  }
+  const json& array(const json& v, const std::string& path) const {
+    if (!v.is_array()) fail(path, fmt::format("expected an array, got {}", v.type_name()));
+    return v;
+  }
+  std::vector<double> numbers(const json& v, const std::string& path, bool allow_null = false) const {
+    std::vector<double> out;
+    const json& a = array(v, path);
+    for (std::size_t i = 0; i < a.size(); ++i)
+      out.push_back(allow_null ? number_or_null(a[i], index(path, i)) : number(a[i], index(path, i)));
+    return out;
+  }
+  std::optional<Interval> interval(const json& v, const std::string& path) const {
+    if (v.is_null()) return std::nullopt;
+    return Interval{number(at(v, "p05", path), join(path, "p05")), number(at(v, "p50", path), join(path, "p50")),
+                    number(at(v, "p95", path), join(path, "p95"))};
+  }
+  Summary summary(const json& v, const std::string& path) const {
+    return Summary{static_cast<int>(integer(at(v, "count", path), join(path, "count"), 0, INT_MAX)),
+                   number_or_null(at(v, "mean", path), join(path, "mean")),
+                   number_or_null(at(v, "std", path), join(path, "std")),
+                   number_or_null(at(v, "mean_abs", path), join(path, "mean_abs")),
+                   number_or_null(at(v, "max_abs", path), join(path, "max_abs"))};
+  }
+
+ private:
+  const std::string& source_;
+};
+
+FitResult fit_from_object(const json& j, const std::string& source, const std::string& root, int depth) {
+  Reader in(source);
+  // A given may hold a whole fit; bounded so a crafted file cannot nest it until the stack ends.
+  if (depth > 8) in.fail(root, "fits nested inside givens more than 8 deep");
+  if (!j.is_object()) in.fail(root, fmt::format("expected an object, got {}", j.type_name()));
+  auto field = [&](const char* key) -> const json& { return in.at(j, key, root); };
+  auto name = [&](const char* key) { return Reader::join(root, key); };
+  if (!j.contains("format") || !j["format"].is_string() || j["format"] != "scalelab-fit/1")
+    in.fail(name("format"), "not a scalelab fit (expected format scalelab-fit/1)");
+  FitResult r;
+  r.law = in.string(field("law"), name("law"));
+  const laws::LawInfo* law = laws::find(r.law);
+  if (!law) in.fail(name("law"), fmt::format("unknown law '{}'", r.law));
+  r.formula = in.string(field("formula"), name("formula"));
+  try {
+    r.loss = parse_loss(in.string(field("loss"), name("loss")));
+  } catch (const InputError& e) {
+    in.fail(name("loss"), e.message());
+  }
+  r.huber_delta = in.number(field("huber_delta"), name("huber_delta"));
+  if (!(r.huber_delta > 0)) in.fail(name("huber_delta"), "must be positive");
+  r.target = in.string(field("target"), name("target"));
+  r.fit_where = in.string(field("fit_where"), name("fit_where"));
+  if (!field("seed").is_number_unsigned()) in.fail(name("seed"), "expected a whole number from 0 to 2^64-1");
+  r.seed = field("seed").get<std::uint64_t>();
+
+  // Inputs: exactly the law's, in its order, each scale finite and positive.
+  const json& inputs = in.array(field("inputs"), name("inputs"));
+  if (inputs.size() != law->inputs.size())
+    in.fail(name("inputs"), fmt::format("law {} has {} inputs, the file {}", r.law, law->inputs.size(), inputs.size()));
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string path = Reader::index(name("inputs"), i);
+    std::string input_name = in.string(in.at(inputs[i], "name", path), Reader::join(path, "name"));
+    if (input_name != law->inputs[i])
+      in.fail(Reader::join(path, "name"), fmt::format("'{}' is not law {}'s input '{}'", input_name, r.law, law->inputs[i]));
+    r.input_names.push_back(input_name);
+    r.input_columns.push_back(in.string(in.at(inputs[i], "column", path), Reader::join(path, "column")));
+    double scale = in.number(in.at(inputs[i], "scale", path), Reader::join(path, "scale"));
+    if (!(scale > 0)) in.fail(Reader::join(path, "scale"), fmt::format("must be positive, got {}", scale));
+    r.input_scales.push_back(scale);
+  }
+  bool normalized = in.boolean(field("normalized"), name("normalized"));
+  bool scaled = std::any_of(r.input_scales.begin(), r.input_scales.end(), [](double s) { return s != 1.0; });
+  if (normalized != scaled)
+    in.fail(name("normalized"), fmt::format("is {} but the input scales say {}", normalized, scaled));
+
+  // Givens: the law's, in order; a constant must be finite and positive (eps0 > 0).
+  const json& givens = in.array(field("givens"), name("givens"));
+  if (givens.size() != law->givens.size())
+    in.fail(name("givens"), fmt::format("law {} has {} givens, the file {}", r.law, law->givens.size(), givens.size()));
+  for (std::size_t g = 0; g < givens.size(); ++g) {
+    const std::string path = Reader::index(name("givens"), g);
+    std::string given_name = in.string(in.at(givens[g], "name", path), Reader::join(path, "name"));
+    if (given_name != law->givens[g])
+      in.fail(Reader::join(path, "name"), fmt::format("'{}' is not law {}'s given '{}'", given_name, r.law, law->givens[g]));
+    r.given_names.push_back(given_name);
+    const json& given = givens[g];
+    if (given.contains("value")) {
+      double value = in.number(given["value"], Reader::join(path, "value"));
+      if (!(value > 0)) in.fail(Reader::join(path, "value"), fmt::format("{} must be positive, got {}", given_name, value));
+      r.givens.push_back(Given::constant(value));
+    } else if (given.contains("fit")) {
+      r.givens.push_back(Given::from_fit(
+          std::make_shared<FitResult>(fit_from_object(given["fit"], source, Reader::join(path, "fit"), depth + 1))));
+    } else {
+      r.givens.push_back(Given::from_column(in.string(in.at(given, "column", path), Reader::join(path, "column"))));
+    }
+  }
+
+  // Parameters: the law's names in order, bounds within the law's, values within the bounds.
+  const json& params = in.array(field("parameters"), name("parameters"));
+  if (params.size() != law->parameters.size())
+    in.fail(name("parameters"),
+            fmt::format("law {} has {} parameters, the file {}", r.law, law->parameters.size(), params.size()));
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    const std::string path = Reader::index(name("parameters"), k);
+    const auto& declared = law->parameters[k];
+    const json& p = params[k];
+    ParameterResult result;
+    result.name = in.string(in.at(p, "name", path), Reader::join(path, "name"));
+    if (result.name != declared.name)
+      in.fail(Reader::join(path, "name"), fmt::format("'{}' is not law {}'s parameter '{}'", result.name, r.law, declared.name));
+    const std::string where = Reader::join(name("parameters"), result.name);
+    result.lower = in.number(in.at(p, "lower", path), where + ".lower");
+    result.upper = in.number(in.at(p, "upper", path), where + ".upper");
+    if (!(declared.lower <= result.lower && result.lower <= result.upper && result.upper <= declared.upper))
+      in.fail(where, fmt::format("bounds [{}, {}] are not within the law's [{}, {}]", result.lower, result.upper,
+                                 declared.lower, declared.upper));
+    result.value = in.number(in.at(p, "value", path), where + ".value");
+    if (!(result.lower <= result.value && result.value <= result.upper))
+      in.fail(where + ".value", fmt::format("{} is outside its bounds [{}, {}]", result.value, result.lower, result.upper));
+    result.at_bound = in.boolean(in.at(p, "at_bound", path), where + ".at_bound");
+    result.interval = in.interval(in.at(p, "interval", path), where + ".interval");
+    r.parameters.push_back(std::move(result));
+  }
+
+  r.objective = in.number_or_null(field("objective"), name("objective"));
+  r.starts = static_cast<int>(in.integer(field("starts"), name("starts"), 0, kMaxStarts));
+  r.starts_at_best = static_cast<int>(in.integer(field("starts_at_best"), name("starts_at_best"), 0, r.starts));
+  const json& warnings = in.array(field("warnings"), name("warnings"));
+  for (std::size_t i = 0; i < warnings.size(); ++i)
+    r.warnings.push_back(in.string(warnings[i], Reader::index(name("warnings"), i)));
+
+  // Bootstrap samples: each one value per parameter, finite and within that parameter's bounds.
+  const json& samples = in.array(field("bootstrap_samples"), name("bootstrap_samples"));
+  for (std::size_t s = 0; s < samples.size(); ++s) {
+    const std::string path = Reader::index(name("bootstrap_samples"), s);
+    std::vector<double> sample = in.numbers(samples[s], path);
+    if (sample.size() != r.parameters.size())
+      in.fail(path, fmt::format("has {} values for {} parameters", sample.size(), r.parameters.size()));
+    for (std::size_t k = 0; k < sample.size(); ++k)
+      if (!(r.parameters[k].lower <= sample[k] && sample[k] <= r.parameters[k].upper))
+        in.fail(Reader::index(path, k), fmt::format("{} = {} is outside its bounds [{}, {}]", r.parameters[k].name,
+                                                    sample[k], r.parameters[k].lower, r.parameters[k].upper));
+    r.bootstrap_samples.push_back(std::move(sample));
+  }
+  if (j.contains("start_points")) {
+    const json& starts = in.array(j["start_points"], name("start_points"));
+    for (std::size_t s = 0; s < starts.size(); ++s)
+      r.start_points.push_back(in.numbers(starts[s], Reader::index(name("start_points"), s)));
+  }
+
+  const json& points = in.array(field("points"), name("points"));
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const std::string path = Reader::index(name("points"), i);
+    const json& p = points[i];
+    auto get = [&](const char* key) -> const json& { return in.at(p, key, path); };
+    PointResult point;
+    point.line = static_cast<int>(in.integer(get("line"), Reader::join(path, "line"), 0, INT_MAX));
+    point.inputs = in.numbers(get("inputs"), Reader::join(path, "inputs"));
+    point.givens = in.numbers(get("givens"), Reader::join(path, "givens"));
+    point.measured = in.number(get("measured"), Reader::join(path, "measured"));
+    point.predicted = in.number_or_null(get("predicted"), Reader::join(path, "predicted"));
+    point.divergence = in.number_or_null(get("divergence"), Reader::join(path, "divergence"));
+    point.fitted = in.boolean(get("fitted"), Reader::join(path, "fitted"));
+    point.interval = in.interval(get("interval"), Reader::join(path, "interval"));
+    r.points.push_back(std::move(point));
+  }
+  const json& summary = field("summary");
+  r.fitted = in.summary(in.at(summary, "fitted", name("summary")), name("summary.fitted"));
+  r.held_out = in.summary(in.at(summary, "held_out", name("summary")), name("summary.held_out"));
+  if (summary.contains("cross_validation"))
+    r.cross_validation = in.summary(summary["cross_validation"], name("summary.cross_validation"));
+  r.folds = j.contains("folds") ? static_cast<int>(in.integer(j["folds"], name("folds"), 0, INT_MAX)) : 0;
+  return r;
 }
 
 }  // namespace
