@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -182,6 +183,139 @@ TEST_F(FitCommand, PredictRejectsBadFitsAndPoints) {
   Outcome broken = run("predict --fit " + path("broken.json") + " --at m=1,n=1");
   EXPECT_EQ(broken.code, 2);
   EXPECT_NE(broken.output.find("not valid JSON"), std::string::npos) << broken.output;
+}
+
+std::string contents(const std::string& file) {
+  return (std::stringstream() << std::ifstream(file).rdbuf()).str();
+}
+
+// Finding 1: a deeply nested --fit-where overflowed the stack (SIGSEGV); now exit 2 with a message.
+TEST_F(FitCommand, DeeplyNestedFitWhereIsRefusedNotACrash) {
+  expect_rejected(fit_args() + " --fit-where '" + std::string(10000, '(') + "n<=1e9" + std::string(10000, ')') + "'",
+                  "--fit-where: nested more than 100 deep");
+  expect_rejected(fit_args() + " --fit-where '" + std::string(30000, '!') + "n<=1e9'",
+                  "--fit-where: nested more than 100 deep");
+}
+
+// Finding 2: outputs never replace what is at the path by a regular file, never overwrite an input,
+// and leave no temporary files.
+TEST_F(FitCommand, JsonOutputRespectsWhatIsAtThePath) {
+  const std::string data = contents(path("runs.csv"));
+  const std::string base = fit_args().substr(0, fit_args().rfind(" --json "));
+  // The input itself, directly, through a symlink and through a hard link: refused, data untouched.
+  fs::create_symlink(path("runs.csv"), path("link.csv"));
+  fs::create_hard_link(path("runs.csv"), path("hard.csv"));
+  for (const char* name : {"runs.csv", "link.csv", "hard.csv"}) {
+    Outcome r = run(base + " --json " + path(name));
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_NE(r.output.find("--json: '" + path(name) + "' is the input"), std::string::npos) << r.output;
+    EXPECT_EQ(contents(path("runs.csv")), data);
+  }
+  // A fit given as --given fit:FILE is an input too.
+  ASSERT_EQ(run(fit_args()).code, 0);
+  write("pruned.csv", "d,w,test_error\n1,1,0.1\n");
+  Outcome given = run("fit --law pruning2021 --data " + path("pruned.csv") + " --x d=d --y test_error --given eps_np=fit:" +
+                      path("out.json") + " --json " + path("out.json"));
+  EXPECT_EQ(given.code, 2) << given.output;
+  EXPECT_NE(given.output.find("is the input"), std::string::npos) << given.output;
+  fs::remove(path("out.json"));
+
+  expect_rejected(base + " --json ''", "--json: the output path is empty");
+  fs::create_directory(path("dir.json"));
+  expect_rejected(base + " --json " + path("dir.json"), "is a directory");
+
+  // A symlink is followed: the target is replaced, the link stays a link.
+  write("target.json", "old\n");
+  fs::create_symlink(path("target.json"), path("out.json"));
+  ASSERT_EQ(run(fit_args()).code, 0);
+  EXPECT_TRUE(fs::is_symlink(path("out.json")));
+  EXPECT_EQ(nlohmann::json::parse(contents(path("target.json")))["law"], "rosenfeld2020");
+  fs::remove(path("out.json"));
+
+  // Devices are written through: /dev/null stays a device, /dev/full reports its error.
+  Outcome null = run(base + " --json /dev/null");
+  EXPECT_EQ(null.code, 0) << null.output;
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  Outcome full = run(base + " --json /dev/full");
+  EXPECT_NE(full.code, 0) << full.output;
+  EXPECT_NE(full.output.find("/dev/full"), std::string::npos) << full.output;
+  EXPECT_TRUE(fs::is_character_file("/dev/full"));
+
+  for (auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+}
+
+// Finding 6: duplicate header names once let the first column win silently.
+TEST_F(FitCommand, DuplicateColumnNamesAreRefused) {
+  std::string csv = "samples,params,test_error,test_error\n";
+  std::istringstream in(contents(path("runs.csv")));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) csv += line + ",0.5\n";
+  write("dup.csv", csv);
+  expect_rejected(fit_args("dup.csv"), "dup.csv:1: field 'test_error': column name appears twice");
+}
+
+// Finding 6: predict printed -nan or 0 for inputs far outside the law's range, exit 0.
+TEST_F(FitCommand, PredictRefusesUnusableInputsAndResults) {
+  ASSERT_EQ(run(fit_args()).code, 0);
+  Outcome subnormal = run("predict --fit " + path("out.json") + " --at m=1e-320,n=1e5");
+  EXPECT_EQ(subnormal.code, 2) << subnormal.output;
+  EXPECT_NE(subnormal.output.find("--at: field 'm'"), std::string::npos) << subnormal.output;
+  EXPECT_EQ(subnormal.output.find("nan"), std::string::npos) << subnormal.output;
+  // With alpha 1.5 (within its bounds) m^-alpha squared overflows: the law computes 0 (once printed).
+  auto json = nlohmann::json::parse(contents(path("out.json")));
+  json["parameters"][0]["value"] = 1.5;
+  json["bootstrap_samples"] = nlohmann::json::array();
+  write("steep.json", json.dump());
+  Outcome tiny = run("predict --fit " + path("steep.json") + " --at m=1e-200,n=1e-200");
+  EXPECT_EQ(tiny.code, 2) << tiny.output;
+  EXPECT_NE(tiny.output.find("not a usable error"), std::string::npos) << tiny.output;
+  Outcome inf = run("predict --fit " + path("out.json") + " --at m=inf,n=1e5");
+  EXPECT_EQ(inf.code, 2) << inf.output;
+}
+
+// Finding 6: a tampered fit JSON was accepted and predicted nonsense.
+TEST_F(FitCommand, PredictRefusesTamperedFits) {
+  ASSERT_EQ(run(fit_args() + " --normalize --bootstrap 3").code, 0);
+  const auto good = nlohmann::json::parse(contents(path("out.json")));
+  auto expect_refused = [&](const std::function<void(nlohmann::json&)>& tamper, const std::string& needle) {
+    nlohmann::json j = good;
+    tamper(j);
+    write("bad.json", j.dump());
+    Outcome r = run("predict --fit " + path("bad.json") + " --at m=50000,n=1.2e6");
+    EXPECT_EQ(r.code, 2) << needle << "\n" << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
+  };
+  expect_refused([](auto& j) { j["givens"][0]["value"] = -1; }, "field 'givens[0].value': eps0 must be positive");
+  expect_refused([](auto& j) { j["givens"][0]["name"] = "eps1"; }, "field 'givens[0].name'");
+  expect_refused([](auto& j) { j["parameters"][0]["value"] = 5.0; }, "field 'parameters.alpha.value': 5 is outside");
+  expect_refused([](auto& j) { j["parameters"][0]["upper"] = 9.0; }, "field 'parameters.alpha': bounds");
+  expect_refused([](auto& j) { j["parameters"][1]["name"] = "bb"; }, "field 'parameters[1].name'");
+  expect_refused([](auto& j) { j["normalized"] = "yes"; }, "field 'normalized': expected true or false, got string");
+  expect_refused([](auto& j) { j["inputs"][0]["name"] = "n"; }, "field 'inputs[0].name'");
+  expect_refused([](auto& j) { j["inputs"][1]["scale"] = 0; }, "field 'inputs[1].scale': must be positive");
+  expect_refused([](auto& j) { j["parameters"][2]["at_bound"] = "no"; }, "field 'parameters.beta.at_bound'");
+  expect_refused([](auto& j) { j["bootstrap_samples"][1][0] = 7.5; }, "field 'bootstrap_samples[1][0]'");
+  expect_refused([](auto& j) { j["bootstrap_samples"][0][0] = "x"; }, "field 'bootstrap_samples[0][0]'");
+  // The untouched file still predicts.
+  EXPECT_EQ(run("predict --fit " + path("out.json") + " --at m=50000,n=1.2e6").code, 0);
+}
+
+// Finding 8 (fit side): absurd counts, negative seeds and endless inputs are refused at once.
+TEST_F(FitCommand, LimitsOnCountsSeedsAndInputs) {
+  expect_rejected(fit_args("runs.csv", "m=samples,n=params", "0.9", "2147483647"), "--starts: 2147483647 is more than");
+  expect_rejected(fit_args("runs.csv", "m=samples,n=params", "0.9", "-3"), "--starts: need at least one start");
+  expect_rejected(fit_args() + " --bootstrap 2147483647", "--bootstrap: 2147483647 is more than");
+  expect_rejected(fit_args() + " --folds 37", "--folds");
+  expect_rejected(fit_args() + " --seed -1", "--seed: '-1' is not a whole number");
+  expect_rejected(fit_args() + " --seed 1.5", "--seed");
+  expect_rejected("fit --law rosenfeld2020 --data /dev/zero --x m=samples,n=params --y test_error --eps0 0.9 --json " +
+                      path("out.json"),
+                  "/dev/zero: holds a NUL byte");
+  // Finding 9 (part): a directory as --data says so.
+  fs::create_directory(path("data.csv"));
+  expect_rejected(fit_args("data.csv"), "data.csv: is a directory");
 }
 
 }  // namespace
