@@ -401,6 +401,14 @@ void write_file_atomic(const std::filesystem::path& given, std::string_view cont
   int err = errno;
   if (ok && !named) {
     auto proc = fmt::format("/proc/self/fd/{}", fd);
+    // Nothing at the path yet: link the finished file there directly, so it never has another name
+    // (linkat does not replace: if someone created the path meanwhile, go the exchange way).
+    struct stat existing;
+    if (::lstat(path.c_str(), &existing) != 0 && errno == ENOENT &&
+        ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      ::close(fd);
+      return;
+    }
     ok = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0;
     err = errno;
     named = ok;
