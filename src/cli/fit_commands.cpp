@@ -78,6 +78,7 @@ void run_fit(const FitFlags& flags) {
   // empty, nor a directory: checked before any work.
   std::vector<std::filesystem::path> inputs;
   if (!flags.data.empty()) inputs.emplace_back(flags.data);
+  if (!flags.sweep.empty()) inputs.push_back(std::filesystem::path(flags.sweep) / "spec.yaml");
   for (const auto& text : flags.given) {
     auto eq = text.find('=');
     if (eq != std::string::npos && text.compare(eq + 1, 4, "fit:") == 0) inputs.emplace_back(text.substr(eq + 5));

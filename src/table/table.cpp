@@ -315,6 +315,29 @@ void write_through(const std::filesystem::path& path, std::string_view contents)
   if (!ok) fail_write(path, "write failed", err);
 }
 
+// /dev/stdout, /dev/fd/N, /proc/self/fd/N (directly or through links): the descriptor N this process
+// already has. Writing to it, not to a fresh open of the path, keeps the shell's `> file` offset and
+// order: a fresh open would start at offset 0 and the report printed after it would overwrite it.
+std::optional<int> own_descriptor(std::filesystem::path path) {
+  for (int hops = 0; hops < 40; ++hops) {
+    std::string text = path.lexically_normal().string();
+    for (std::string_view prefix : {"/proc/self/fd/", "/dev/fd/"}) {
+      if (text.rfind(prefix, 0) != 0) continue;
+      std::string_view rest = std::string_view(text).substr(prefix.size());
+      int fd = -1;
+      auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), fd);
+      if (ec == std::errc() && end == rest.data() + rest.size() && fd >= 0) return fd;
+    }
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return std::nullopt;
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(path, ec);
+    if (ec) return std::nullopt;
+    path = target.is_absolute() ? target : path.parent_path() / target;
+  }
+  return std::nullopt;
+}
+
 // The file a symlink chain ends at (the path itself when it is no link). A link into /proc (as
 // /dev/stdout -> /proc/self/fd/1) has no usable path of its own: nullopt, the caller writes through.
 std::optional<std::filesystem::path> resolve_links(std::filesystem::path path) {
@@ -357,7 +380,13 @@ void check_output_path(const std::filesystem::path& output, const std::string& f
                        const std::vector<std::filesystem::path>& inputs) {
   if (output.empty()) throw InputError(flag, 0, "", "the output path is empty");
   struct stat out;
-  if (::stat(output.c_str(), &out) != 0) return;  // does not exist yet: nothing to overwrite
+  if (::stat(output.c_str(), &out) != 0) {  // does not exist yet: nothing to overwrite, but its folder must
+    auto parent = output.has_parent_path() ? output.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(parent, ec))
+      throw InputError(flag, 0, "", fmt::format("'{}': the folder '{}' does not exist", output.string(), parent.string()));
+    return;
+  }
   if (S_ISDIR(out.st_mode)) throw InputError(flag, 0, "", fmt::format("'{}' is a directory", output.string()));
   for (const auto& input : inputs) {
     struct stat in;
@@ -370,6 +399,11 @@ void check_output_path(const std::filesystem::path& output, const std::string& f
 
 void write_file_atomic(const std::filesystem::path& given, std::string_view contents) {
   if (given.empty()) throw InputError("<output>", 0, "", "the output path is empty");
+  if (auto fd = own_descriptor(given)) {
+    std::fflush(nullptr);  // what this process printed before comes first
+    if (!write_all(*fd, contents)) fail_write(given, "write failed", errno);
+    return;
+  }
   struct stat st;
   if (::stat(given.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw InputError(given.string(), 0, "", "is a directory, cannot write it as a file");

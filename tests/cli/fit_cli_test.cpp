@@ -241,6 +241,17 @@ TEST_F(FitCommand, JsonOutputRespectsWhatIsAtThePath) {
   EXPECT_NE(full.output.find("/dev/full"), std::string::npos) << full.output;
   EXPECT_TRUE(fs::is_character_file("/dev/full"));
 
+  // /dev/stdout is this process's stdout, to a pipe or to a file: the JSON, then the report, and the
+  // file stays what the shell made it.
+  Outcome piped = run(base + " --json /dev/stdout");
+  EXPECT_EQ(piped.code, 0) << piped.output;
+  EXPECT_EQ(piped.output.rfind("{\n", 0), 0u) << piped.output;
+  Outcome redirected = run(base + " --json /dev/stdout >" + path("both.txt"));
+  EXPECT_EQ(redirected.code, 0) << redirected.output;
+  const std::string both = contents(path("both.txt"));
+  EXPECT_EQ(both.rfind("{\n", 0), 0u) << both;
+  EXPECT_NE(both.find("\nlaw "), std::string::npos) << both;
+
   for (auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
 }

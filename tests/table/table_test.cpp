@@ -257,6 +257,7 @@ TEST(OutputPath, RefusesTheInputThroughLinksEmptyAndDirectories) {
   EXPECT_THROW(check_output_path("", "--json", {data}), InputError);
   EXPECT_THROW(check_output_path(dir.path, "--json", {data}), InputError);
   EXPECT_NO_THROW(check_output_path(dir.path / "new.json", "--json", {data}));
+  EXPECT_THROW(check_output_path(dir.path / "no" / "new.json", "--json", {data}), InputError);
   EXPECT_EQ(read_file(data), "x,y\n1,2\n");
 }
 
