@@ -1,4 +1,7 @@
 // The real `scalelab` binary: laws, fit, predict; every bad input exits 2 and writes nothing.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,6 +188,22 @@ TEST_F(FitCommand, PredictRejectsBadFitsAndPoints) {
   EXPECT_NE(broken.output.find("not valid JSON"), std::string::npos) << broken.output;
 }
 
+// A private copy of a memory device (mknod, allowed as root), so that a broken writer replaces the
+// copy and never the system's /dev node; without mknod, the system's node (which a non-root writer
+// cannot replace either).
+std::string device_copy(const std::filesystem::path& dir, const char* name, unsigned minor) {
+  auto node = dir / name;
+  if (::mknod(node.c_str(), S_IFCHR | 0666, makedev(1, minor)) == 0) {
+    int fd = ::open(node.c_str(), O_WRONLY);
+    if (fd >= 0) {
+      ::close(fd);
+      return node.string();
+    }
+    ::unlink(node.c_str());
+  }
+  return std::string("/dev/") + name;
+}
+
 std::string contents(const std::string& file) {
   return (std::stringstream() << std::ifstream(file).rdbuf()).str();
 }
@@ -233,13 +252,15 @@ TEST_F(FitCommand, JsonOutputRespectsWhatIsAtThePath) {
   fs::remove(path("out.json"));
 
   // Devices are written through: /dev/null stays a device, /dev/full reports its error.
-  Outcome null = run(base + " --json /dev/null");
-  EXPECT_EQ(null.code, 0) << null.output;
-  EXPECT_TRUE(fs::is_character_file("/dev/null"));
-  Outcome full = run(base + " --json /dev/full");
-  EXPECT_NE(full.code, 0) << full.output;
-  EXPECT_NE(full.output.find("/dev/full"), std::string::npos) << full.output;
-  EXPECT_TRUE(fs::is_character_file("/dev/full"));
+  const std::string null = device_copy(dir_, "null", 3), full = device_copy(dir_, "full", 7);
+  Outcome null_run = run(base + " --json " + null);
+  EXPECT_EQ(null_run.code, 0) << null_run.output;
+  EXPECT_TRUE(fs::is_character_file(null));
+  Outcome full_run = run(base + " --json " + full);
+  EXPECT_EQ(full_run.code, 1) << full_run.output;
+  EXPECT_NE(full_run.output.find(full + ": write failed (No space left on device)"), std::string::npos)
+      << full_run.output;
+  EXPECT_TRUE(fs::is_character_file(full));
 
   // /dev/stdout is this process's stdout, to a pipe or to a file: the JSON, then the report, and the
   // file stays what the shell made it.

@@ -1,7 +1,9 @@
 #include "table/table.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,20 +125,38 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
+// A private copy of a memory device (mknod, allowed as root), so that a broken writer replaces the
+// copy and never the system's /dev node; without mknod, the system's node (which a non-root writer
+// cannot replace either).
+std::string device_copy(const std::filesystem::path& dir, const char* name, unsigned minor) {
+  auto node = dir / name;
+  if (::mknod(node.c_str(), S_IFCHR | 0666, makedev(1, minor)) == 0) {
+    int fd = ::open(node.c_str(), O_WRONLY);
+    if (fd >= 0) {
+      ::close(fd);
+      return node.string();
+    }
+    ::unlink(node.c_str());
+  }
+  return std::string("/dev/") + name;
+}
+
 // Devices and FIFOs are written through, never replaced by a regular file (as root, `--json
 // /dev/full` once replaced the system's /dev/full); a write error is reported.
 TEST(AtomicFile, WritesThroughDevicesAndFifos) {
   namespace fs = std::filesystem;
-  write_file_atomic("/dev/null", "discarded\n");
-  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  TempDir devices("scalelab_devices");
+  const std::string null = device_copy(devices.path, "null", 3), full = device_copy(devices.path, "full", 7);
+  write_file_atomic(null, "discarded\n");
+  EXPECT_TRUE(fs::is_character_file(null));
   try {
-    write_file_atomic("/dev/full", "x\n");
-    FAIL() << "expected an error writing /dev/full";
+    write_file_atomic(full, "x\n");
+    FAIL() << "expected an error writing " << full;
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("/dev/full"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(full), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find(std::strerror(ENOSPC)), std::string::npos) << e.what();
   }
-  EXPECT_TRUE(fs::is_character_file("/dev/full"));
+  EXPECT_TRUE(fs::is_character_file(full));
 
   TempDir dir("scalelab_fifo");
   const fs::path fifo = dir.path / "pipe";
