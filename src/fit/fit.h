@@ -156,7 +156,10 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
 
 // A readable terminal report: parameters, start statistics, warnings, per-point table, summaries.
 std::string format_report(const FitResult& result);
-// The whole result as JSON (pretty-printed); from_json reads it back for `scalelab predict`.
+// The whole result as JSON (pretty-printed); from_json reads it back for `scalelab predict`, checking
+// every field against the law (names and order of inputs, givens and parameters; values and bounds
+// within the law's bounds; finite positive scales and constant givens; the type of each field) and
+// throwing InputError naming the field, so a hand-edited file never predicts nonsense.
 std::string to_json(const FitResult& result);
 FitResult from_json(std::string_view text, const std::string& source);
 
