@@ -88,6 +88,13 @@ json fit_object(const FitResult& r) {
   return j;
 }
 
+// The solver maps its variables onto the bounds with exp/log (see solver.cpp): a parameter at its
+// bound can come out a few ulps beyond it (exp(log 1e-12) != 1e-12). Such a value is the bound.
+bool within(double value, double lower, double upper) {
+  constexpr double kRel = 1e-9;
+  return value >= lower - kRel * std::abs(lower) && value <= upper + kRel * std::abs(upper);
+}
+
 // Reading checks every field: a fit JSON may have been edited by hand (or tampered with), and
 // predict must never turn a broken one into numbers. Errors name the field by its JSON path.
 class Reader {
@@ -249,11 +256,12 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
     const std::string where = Reader::join(name("parameters"), result.name);
     result.lower = in.number(in.at(p, "lower", path), where + ".lower");
     result.upper = in.number(in.at(p, "upper", path), where + ".upper");
-    if (!(declared.lower <= result.lower && result.lower <= result.upper && result.upper <= declared.upper))
+    if (!(within(result.lower, declared.lower, declared.upper) && within(result.upper, declared.lower, declared.upper) &&
+          result.lower <= result.upper))
       in.fail(where, fmt::format("bounds [{}, {}] are not within the law's [{}, {}]", result.lower, result.upper,
                                  declared.lower, declared.upper));
     result.value = in.number(in.at(p, "value", path), where + ".value");
-    if (!(result.lower <= result.value && result.value <= result.upper))
+    if (!within(result.value, result.lower, result.upper))
       in.fail(where + ".value", fmt::format("{} is outside its bounds [{}, {}]", result.value, result.lower, result.upper));
     result.at_bound = in.boolean(in.at(p, "at_bound", path), where + ".at_bound");
     result.interval = in.interval(in.at(p, "interval", path), where + ".interval");
@@ -275,7 +283,7 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
     if (sample.size() != r.parameters.size())
       in.fail(path, fmt::format("has {} values for {} parameters", sample.size(), r.parameters.size()));
     for (std::size_t k = 0; k < sample.size(); ++k)
-      if (!(r.parameters[k].lower <= sample[k] && sample[k] <= r.parameters[k].upper))
+      if (!within(sample[k], r.parameters[k].lower, r.parameters[k].upper))
         in.fail(Reader::index(path, k), fmt::format("{} = {} is outside its bounds [{}, {}]", r.parameters[k].name,
                                                     sample[k], r.parameters[k].lower, r.parameters[k].upper));
     r.bootstrap_samples.push_back(std::move(sample));

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "fit/fit.h"
 #include "laws/laws.h"
@@ -241,6 +242,8 @@ TEST_P(EveryLaw, RecoversEveryParameterFromNoiselessData) {
   for (std::size_t k = 0; k < c.truth.size(); ++k) expect_relative(r, r.parameters[k].name, c.truth[k], 1e-3);
   EXPECT_LT(r.fitted.max_abs, 1e-6) << c.law;
   EXPECT_GE(r.starts_at_best, 2) << c.law;
+  // Every law's result passes from_json's checks and reads back unchanged.
+  EXPECT_EQ(to_json(from_json(to_json(r), c.law + ".json")), to_json(r)) << c.law;
 }
 
 INSTANTIATE_TEST_SUITE_P(Laws, EveryLaw,
@@ -445,6 +448,33 @@ TEST(Json, RoundTripPredictsTheSameWithTheSameInterval) {
   EXPECT_DOUBLE_EQ(direct.interval->p95, loaded.interval->p95);
   EXPECT_LT(direct.interval->p05, direct.value);
   EXPECT_GT(direct.interval->p95, direct.value);
+}
+
+// A value at a log-scale bound comes out of exp(log(bound)) a few ulps off: still accepted; a value
+// clearly beyond the bound, or bounds wider than the law's, are not.
+TEST(Json, BoundsCheckToleratesRoundingButNotTampering) {
+  FitResult r = fit_table(rosenfeld_table(0, 50000, 1.2e6), rosenfeld_options());
+  auto with = [&](double c_inf, double lower) {
+    auto j = nlohmann::json::parse(to_json(r));
+    j["parameters"][3]["value"] = c_inf;
+    j["parameters"][3]["lower"] = lower;
+    return j.dump();
+  };
+  EXPECT_NO_THROW(from_json(with(1e-12 * (1 - 1e-13), 1e-12), "fit.json"));
+  EXPECT_NO_THROW(from_json(with(std::exp(std::log(1e-12)), 1e-12), "fit.json"));
+  try {
+    from_json(with(0.9e-12, 1e-12), "fit.json");
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.source(), "fit.json");
+    EXPECT_EQ(e.field(), "parameters.c_inf.value");
+  }
+  try {
+    from_json(with(1e-13, 1e-14), "fit.json");
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "parameters.c_inf");
+  }
 }
 
 TEST(Json, RejectsWhatIsNotAFit) {
