@@ -446,6 +446,14 @@ void write_file_atomic(const std::filesystem::path& given, std::string_view cont
     ok = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0;
     err = errno;
     named = ok;
+    if (!ok) {  // no /proc to link through: write a named temporary after all
+      ::close(fd);
+      fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd < 0) fail_write(path, "cannot write", errno);
+      named = true;
+      ok = write_all(fd, contents);
+      err = errno;
+    }
   }
   if (::close(fd) != 0 && ok) {
     ok = false;
