@@ -166,13 +166,13 @@ TEST_F(SpecCli, AGridOfTenMillionRunsIsRefusedWithoutBeingExpanded) {
   auto started = std::chrono::steady_clock::now();
   auto r = scalelab({"sweep", spec.string(), "--dry-run"});
   auto took = std::chrono::steady_clock::now() - started;
+  auto sweep = scalelab({"sweep", spec.string(), "--dir", dir.string()});
   ASSERT_EQ(setrlimit(RLIMIT_AS, &old), 0);
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find(spec.string() + ":9: field 'grid'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("10000000 runs (100 width x 100 data_fraction x 1000 seed)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("limit of 100000 runs"), std::string::npos) << r.err;
   EXPECT_LT(took, std::chrono::seconds(5));
-  auto sweep = scalelab({"sweep", spec.string(), "--dir", dir.string()});
   EXPECT_EQ(sweep.code, 2) << sweep.err;
   EXPECT_FALSE(fs::exists(dir));
 }
