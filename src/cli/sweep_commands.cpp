@@ -111,6 +111,10 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
   if (spec.has_fit())
     fmt::print("fit set: {} runs, {:.1f}% of the planned compute; {} runs held out\n", fitted_runs, 100 * fitted / total,
                runs.size() - fitted_runs);
+  // Allowed (a fit of everything is a fit), but then nothing checks the extrapolation.
+  if (spec.has_fit() && fitted_runs == static_cast<int>(runs.size()))
+    fmt::print(stderr, "warning: {}: the fit set is the whole grid; no cell is held out to check the law's predictions\n",
+               spec.source);
   Table table({"run", "role", "cell", "seed", "params", "samples", "epochs", "tflops"});
   for (const auto& r : runs)
     table.add_row({r.hparams.hash(), r.in_fit ? "fit" : "held_out", r.cell, r.hparams.text("seed"), format_number(r.params),

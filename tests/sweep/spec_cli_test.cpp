@@ -113,6 +113,15 @@ TEST_F(SpecCli, AFitSetWithFewerCellsThanTheLawHasParametersIsRejected) {
       << r.err;
 }
 
+// Nothing held out is allowed (fitting everything is a fit), but said.
+TEST_F(SpecCli, AFitSetOfTheWholeGridPlansWithAWarning) {
+  spit(spec, replace(kBase, "width<=0.125 && data_fraction<=0.25", "width<=1"));
+  auto r = scalelab({"sweep", spec.string(), "--dry-run"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 runs held out"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("warning: " + spec.string() + ": the fit set is the whole grid"), std::string::npos) << r.err;
+}
+
 TEST_F(SpecCli, TheDemoNeedsAFitSet) {
   spit(spec, replace(kBase, "fit_where: \"width<=0.125 && data_fraction<=0.25\"\n", ""));
   auto planned = scalelab({"sweep", spec.string(), "--dry-run"});  // a sweep without one is fine
