@@ -379,7 +379,13 @@ SweepSpec load_spec(const std::filesystem::path& file) {
 }
 
 std::vector<PlannedRun> expand(const SweepSpec& spec) {
+  // parse_spec has counted already; a SweepSpec built in code is held to the same limit.
+  double count = 1;
+  for (const auto& axis : spec.grid) count *= static_cast<double>(axis.values.size());
+  if (count > kMaxSweepRuns)
+    throw InputError(spec.source, 0, "grid", fmt::format("{} runs are more than the limit of {}", whole(count), whole(kMaxSweepRuns)));
   std::vector<PlannedRun> runs;
+  runs.reserve(static_cast<std::size_t>(count));
   std::vector<std::pair<std::string, const std::vector<std::string>*>> axes;
   for (const auto& axis : spec.grid) axes.emplace_back(axis.name, &axis.values);
   auto keys = cell_keys(spec);

@@ -337,6 +337,16 @@ TEST(Spec, GridsAreCountedBeforeTheyAreExpanded) {
   EXPECT_NE(over.message().find("limit of 100000"), std::string::npos) << over.what();
   auto at_limit = parse_spec(grid(10, 10, 100, 10), "s.yaml");  // exactly 100000
   EXPECT_EQ(expand(at_limit).size(), 100000u);
+  // expand() itself refuses a spec built in code past the limit, before allocating its runs.
+  auto built = at_limit;
+  built.grid.back().values.push_back("0.5");  // 11 learning rates: 110000 runs
+  try {
+    expand(built);
+    ADD_FAILURE() << "expanded 110000 runs";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "grid");
+    EXPECT_NE(e.message().find("110000 runs"), std::string::npos) << e.what();
+  }
 }
 
 // The checks above must not reject what ships: the built-in demo spec and examples/*.yaml.
