@@ -30,6 +30,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// --jobs, when given: each job is a worker process with its own copy of the data set.
+constexpr int kMaxJobs = 256;
+
 WorkerCommand worker_command() {
   auto path = worker_path();
   if (!fs::exists(path))
@@ -108,6 +111,10 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
   if (spec.has_fit())
     fmt::print("fit set: {} runs, {:.1f}% of the planned compute; {} runs held out\n", fitted_runs, 100 * fitted / total,
                runs.size() - fitted_runs);
+  // Allowed (a fit of everything is a fit), but then nothing checks the extrapolation.
+  if (spec.has_fit() && fitted_runs == static_cast<int>(runs.size()))
+    fmt::print(stderr, "warning: {}: the fit set is the whole grid; no cell is held out to check the law's predictions\n",
+               spec.source);
   Table table({"run", "role", "cell", "seed", "params", "samples", "epochs", "tflops"});
   for (const auto& r : runs)
     table.add_row({r.hparams.hash(), r.in_fit ? "fit" : "held_out", r.cell, r.hparams.text("seed"), format_number(r.params),
@@ -174,6 +181,9 @@ std::string percent(double v) { return std::isfinite(v) ? fmt::format("{:+.1f}%"
 void demo_command(const DemoFlags& flags) {
   auto spec = flags.spec.empty() ? parse_spec(std::string(demo_spec_yaml()), "examples/demo.yaml (built in)")
                                  : load_spec(flags.spec);
+  // The demo fits the fit set and predicts the rest: without one there is nothing to fit after training.
+  if (!spec.has_fit())
+    throw InputError(spec.source, 0, "fit_where", "the demo fits the law on a fit set: give fit_where or fit_cells");
   fs::path dir = flags.dir;
 #if __has_include("fit/fit.h")
   // Checked before training, not after fifteen minutes of it.
@@ -276,7 +286,8 @@ void add_sweep_commands(CLI::App& app) {
   auto* sweep = app.add_subcommand("sweep", "run (or resume) a grid of training runs from a YAML spec");
   sweep->add_option("spec", sweep_flags->spec, "sweep spec (see examples/ and docs/sweeps.md)")->required();
   sweep->add_option("--dir", sweep_flags->dir, "sweep directory (default: sweeps/NAME)");
-  sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them");
+  sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them")
+      ->check(CLI::Range(1, kMaxJobs));
   sweep->add_flag("--dry-run", sweep_flags->dry_run, "print the runs, their cost and the fit set's share; run nothing");
   sweep->callback([sweep_flags] { sweep_command(*sweep_flags); });
 
@@ -291,7 +302,7 @@ void add_sweep_commands(CLI::App& app) {
   auto demo_flags = std::make_shared<DemoFlags>();
   auto* demo = app.add_subcommand("demo", "train a small grid, fit the law on its small cells, predict the large ones");
   demo->add_option("--dir", demo_flags->dir, "where the runs go; a second demo reuses them")->capture_default_str();
-  demo->add_option("--jobs,-j", demo_flags->jobs, "runs at once (default: one per core)");
+  demo->add_option("--jobs,-j", demo_flags->jobs, "runs at once (default: one per core)")->check(CLI::Range(1, kMaxJobs));
   demo->add_option("--spec", demo_flags->spec, "use this sweep spec instead of the built-in examples/demo.yaml");
   demo->callback([demo_flags] { demo_command(*demo_flags); });
 }

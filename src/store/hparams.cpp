@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
+#include "store/yaml_input.h"
 #include "table/table.h"
 
 namespace scalelab {
@@ -74,12 +75,8 @@ std::string Hparams::to_yaml() const {
 }
 
 Hparams Hparams::from_yaml(std::string_view text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    throw InputError(source, e.mark.line + 1, "", "not valid YAML: " + e.msg);
-  }
+  // A repeated key or a second document would be read as one of the values, silently: errors.
+  YAML::Node root = load_one_document(std::string(text), source);
   if (!root.IsMap()) throw InputError(source, root.Mark().line + 1, "", "expected a map of hyperparameters");
   Hparams h;
   for (const auto& item : root) {

@@ -8,7 +8,9 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include "laws/laws.h"
 #include "models/spec.h"
+#include "store/yaml_input.h"
 
 namespace scalelab {
 
@@ -22,23 +24,27 @@ struct Rule {
   std::vector<std::string> words = {};  // allowed words; empty: any
 };
 
+// Whole numbers pass through doubles (Hparams) and the worker's hparams.yaml reader, which takes up to
+// 9e15: below 2^53, so every accepted value is exact (1e30 is no seed: it is not one integer).
+constexpr double kMaxWhole = 9e15;
+
 const std::map<std::string, Rule>& rules() {
   static const std::map<std::string, Rule> r = {
       {"dataset", {Rule::word}},
       {"model", {Rule::word, 0, 0, false, {"mlp", "wrn"}}},
-      {"width", {Rule::real, 0, INFINITY, true}},
-      {"depth", {Rule::integer, 1}},
+      {"width", {Rule::real, 0, 64, true}},  // models/spec.cpp's kMaxWidth
+      {"depth", {Rule::integer, 1, 6 * 64 + 4}},  // the deepest wrn models/spec.cpp builds; mlp: 64
       {"data_fraction", {Rule::real, 0, 1, true}},
-      {"data_count", {Rule::integer, 1}},
-      {"seed", {Rule::integer, 0}},
-      {"epochs", {Rule::integer, 1}},
-      {"batch_size", {Rule::integer, 1}},
+      {"data_count", {Rule::integer, 1, kMaxWhole}},
+      {"seed", {Rule::integer, 0, kMaxWhole}},
+      {"epochs", {Rule::integer, 1, kMaxEpochs}},
+      {"batch_size", {Rule::integer, 1, 1e6}},
       {"lr", {Rule::real, 0, INFINITY, true}},
       {"momentum", {Rule::real, 0, 1}},
       {"weight_decay", {Rule::real, 0}},
       {"schedule", {Rule::word, 0, 0, false, {"cosine", "step"}}},
-      {"val_count", {Rule::integer, 0}},
-      {"early_stopping", {Rule::integer, 0}},
+      {"val_count", {Rule::integer, 0, kMaxWhole}},
+      {"early_stopping", {Rule::integer, 0, kMaxEpochs}},
       {"device", {Rule::word, 0, 0, false, {"cpu", "cuda"}}},
   };
   return r;
@@ -51,8 +57,20 @@ const std::set<std::string> kTopLevel = {"name",      "description", "dataset", 
 constexpr double kWorkerValCount = 5000;
 
 // Training-set sizes of the datasets the worker knows, before the validation split.
-double default_train_size(const std::string& dataset) { return dataset == "fashion-mnist" ? 60000 : 0; }
-double default_test_size(const std::string& dataset) { return dataset == "fashion-mnist" ? 10000 : 0; }
+// (src/data/dataset.cpp: Fashion-MNIST's files, and the generated synthetic set.)
+double default_train_size(const std::string& dataset) {
+  return dataset == "fashion-mnist" ? 60000 : dataset == "synthetic" ? 2000 : 0;
+}
+double default_test_size(const std::string& dataset) {
+  return dataset == "fashion-mnist" ? 10000 : dataset == "synthetic" ? 1000 : 0;
+}
+
+// What a sweep gives a law: each cell's training samples m and parameters n, and the spec's eps0.
+const std::set<std::string_view> kSweepInputs = {"m", "n"};
+const std::set<std::string_view> kSweepGivens = {"eps0"};
+
+// Limits and counts in messages: 9000000000000000, not 9e+15.
+std::string whole(double v) { return fmt::format("{:.0f}", v); }
 
 class Parser {
  public:
@@ -96,7 +114,8 @@ class Parser {
     bool below = rule.lo_open ? v <= rule.lo : v < rule.lo;
     if (below || v > rule.hi) {
       std::string range = std::isinf(rule.hi) ? fmt::format("{} {}", rule.lo_open ? ">" : ">=", rule.lo)
-                                               : fmt::format("in {}{}, {}]", rule.lo_open ? "(" : "[", rule.lo, rule.hi);
+                                               : fmt::format("in {}{}, {}]", rule.lo_open ? "(" : "[", rule.lo,
+                                                             rule.type == Rule::integer ? whole(rule.hi) : format_number(rule.hi));
       fail(node, key, fmt::format("{} is out of range: must be {}", node.Scalar(), range));
     }
     Hparams h;
@@ -119,12 +138,8 @@ std::vector<std::string> cell_keys(const SweepSpec& spec) {
 
 SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
   Parser p(source);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    throw InputError(source, e.mark.line + 1, "", "not valid YAML: " + e.msg);
-  }
+  // Invalid YAML, a second document, a key given twice (at any depth): InputErrors.
+  YAML::Node root = load_one_document(yaml, source);
   if (!root.IsMap()) throw InputError(source, root.Mark().line + 1, "", "a sweep spec is a map (name:, grid:, ...)");
 
   SweepSpec spec;
@@ -164,12 +179,27 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     if (spec.fixed.has(key)) p.fail(item.first, "grid." + key, "also set as a fixed hyperparameter");
     if (!values.IsSequence() || values.size() == 0) p.fail(values, "grid." + key, "expected a non-empty list, e.g. [0.25, 0.5]");
     if (spec.axis(key)) p.fail(item.first, "grid." + key, "listed twice");
+    if (values.size() > kMaxSweepRuns)
+      p.fail(values, "grid." + key, fmt::format("{} values: a sweep has at most {} runs", values.size(), whole(kMaxSweepRuns)));
     auto& axis = spec.grid.emplace_back(SweepSpec::Axis{key, {}}).values;
     for (const auto& v : values) {
       auto text = p.hparam(v, key);
       if (std::find(axis.begin(), axis.end(), text) != axis.end()) p.fail(v, "grid." + key, "value listed twice: " + text);
       axis.push_back(text);
     }
+  }
+  // Counted before anything is expanded: a grid of 10^7 runs must not allocate them to say no.
+  {
+    double runs = 1;
+    std::string product;
+    for (const auto& axis : spec.grid) {
+      runs *= static_cast<double>(axis.values.size());
+      product += fmt::format("{}{} {}", product.empty() ? "" : " x ", axis.values.size(), axis.name);
+    }
+    if (runs > kMaxSweepRuns)
+      p.fail(grid, "grid",
+             fmt::format("{} runs ({}) are more than the limit of {} runs a sweep may plan; split it into several sweeps",
+                         whole(runs), product, whole(kMaxSweepRuns)));
   }
   for (const char* key : {"width", "depth"})
     if (!spec.axis(key) && !spec.fixed.has(key))
@@ -182,23 +212,27 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
 
   if (auto n = root["min_steps"]) {
     double v = p.number(n, "min_steps");
-    if (v < 0 || v != std::floor(v)) p.fail(n, "min_steps", "must be a whole number >= 0");
+    if (v < 0 || v != std::floor(v) || v > 1e9)
+      p.fail(n, "min_steps", fmt::format("{} is out of range: must be a whole number in [0, 1000000000]", n.Scalar()));
     spec.min_steps = static_cast<int>(v);
     if (!spec.fixed.has("batch_size") && !spec.axis("batch_size"))
       p.fail(n, "min_steps", "needs batch_size (in fixed:) to turn steps into epochs");
   }
   if (!spec.fixed.has("epochs") && !spec.axis("epochs"))
     throw InputError(source, root.Mark().line + 1, "fixed.epochs", "missing");
-  spec.train_size = default_train_size(spec.fixed.text("dataset"));
+  spec.dataset_size = default_train_size(spec.fixed.text("dataset"));
+  spec.test_size = default_test_size(spec.fixed.text("dataset"));
   if (auto n = root["train_size"]) {
-    spec.train_size = p.number(n, "train_size");
-    if (spec.train_size < 1) p.fail(n, "train_size", "must be >= 1");
+    spec.dataset_size = p.number(n, "train_size");
+    if (spec.dataset_size < 1 || spec.dataset_size > kMaxWhole || spec.dataset_size != std::floor(spec.dataset_size))
+      p.fail(n, "train_size", fmt::format("{} is out of range: must be a whole number in [1, {}]", n.Scalar(), whole(kMaxWhole)));
   }
   // The worker takes the validation set out of the training set first; data_fraction is of the rest.
+  // (With val_count on the grid, these describe the worker's default; expand() uses each run's own.)
   double val_count = spec.fixed.has("val_count") ? spec.fixed.number("val_count") : kWorkerValCount;
-  if (spec.train_size > 0) spec.train_size -= val_count;
-  spec.eval_samples = val_count + default_test_size(spec.fixed.text("dataset"));
-  if (has_fraction && spec.train_size <= 0)
+  spec.train_size = spec.dataset_size > 0 ? spec.dataset_size - val_count : 0;
+  spec.eval_samples = val_count + spec.test_size;
+  if (has_fraction && spec.dataset_size <= 0)
     throw InputError(source, root.Mark().line + 1, "train_size",
                      "unknown for dataset '" + spec.fixed.text("dataset") + "': give train_size");
 
@@ -240,19 +274,101 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     spec.eps0 = p.number(eps0, "eps0");
     if (spec.eps0 <= 0) p.fail(eps0, "eps0", "must be > 0 (the random-guess error, e.g. 0.9 for 10 classes)");
   }
-
-  // Every model on the grid must exist; report the axis line that asks for an impossible one.
-  try {
-    expand(spec);
-  } catch (const InputError& e) {
-    auto at = grid[e.field()] ? grid[e.field()] : grid;
-    p.fail(at, "grid." + e.field(), e.message());
+  // The law is fitted to the sweep's cells after training (`scalelab demo`, `scalelab fit --sweep`):
+  // everything it needs must be something a sweep provides, checked now rather than after training.
+  const YAML::Node law_node = root["law"] ? root["law"] : root;
+  const laws::LawInfo* law = laws::find(spec.law);
+  if (!law) {
+    std::vector<std::string_view> known;
+    for (const auto& l : laws::registry()) known.push_back(l.name);
+    p.fail(law_node, "law", fmt::format("unknown law '{}' (laws: {})", spec.law, fmt::join(known, ", ")));
   }
-  if (spec.has_fit()) {
-    auto runs = expand(spec);
-    auto fitted = std::count_if(runs.begin(), runs.end(), [](const PlannedRun& r) { return r.in_fit; });
-    auto node = root["fit_where"] ? root["fit_where"] : root["fit_cells"];
-    if (fitted == 0) p.fail(node, node == root["fit_where"] ? "fit_where" : "fit_cells", "selects no run of the grid");
+  for (auto given : law->givens)
+    if (!kSweepGivens.count(given))
+      p.fail(law_node, "law",
+             fmt::format("law {} needs the given '{}', which a sweep cannot provide (a sweep gives eps0 only); "
+                         "fit it with `scalelab fit --data CSV --given {}=...`",
+                         spec.law, given, given));
+  for (auto input : law->inputs)
+    if (!kSweepInputs.count(input))
+      p.fail(law_node, "law",
+             fmt::format("law {} takes the input '{}' ({}), but a sweep's cells give m (training samples) and n "
+                         "(parameters); fit it with `scalelab fit --sweep DIR --law {} --x NAME=samples|params`",
+                         spec.law, input, fmt::join(law->inputs, ", "), spec.law));
+
+  // Where a hyperparameter was given: its grid axis, its `fixed` entry, or the top level.
+  auto where = [&](const std::string& key) -> std::pair<YAML::Node, std::string> {
+    if (grid[key]) return {grid[key], "grid." + key};
+    if (root["fixed"] && root["fixed"][key]) return {root["fixed"][key], key};
+    if (root[key]) return {root[key], key};
+    return {root, key};
+  };
+
+  // Every model on the grid must exist; report the line that asks for an impossible one.
+  std::vector<PlannedRun> runs;
+  try {
+    runs = expand(spec);
+  } catch (const InputError& e) {
+    auto [node, field] = where(e.field());
+    p.fail(node, field, e.message());
+  }
+
+  // What each run asks of its dataset and of the worker, checked here for the runs that would fail.
+  for (const auto& run : runs) {
+    const Hparams& h = run.hparams;
+    const double val = h.has("val_count") ? h.number("val_count") : kWorkerValCount;
+    auto fail_at = [&](const std::string& key, const std::string& message) {
+      auto [node, field] = where(key);
+      p.fail(node, field, fmt::format("{} (run {}, seed {})", message, run.cell, h.text("seed")));
+    };
+    if (h.has("early_stopping") && h.number("early_stopping") > 0 && val == 0)
+      fail_at("early_stopping", "early stopping watches the validation error: it needs val_count >= 1, and val_count is 0");
+    if (spec.dataset_size > 0) {
+      const double available = spec.dataset_size - val;
+      if (available < 1)
+        fail_at("val_count", fmt::format("{} validation examples leave none of the {} training examples of {}",
+                                         whole(val), whole(spec.dataset_size), h.text("dataset")));
+      if (h.has("data_count") && h.number("data_count") > available)
+        fail_at("data_count", fmt::format("{} is more than the {} training examples {} has after the validation split "
+                                          "({} - val_count {})",
+                                          h.text("data_count"), whole(available), h.text("dataset"),
+                                          whole(spec.dataset_size), whole(val)));
+      if (h.has("data_fraction") && std::round(h.number("data_fraction") * available) < 1)
+        fail_at("data_fraction", fmt::format("{} of the {} training examples is no example at all (rounds to 0)",
+                                             h.text("data_fraction"), whole(available)));
+    }
+    if (h.number("epochs") > kMaxEpochs) {
+      auto node = root["min_steps"];
+      p.fail(node, "min_steps",
+             fmt::format("{} steps are {} epochs of {} training samples (run {}): more than {}", spec.min_steps,
+                         whole(h.number("epochs")), whole(run.train_samples), run.cell, whole(kMaxEpochs)));
+    }
+  }
+
+  // The cells the law is fitted on: the fit set, or every cell when there is none (`fit --sweep`
+  // then fits them all). Fewer cells than the law has parameters cannot determine it.
+  {
+    std::set<std::string> cells, fitted_cells;
+    std::size_t fitted_runs = 0;
+    for (const auto& run : runs) {
+      cells.insert(run.cell);
+      if (run.in_fit) fitted_cells.insert(run.cell), fitted_runs += 1;
+    }
+    const std::size_t needed = law->parameters.size();
+    if (spec.has_fit()) {
+      auto node = root["fit_where"] ? root["fit_where"] : root["fit_cells"];
+      std::string field = root["fit_where"] ? "fit_where" : "fit_cells";
+      if (fitted_runs == 0) p.fail(node, field, "selects no run of the grid");
+      if (fitted_cells.size() < needed)
+        p.fail(node, field,
+               fmt::format("selects {} cells ({} runs), fewer than the {} parameters of {}: the fit needs at least {} "
+                           "cells",
+                           fitted_cells.size(), fitted_runs, needed, spec.law, needed));
+    } else if (cells.size() < needed) {
+      p.fail(grid, "grid",
+             fmt::format("has {} cells, fewer than the {} parameters of {}: no fit could determine them",
+                         cells.size(), needed, spec.law));
+    }
   }
   return spec;
 }
@@ -263,7 +379,13 @@ SweepSpec load_spec(const std::filesystem::path& file) {
 }
 
 std::vector<PlannedRun> expand(const SweepSpec& spec) {
+  // parse_spec has counted already; a SweepSpec built in code is held to the same limit.
+  double count = 1;
+  for (const auto& axis : spec.grid) count *= static_cast<double>(axis.values.size());
+  if (count > kMaxSweepRuns)
+    throw InputError(spec.source, 0, "grid", fmt::format("{} runs are more than the limit of {}", whole(count), whole(kMaxSweepRuns)));
   std::vector<PlannedRun> runs;
+  runs.reserve(static_cast<std::size_t>(count));
   std::vector<std::pair<std::string, const std::vector<std::string>*>> axes;
   for (const auto& axis : spec.grid) axes.emplace_back(axis.name, &axis.values);
   auto keys = cell_keys(spec);
@@ -276,8 +398,11 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
     for (const auto& key : keys) run.cell += (run.cell.empty() ? "" : " ") + key + "=" + run.hparams.text(key);
 
     Hparams& h = run.hparams;
+    // This run's validation split (val_count may be an axis) comes out of the training set first.
+    const double val = h.has("val_count") ? h.number("val_count") : kWorkerValCount;
+    const double train_size = spec.dataset_size > 0 ? spec.dataset_size - val : spec.train_size;
     run.train_samples = h.has("data_count") ? h.number("data_count")
-                                            : std::max(1.0, std::round(h.number("data_fraction") * spec.train_size));
+                                            : std::max(1.0, std::round(h.number("data_fraction") * train_size));
     if (spec.min_steps > 0) {
       double steps_per_epoch = std::ceil(run.train_samples / h.number("batch_size"));
       double epochs = std::max(h.number("epochs"), std::ceil(spec.min_steps / steps_per_epoch));
@@ -289,7 +414,8 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
     model.depth = static_cast<int>(h.number("depth"));
     validate(model);  // InputError naming width or depth
     run.params = static_cast<double>(parameter_count(model));
-    run.cost = forward_flops(model) * h.number("epochs") * (3 * run.train_samples + spec.eval_samples);
+    const double eval_samples = spec.dataset_size > 0 ? val + spec.test_size : spec.eval_samples;
+    run.cost = forward_flops(model) * h.number("epochs") * (3 * run.train_samples + eval_samples);
 
     auto lookup = [&](std::string_view name) {
       if (name == "m") return run.train_samples;

@@ -38,6 +38,10 @@ struct SweepSpec {
   int min_steps = 0;
   double train_size = 0;    // training examples left after the validation split: data_fraction's whole
   double eval_samples = 0;  // examples evaluated after every epoch (validation + test), for costs
+  // The dataset's training and test sets before any split (0: unknown). val_count may be a grid axis,
+  // so each run's share of the training set is computed from these and its own val_count.
+  double dataset_size = 0;
+  double test_size = 0;
   // The fit set: runs matching `fit_where`, or whose cell is listed in `fit_cells`. Empty: no fit.
   std::optional<Predicate> fit_where;
   std::vector<Hparams> fit_cells;
@@ -53,7 +57,15 @@ struct SweepSpec {
   bool has_fit() const { return fit_where.has_value() || !fit_cells.empty(); }
 };
 
-// Parses and validates a spec; every mistake is an InputError naming the file, line and field.
+// Limits a spec is held to (docs/sweeps.md): a grid is counted before it is expanded.
+inline constexpr double kMaxSweepRuns = 100000;
+inline constexpr double kMaxEpochs = 1e6;
+
+// Parses and validates a spec; every mistake is an InputError naming the file, line and field. That
+// includes everything that would only fail after training: an unknown law, a law a sweep cannot feed
+// (givens other than eps0, inputs other than m and n), a fit set with fewer cells than the law has
+// parameters, data sizes the dataset cannot provide, early stopping without a validation set, grids
+// of more than kMaxSweepRuns runs, repeated keys and second YAML documents.
 SweepSpec parse_spec(const std::string& yaml, const std::string& source);
 SweepSpec load_spec(const std::filesystem::path& file);
 

@@ -22,6 +22,10 @@ namespace scalelab {
 
 void validate(const TrainConfig& c) {
   auto reject = [](const char* field, const std::string& message) { throw InputError("hparams", 0, field, message); };
+  // Seeds are read as signed 64-bit numbers everywhere else (flags, hparams.yaml): a larger one is a
+  // negative number that wrapped (--seed -1 became 2^64 - 1).
+  if (c.seed > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+    reject("seed", fmt::format("seed {} is not in [0, 2^63)", c.seed));
   if (c.epochs < 1) reject("epochs", fmt::format("{} epochs; need at least 1", c.epochs));
   if (c.batch_size < 1) reject("batch_size", fmt::format("batch size {} is not positive", c.batch_size));
   if (!(c.lr > 0) || !std::isfinite(c.lr)) reject("lr", fmt::format("learning rate {} is not positive", c.lr));

@@ -5,6 +5,7 @@
 // It is a process of its own so that a crash or a NaN takes down one run, never the sweep.
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -47,7 +48,9 @@ void add_train_flags(CLI::App& train, Flags& f) {
   train.add_option("--depth", f.depth, "mlp: hidden layers; wrn: 6n+4 (10, 16, ...) [2]");
   train.add_option("--data-fraction", f.data_fraction, "fraction of the training set (after validation) [1]");
   train.add_option("--data-count", f.data_count, "or an exact number of training examples");
-  train.add_option("--seed", f.seed, fmt::format("data subset, initialisation and batch order [{}]", d.seed));
+  // A negative seed would wrap to 2^64 - 1 in TrainConfig::seed; exit 2 instead.
+  train.add_option("--seed", f.seed, fmt::format("data subset, initialisation and batch order, >= 0 [{}]", d.seed))
+      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
   train.add_option("--epochs", f.epochs, fmt::format("[{}]", d.epochs));
   train.add_option("--batch-size", f.batch_size, fmt::format("[{}]", d.batch_size));
   train.add_option("--lr", f.lr, fmt::format("peak learning rate of SGD [{}]", d.lr));
@@ -57,7 +60,8 @@ void add_train_flags(CLI::App& train, Flags& f) {
   train.add_option("--val-count", f.val_count, fmt::format("validation examples held out of training [{}]", d.val_count));
   train.add_option("--early-stopping", f.early_stopping, "patience in epochs, 0 = off [0]");
   train.add_option("--device", f.device, "cpu or cuda [cpu]");
-  train.add_option("--threads", f.threads, "intra-op threads (default 1: measured faster than 2 on the 2-core machines; see docs/training.md)");
+  train.add_option("--threads", f.threads, "intra-op threads, 1 to 1024 (default 1: measured faster than 2 on the 2-core machines; see docs/training.md)")
+      ->check(CLI::Range(1, 1024));
   train.add_option("--data-dir", f.data_dir, "datasets root [$SCALELAB_DATA_DIR or /usr/share/datasets]");
   train.add_flag("--quiet", f.quiet, "no progress output");
   train.add_flag("--save-best", f.save_best, "keep the best-validation weights in OUT/best.pt");
@@ -67,6 +71,8 @@ TrainConfig resolve(const Flags& f, int& threads) {
   int config_threads = 0;
   TrainConfig c = f.config_path.empty() ? TrainConfig{} : read_hparams(f.config_path, &config_threads);
   threads = f.threads > 0 ? f.threads : config_threads;
+  if (threads < 0 || threads > 1024)
+    throw InputError(f.config_path, 0, "threads", fmt::format("{} threads: give 1 to 1024 (or leave it out)", threads));
   if (f.dataset) c.dataset = *f.dataset;
   if (f.model) c.model.family = *f.model;
   if (f.width) c.model.width = *f.width;

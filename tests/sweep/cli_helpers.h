@@ -117,11 +117,13 @@ inline std::map<std::string, int> completions(const fs::path& log) {
 }
 
 // A small grid for the fake worker: widths x fractions x seeds.
+// The fit set must hold at least as many cells as the law has parameters (rosenfeld2020: 5).
 inline std::string grid_spec(const std::string& widths, const std::string& fractions, const std::string& seeds,
-                             const std::string& extra = "") {
+                             const std::string& extra = "",
+                             const std::string& fit_where = "width<=0.125 && data_fraction<=0.25") {
   return "name: t\ndataset: fashion-mnist\nmodel: mlp\nfixed:\n  depth: 2\n  epochs: 2\n  batch_size: 128\n"
          "grid:\n  width: [" + widths + "]\n  data_fraction: [" + fractions + "]\n  seed: [" + seeds + "]\n"
-         "fit_where: \"width<=0.125 && data_fraction<=0.25\"\nlaw: rosenfeld2020\neps0: 0.9\n" + extra;
+         "fit_where: \"" + fit_where + "\"\nlaw: rosenfeld2020\neps0: 0.9\n" + extra;
 }
 
 }  // namespace scalelab::testing

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <set>
 
+#include "sweep/demo_spec.h"
 #include "sweep/spec.h"
 #include "table/table.h"
 
@@ -18,8 +22,8 @@ fixed:
   batch_size: 128
 min_steps: 100
 grid:
-  width: [0.125, 0.25]
-  data_fraction: [0.5, 1]
+  width: [0.03125, 0.0625, 0.125, 0.25]
+  data_fraction: [0.25, 0.5, 1]
   seed: [1, 2, 3]
 fit_where: "width<=0.125 && data_fraction<=0.5"
 )";
@@ -44,7 +48,7 @@ std::string replace(std::string text, const std::string& from, const std::string
 TEST(Spec, ExpandsTheGridIntoRunsWithCellsCostsAndTheFitSet) {
   auto spec = parse_spec(kGood, "s.yaml");
   auto runs = expand(spec);
-  ASSERT_EQ(runs.size(), 12u);
+  ASSERT_EQ(runs.size(), 36u);
   EXPECT_EQ(cell_keys(spec), (std::vector<std::string>{"width", "data_fraction"}));
   int fitted = 0;
   for (const auto& r : runs) {
@@ -53,7 +57,7 @@ TEST(Spec, ExpandsTheGridIntoRunsWithCellsCostsAndTheFitSet) {
     EXPECT_EQ(r.hparams.text("model"), "mlp");
     EXPECT_EQ(r.train_samples, std::round(r.hparams.number("data_fraction") * 55000));  // 60000 less the worker's 5000 for validation
   }
-  EXPECT_EQ(fitted, 3);  // one cell, three seeds
+  EXPECT_EQ(fitted, 18);  // six cells (rosenfeld2020 has five parameters), three seeds
 }
 
 TEST(Spec, MinStepsRaisesEpochsOfSmallSubsets) {
@@ -86,14 +90,14 @@ TEST(Spec, ErrorsNameLineAndField) {
     int line;
   };
   std::vector<Case> cases = {
-      {"width: [0.125, 0.25]", "width: [0.125, -1]", "width", 10},
+      {"width: [0.03125, 0.0625, 0.125, 0.25]", "width: [0.125, -1]", "width", 10},
       {"seed: [1, 2, 3]", "seed: [1, 1.5]", "seed", 12},
       {"epochs: 2", "epochs: two", "epochs", 6},
       {"epochs: 2", "epoch: 2", "epoch", 6},
       {"model: mlp", "model: resnet", "model", 3},
       {"min_steps: 100", "min_step: 100", "min_step", 8},
-      {"data_fraction: [0.5, 1]", "data_fraction: [0.5, 2]", "data_fraction", 11},
-      {"data_fraction: [0.5, 1]", "data_fraction: []", "grid.data_fraction", 11},
+      {"data_fraction: [0.25, 0.5, 1]", "data_fraction: [0.5, 2]", "data_fraction", 11},
+      {"data_fraction: [0.25, 0.5, 1]", "data_fraction: []", "grid.data_fraction", 11},
       {"seed: [1, 2, 3]", "seed: [1, 2, 1]", "grid.seed", 12},
       {"width<=0.125", "widht<=0.125", "fit_where", 13},
       {"width<=0.125", "width<=0.01", "fit_where", 13},
@@ -111,12 +115,246 @@ TEST(Spec, ErrorsNameLineAndField) {
 
 TEST(Spec, FitCellsListTheFitSetExplicitly) {
   auto yaml = replace(kGood, "fit_where: \"width<=0.125 && data_fraction<=0.5\"",
-                      "fit_cells:\n  - {width: 0.125, data_fraction: 0.5}\n  - {width: 0.25, data_fraction: 0.5}");
+                      "fit_cells:\n  - {width: 0.03125, data_fraction: 0.25}\n  - {width: 0.0625, data_fraction: 0.25}\n"
+                      "  - {width: 0.125, data_fraction: 0.25}\n  - {width: 0.03125, data_fraction: 0.5}\n"
+                      "  - {width: 0.25, data_fraction: 0.5}");
   auto runs = expand(parse_spec(yaml, "s.yaml"));
-  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const PlannedRun& r) { return r.in_fit; }), 6);
+  EXPECT_EQ(std::count_if(runs.begin(), runs.end(), [](const PlannedRun& r) { return r.in_fit; }), 15);
   auto bad = error_of(replace(yaml, "{width: 0.25, data_fraction: 0.5}", "{width: 0.3, data_fraction: 0.5}"));
   EXPECT_EQ(bad.field(), "fit_cells.width");
-  EXPECT_EQ(bad.line(), 15);
+  EXPECT_EQ(bad.line(), 18);
+}
+
+// Issue 14, finding 7: each of these passed `--dry-run` and failed only after (or while) training.
+
+TEST(Spec, TheLawMustBeKnownAndFedByWhatASweepProvides) {
+  auto with_law = [](const std::string& law) { return std::string(kGood) + "law: " + law + "\n"; };
+  EXPECT_NO_THROW(parse_spec(with_law("rosenfeld2020"), "s.yaml"));
+
+  auto unknown = error_of(with_law("nope"));
+  EXPECT_EQ(unknown.field(), "law");
+  EXPECT_EQ(unknown.line(), 14);
+  EXPECT_NE(unknown.message().find("unknown law 'nope'"), std::string::npos) << unknown.what();
+  EXPECT_NE(unknown.message().find("rosenfeld2020"), std::string::npos) << unknown.what();  // lists the laws
+
+  // pruning2021's eps_np (the unpruned network's error) is no number a sweep measures or gives.
+  auto given = error_of(with_law("pruning2021"));
+  EXPECT_EQ(given.field(), "law");
+  EXPECT_EQ(given.line(), 14);
+  EXPECT_NE(given.message().find("eps_np"), std::string::npos) << given.what();
+  EXPECT_NE(error_of(with_law("pruning2021_joint")).message().find("eps_np"), std::string::npos);
+
+  // A sweep's cells give m and n; kaplan2020's N and D (and powerlaw's x) are not them.
+  for (const char* law : {"kaplan2020", "chinchilla", "powerlaw", "bnsl", "m4"}) {
+    auto input = error_of(with_law(law));
+    EXPECT_EQ(input.field(), "law") << law;
+    EXPECT_NE(input.message().find("input"), std::string::npos) << input.what();
+  }
+}
+
+TEST(Spec, WholeNumbersAreBoundedAndExact) {
+  struct Case {
+    std::string from, to, field;
+    int line;
+  };
+  std::vector<Case> cases = {
+      {"seed: [1, 2, 3]", "seed: [1, 1e30]", "seed", 12},  // a double, not one integer
+      {"seed: [1, 2, 3]", "seed: [-1]", "seed", 12},
+      {"seed: [1, 2, 3]", "seed: [18446744073709551615]", "seed", 12},
+      {"epochs: 2", "epochs: 99999999999999999999", "epochs", 6},
+      {"epochs: 2", "epochs: 1000001", "epochs", 6},
+      {"batch_size: 128", "batch_size: 1e9", "batch_size", 7},
+      {"depth: 2", "depth: 1e30", "depth", 5},
+      {"width: [0.03125, 0.0625, 0.125, 0.25]", "width: [0.125, 1e9]", "width", 10},
+      {"min_steps: 100", "min_steps: 1e12", "min_steps", 8},
+  };
+  for (const auto& c : cases) {
+    auto e = error_of(replace(kGood, c.from, c.to));
+    EXPECT_EQ(e.source(), "s.yaml") << c.to;
+    EXPECT_EQ(e.field(), c.field) << c.to << ": " << e.what();
+    EXPECT_EQ(e.line(), c.line) << c.to << ": " << e.what();
+    EXPECT_NE(e.message().find("out of range"), std::string::npos) << c.to << ": " << e.what();
+  }
+  // The largest seed is exact, as are the epochs at the limit.
+  auto spec = parse_spec(replace(replace(kGood, "seed: [1, 2, 3]", "seed: [9000000000000000]"), "epochs: 2", "epochs: 1000000"),
+                         "s.yaml");
+  EXPECT_EQ(expand(spec)[0].hparams.number("seed"), 9e15);
+  // min_steps may not push epochs past the limit either: 1e9 steps of one batch are 1e9 epochs.
+  auto raised = error_of(replace(replace(kGood, "min_steps: 100", "min_steps: 1000000000"), "data_fraction: [0.25, 0.5, 1]",
+                                 "data_fraction: [0.001, 1]"));
+  EXPECT_EQ(raised.field(), "min_steps");
+  EXPECT_EQ(raised.line(), 8);
+}
+
+TEST(Spec, EarlyStoppingNeedsAValidationSet) {
+  auto fixed = [](const std::string& extra) { return replace(kGood, "  batch_size: 128\n", "  batch_size: 128\n" + extra); };
+  EXPECT_NO_THROW(parse_spec(fixed("  val_count: 0\n"), "s.yaml"));
+  EXPECT_NO_THROW(parse_spec(fixed("  early_stopping: 5\n"), "s.yaml"));  // the worker's 5000 validation examples
+  auto e = error_of(fixed("  early_stopping: 5\n  val_count: 0\n"));
+  EXPECT_EQ(e.field(), "early_stopping");
+  EXPECT_EQ(e.line(), 8);
+  EXPECT_NE(e.message().find("val_count"), std::string::npos) << e.what();
+  // val_count on the grid: the run with none fails, so the spec does.
+  auto axis = error_of(replace(fixed("  early_stopping: 5\n"), "  seed: [1, 2, 3]\n", "  seed: [1, 2, 3]\n  val_count: [1000, 0]\n"));
+  EXPECT_EQ(axis.field(), "early_stopping");
+  EXPECT_EQ(axis.line(), 8);
+}
+
+TEST(Spec, DataSizesMustFitTheDatasetAfterTheValidationSplit) {
+  auto counts = [](const std::string& values) {
+    return replace(replace(kGood, "data_fraction: [0.25, 0.5, 1]", "data_count: [" + values + "]"), "data_fraction<=0.5",
+                   "data_count<=10000");
+  };
+  // fashion-mnist: 60000 training examples, 5000 of them the worker's validation split.
+  auto spec = parse_spec(counts("1000, 10000, 55000"), "s.yaml");
+  EXPECT_EQ(expand(spec).back().train_samples, 55000);
+  auto over = error_of(counts("1000, 55001"));
+  EXPECT_EQ(over.field(), "grid.data_count");
+  EXPECT_EQ(over.line(), 11);
+  EXPECT_NE(over.message().find("55000 training examples"), std::string::npos) << over.what();
+
+  // A fraction so small it rounds to no example at all.
+  auto tiny = error_of(replace(kGood, "data_fraction: [0.25, 0.5, 1]", "data_fraction: [0.000001, 0.5, 1]"));
+  EXPECT_EQ(tiny.field(), "grid.data_fraction");
+  EXPECT_EQ(tiny.line(), 11);
+  EXPECT_NO_THROW(parse_spec(replace(kGood, "data_fraction: [0.25, 0.5, 1]", "data_fraction: [0.00001, 0.5, 1]"), "s.yaml"));
+
+  // A validation split that takes the whole training set.
+  auto val = error_of(replace(kGood, "  batch_size: 128\n", "  batch_size: 128\n  val_count: 60000\n"));
+  EXPECT_EQ(val.field(), "val_count");
+  EXPECT_EQ(val.line(), 8);
+
+  // val_count on the grid: each run's split is its own (data_fraction is of what is left).
+  auto axis = parse_spec(replace(kGood, "  seed: [1, 2, 3]\n", "  seed: [1, 2, 3]\n  val_count: [0, 10000]\n"), "s.yaml");
+  std::set<double> whole;
+  for (const auto& r : expand(axis))
+    if (r.hparams.text("data_fraction") == "1") whole.insert(r.train_samples);
+  EXPECT_EQ(whole, (std::set<double>{50000, 60000}));
+  auto axis_over = error_of(replace(counts("1000, 55000"), "  seed: [1, 2, 3]\n", "  seed: [1, 2, 3]\n  val_count: [0, 10000]\n"));
+  EXPECT_EQ(axis_over.field(), "grid.data_count");
+
+  // A train_size given for a dataset scalelab does not know is held to the same rules.
+  auto other = replace(replace(counts("1000, 3000"), "dataset: fashion-mnist", "dataset: mine"), "fit_where:",
+                       "train_size: 8000\nfit_where:");
+  EXPECT_NO_THROW(parse_spec(other, "s.yaml"));
+  EXPECT_EQ(error_of(replace(other, "data_count: [1000, 3000]", "data_count: [1000, 3001]")).field(), "grid.data_count");
+}
+
+TEST(Spec, RepeatedKeysAndSecondDocumentsAreErrors) {
+  auto top = error_of(std::string(kGood) + "name: u\n");
+  EXPECT_EQ(top.field(), "name");
+  EXPECT_EQ(top.line(), 14);
+  EXPECT_NE(top.message().find("first on line 1"), std::string::npos) << top.what();
+
+  auto fixed = error_of(replace(kGood, "  epochs: 2\n", "  epochs: 2\n  epochs: 3\n"));
+  EXPECT_EQ(fixed.field(), "fixed.epochs");
+  EXPECT_EQ(fixed.line(), 7);
+
+  auto grid = error_of(replace(kGood, "  seed: [1, 2, 3]\n", "  seed: [1, 2, 3]\n  width: [0.5]\n"));
+  EXPECT_EQ(grid.field(), "grid.width");
+  EXPECT_EQ(grid.line(), 13);
+
+  auto nested = error_of(replace(kGood, "fit_where: \"width<=0.125 && data_fraction<=0.5\"",
+                                 "fit_cells: [{width: 0.125, width: 0.25, data_fraction: 0.5}]"));
+  EXPECT_EQ(nested.field(), "fit_cells.width");
+  EXPECT_EQ(nested.line(), 13);
+
+  auto second = error_of(std::string(kGood) + "---\nname: u\n");
+  EXPECT_EQ(second.line(), 15);
+  EXPECT_NE(second.message().find("2 YAML documents"), std::string::npos) << second.what();
+  auto empty_second = error_of(std::string(kGood) + "---\n");
+  EXPECT_EQ(empty_second.line(), 14);
+  // One document, marked as such, is fine.
+  EXPECT_NO_THROW(parse_spec("---\n" + std::string(kGood), "s.yaml"));
+}
+
+TEST(Hparams, FromYamlRejectsRepeatedKeysAndSecondDocuments) {
+  EXPECT_EQ(Hparams::from_yaml("seed: 1\nlr: 0.1\n", "h.yaml").text("seed"), "1");
+  try {
+    Hparams::from_yaml("seed: 1\nlr: 0.1\nseed: 2\n", "h.yaml");
+    ADD_FAILURE() << "a repeated key was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.source(), "h.yaml");
+    EXPECT_EQ(e.field(), "seed");
+    EXPECT_EQ(e.line(), 3);
+  }
+  try {
+    Hparams::from_yaml("seed: 1\n---\nseed: 2\n", "h.yaml");
+    ADD_FAILURE() << "a second document was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.source(), "h.yaml");
+    EXPECT_EQ(e.line(), 3);
+  }
+}
+
+TEST(Spec, TheFitSetNeedsAsManyCellsAsTheLawHasParameters) {
+  // 2 widths x 2 fractions = 4 cells, fewer than rosenfeld2020's 5 parameters.
+  auto few = error_of(replace(kGood, "width<=0.125 && data_fraction<=0.5", "width<=0.0625 && data_fraction<=0.5"));
+  EXPECT_EQ(few.field(), "fit_where");
+  EXPECT_EQ(few.line(), 13);
+  EXPECT_NE(few.message().find("4 cells (12 runs)"), std::string::npos) << few.what();
+  EXPECT_NE(few.message().find("5 parameters"), std::string::npos) << few.what();
+  // Cells, not runs: 4 cells of three seeds are 12 runs, still 4 cells.
+  auto listed = error_of(replace(kGood, "fit_where: \"width<=0.125 && data_fraction<=0.5\"",
+                                 "fit_cells: [{width: 0.125, data_fraction: 0.5}, {width: 0.25, data_fraction: 0.5}]"));
+  EXPECT_EQ(listed.field(), "fit_cells");
+  EXPECT_NE(listed.message().find("2 cells (6 runs)"), std::string::npos) << listed.what();
+  // Without a fit set every cell is fitted: the grid must have enough of them.
+  auto small = replace(replace(replace(kGood, "width: [0.03125, 0.0625, 0.125, 0.25]", "width: [0.125, 0.25]"),
+                               "data_fraction: [0.25, 0.5, 1]", "data_fraction: [0.5, 1]"),
+                       "fit_where: \"width<=0.125 && data_fraction<=0.5\"\n", "");
+  auto grid = error_of(small);
+  EXPECT_EQ(grid.field(), "grid");
+  EXPECT_EQ(grid.line(), 10);  // the grid's first axis
+  EXPECT_NE(grid.message().find("has 4 cells"), std::string::npos) << grid.what();
+  // Fitting every cell (nothing held out) is allowed: the plan says "0 runs held out".
+  auto all = parse_spec(replace(kGood, "width<=0.125 && data_fraction<=0.5", "width<=1"), "s.yaml");
+  for (const auto& r : expand(all)) EXPECT_TRUE(r.in_fit);
+}
+
+// Issue 14, finding 8: a 10^7-run spec's --dry-run used 7.9 GB before bad_alloc.
+TEST(Spec, GridsAreCountedBeforeTheyAreExpanded) {
+  auto list = [](int n, double step) {
+    std::string out;
+    for (int i = 1; i <= n; ++i) out += (i > 1 ? ", " : "") + format_number(i * step);
+    return out;
+  };
+  auto grid = [&](int widths, int fractions, int seeds, int lrs) {
+    return replace(replace(replace(replace(kGood, "width: [0.03125, 0.0625, 0.125, 0.25]", "width: [" + list(widths, 0.001) + "]"),
+                                   "data_fraction: [0.25, 0.5, 1]", "data_fraction: [" + list(fractions, 0.01) + "]"),
+                           "seed: [1, 2, 3]", "seed: [" + list(seeds, 1) + "]\n  lr: [" + list(lrs, 0.001) + "]"),
+                   "fit_where: \"width<=0.125 && data_fraction<=0.5\"", "fit_where: \"width<=0.003 && data_fraction<=0.03\"");
+  };
+  // One run over the limit is refused, naming the count, the axes and the limit. (10^7 runs are
+  // refused the same way: spec_cli_test checks that under a memory limit, out of this process.)
+  auto start = std::chrono::steady_clock::now();
+  auto over = error_of(grid(101, 100, 10, 1));  // 101000 runs
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));  // nothing was expanded
+  EXPECT_EQ(over.field(), "grid");
+  EXPECT_EQ(over.line(), 10);
+  EXPECT_NE(over.message().find("101000 runs (101 width x 100 data_fraction x 10 seed x 1 lr)"), std::string::npos)
+      << over.what();
+  EXPECT_NE(over.message().find("limit of 100000"), std::string::npos) << over.what();
+  auto at_limit = parse_spec(grid(10, 10, 100, 10), "s.yaml");  // exactly 100000
+  EXPECT_EQ(expand(at_limit).size(), 100000u);
+  // expand() itself refuses a spec built in code past the limit, before allocating its runs.
+  auto built = at_limit;
+  built.grid.back().values.push_back("0.5");  // 11 learning rates: 110000 runs
+  try {
+    expand(built);
+    ADD_FAILURE() << "expanded 110000 runs";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "grid");
+    EXPECT_NE(e.message().find("110000 runs"), std::string::npos) << e.what();
+  }
+}
+
+// The checks above must not reject what ships: the built-in demo spec and examples/*.yaml.
+TEST(Spec, TheBuiltInDemoAndTheExamplesParse) {
+  auto demo = parse_spec(std::string(demo_spec_yaml()), "examples/demo.yaml (built in)");
+  EXPECT_EQ(expand(demo).size(), 84u);
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(SCALELAB_SOURCE_DIR) + "/examples"))
+    if (entry.path().extension() == ".yaml") EXPECT_NO_THROW(load_spec(entry.path())) << entry.path();
 }
 
 }  // namespace

@@ -8,8 +8,9 @@
 
 namespace scalelab::testing {
 
-// 4 widths x 4 fractions x 2 seeds = 32 runs.
-const std::string kSpec = grid_spec("0.0625, 0.125, 0.25, 0.5", "0.125, 0.25, 0.5, 1", "1, 2");
+// 4 widths x 4 fractions x 2 seeds = 32 runs; the fit set is 6 cells (rosenfeld2020 has 5 parameters).
+const std::string kSpec = grid_spec("0.0625, 0.125, 0.25, 0.5", "0.125, 0.25, 0.5, 1", "1, 2", "",
+                                    "width<=0.25 && data_fraction<=0.25");
 constexpr int kRuns = 32;
 
 struct SweepFixture : ::testing::Test {
