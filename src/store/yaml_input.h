@@ -17,15 +17,18 @@
 
 namespace scalelab {
 
-// Throws InputError at the second occurrence of any key repeated in a map, at any depth; the field is
-// the key's path (fixed.epochs).
+// Throws InputError at the second occurrence of any key repeated in a map, at any depth, and at a key
+// that is not a plain scalar (`? [a, b]: 1`, which yaml-cpp accepts and as<std::string>() then throws
+// on: found by fuzz/fuzz_spec); the field is the key's path (fixed.epochs).
 inline void reject_repeated_keys(const YAML::Node& node, const std::string& source, const std::string& path = "") {
   if (node.IsMap()) {
     std::map<std::string, int> first_line;
     for (const auto& item : node) {
-      const std::string key = item.first.IsScalar() ? item.first.Scalar() : std::string();
+      if (!item.first.IsScalar())
+        throw InputError(source, item.first.Mark().line + 1, path, "a key must be a plain name, not a list or a map");
+      const std::string key = item.first.Scalar();
       const std::string field = path.empty() ? key : path + "." + key;
-      if (item.first.IsScalar()) {
+      {
         const int line = item.first.Mark().line + 1;
         auto [it, fresh] = first_line.emplace(key, line);
         if (!fresh)

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "store/yaml_input.h"
 #include "table/table.h"
 
 namespace scalelab {
@@ -49,12 +50,8 @@ class Reader {
 }  // namespace
 
 TrainConfig parse_hparams(std::string_view yaml, const std::string& source, int* threads) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    throw InputError(source, e.mark.line + 1, "", fmt::format("not YAML: {}", e.msg));
-  }
+  // One document, no repeated or non-scalar key: the same reading as the sweep's (store/yaml_input.h).
+  YAML::Node root = load_one_document(std::string(yaml), source);
   if (root.IsNull()) return {};
   if (!root.IsMap()) throw InputError(source, 1, "", "expected a map of hyperparameters");
 

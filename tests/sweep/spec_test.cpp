@@ -266,6 +266,12 @@ TEST(Spec, RepeatedKeysAndSecondDocumentsAreErrors) {
   EXPECT_EQ(empty_second.line(), 14);
   // One document, marked as such, is fine.
   EXPECT_NO_THROW(parse_spec("---\n" + std::string(kGood), "s.yaml"));
+
+  // A complex key (`? ...`) is no name: an InputError, not yaml-cpp's "bad conversion" (fuzz_spec found it).
+  auto complex = error_of(replace(kGood, "  epochs: 2\n", "  epochs: 2\n  ? [a, b]\n  : 3\n"));
+  EXPECT_EQ(complex.field(), "fixed");
+  EXPECT_EQ(complex.line(), 7);
+  EXPECT_NE(complex.message().find("plain name"), std::string::npos) << complex.what();
 }
 
 TEST(Hparams, FromYamlRejectsRepeatedKeysAndSecondDocuments) {

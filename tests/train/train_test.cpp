@@ -200,6 +200,20 @@ TEST(RunFiles, UnknownKeyAndBadValueNameFileLineAndKey) {
   EXPECT_EQ(threads, 3);
 }
 
+// The worker reads hparams.yaml as the sweep does: a repeated key, a second document or a complex key is
+// an error, never a silently chosen value.
+TEST(RunFiles, RepeatedKeysSecondDocumentsAndComplexKeysAreErrors) {
+  try {
+    parse_hparams("epochs: 2\nlr: 0.1\nepochs: 3\n", "h.yaml");
+    FAIL() << "a repeated key was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "epochs");
+    EXPECT_EQ(e.line(), 3);
+  }
+  EXPECT_THROW(parse_hparams("epochs: 2\n---\nepochs: 3\n", "h.yaml"), InputError);
+  EXPECT_THROW(parse_hparams("? [epochs]\n: 2\n", "h.yaml"), InputError);
+}
+
 TEST(Progress, PlainLinesWhenNotATerminal) {
   char* text = nullptr;
   std::size_t size = 0;
