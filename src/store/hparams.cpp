@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
+#include "store/defaults.h"
 #include "table/table.h"
 
 namespace scalelab {
@@ -20,6 +21,15 @@ bool parse_number(std::string_view text, double& out) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, out);
   return ec == std::errc() && ptr == end && std::isfinite(out);
+}
+
+std::string fnv1a(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;  // FNV prime
+  }
+  return fmt::format("{:016x}", h);
 }
 
 }  // namespace
@@ -45,9 +55,20 @@ double Hparams::number(std::string_view key) const {
 }
 
 std::string Hparams::canonical() const {
+  std::map<std::string, std::string> effective = values_;
+  effective.erase("threads");
+  for (const auto& d : kWorkerDefaults) {
+    std::string key(d.key);
+    auto it = effective.find(key);
+    if (d.core) {
+      if (it == effective.end() && !(key == "data_fraction" && effective.count("data_count")))
+        effective.emplace(key, std::string(d.value));
+    } else if (it != effective.end() && it->second == d.value) {
+      effective.erase(it);
+    }
+  }
   std::string out;
-  for (const auto& [key, value] : values_) {  // std::map iterates in sorted key order
-    if (key == "threads") continue;
+  for (const auto& [key, value] : effective) {  // std::map iterates in sorted key order
     out += key;
     out += '=';
     out += value;
@@ -56,13 +77,18 @@ std::string Hparams::canonical() const {
   return out;
 }
 
-std::string Hparams::hash() const {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
-  for (unsigned char c : canonical()) {
-    h ^= c;
-    h *= 1099511628211ull;  // FNV prime
+std::string Hparams::hash() const { return fnv1a(canonical()); }
+
+std::string Hparams::legacy_hash() const {
+  std::string out;
+  for (const auto& [key, value] : values_) {
+    if (key == "threads") continue;
+    out += key;
+    out += '=';
+    out += value;
+    out += '\n';
   }
-  return fmt::format("{:016x}", h);
+  return fnv1a(out);
 }
 
 std::string Hparams::to_yaml() const {
