@@ -55,15 +55,22 @@ double Hparams::number(std::string_view key) const {
 }
 
 std::string Hparams::canonical() const {
+  // The defaults in the same canonical text as the values (0.0005 reads back as 5e-04).
+  static const Hparams defaults = [] {
+    Hparams d;
+    for (const auto& w : kWorkerDefaults) d.set(std::string(w.key), w.value);
+    return d;
+  }();
   std::map<std::string, std::string> effective = values_;
   effective.erase("threads");
   for (const auto& d : kWorkerDefaults) {
     std::string key(d.key);
+    const std::string& value = defaults.text(key);
     auto it = effective.find(key);
     if (d.core) {
       if (it == effective.end() && !(key == "data_fraction" && effective.count("data_count")))
-        effective.emplace(key, std::string(d.value));
-    } else if (it != effective.end() && it->second == d.value) {
+        effective.emplace(key, value);
+    } else if (it != effective.end() && it->second == value) {
       effective.erase(it);
     }
   }

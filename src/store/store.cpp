@@ -346,8 +346,10 @@ void Store::open_read_only() {
     // reads the main file alone, which is whole when no -wal is left (the last writer checkpointed).
     fs::path wal = db_path.string() + "-wal";
     bool wal_empty = !fs::exists(wal, ec) || fs::file_size(wal, ec) == 0;
+    // Without a -wal the main file is whole and immutable=1 reads it creating nothing; with one, a
+    // writer may be at work and mode=ro reads through its WAL.
     std::vector<std::string> uris = {"file:" + db_path.string() + "?mode=ro"};
-    if (wal_empty) uris.push_back("file:" + db_path.string() + "?immutable=1");
+    if (wal_empty) uris.insert(uris.begin(), "file:" + db_path.string() + "?immutable=1");
     for (const auto& uri : uris) {
       try {
         if (sqlite3_open_v2(uri.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) != SQLITE_OK)
