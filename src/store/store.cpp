@@ -264,18 +264,32 @@ double result_wall(const nlohmann::json& result) {
 }  // namespace
 
 
-long long Store::process_start(long pid) {
+namespace {
+
+// Fields of /proc/PID/stat: the state (field 3) and the start time (field 22, clock ticks since boot).
+bool read_proc_stat(long pid, char& state, long long& start) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
-  if (!in || !std::getline(in, stat)) return 0;
+  if (!in || !std::getline(in, stat)) return false;
   auto paren = stat.rfind(')');  // the command name may hold spaces and parentheses
-  if (paren == std::string::npos) return 0;
+  if (paren == std::string::npos) return false;
   std::istringstream fields(stat.substr(paren + 1));
   std::string field;
-  long long start = 0;
-  for (int i = 3; i <= 22 && fields >> field; ++i)  // fields 3.. follow the name; 22 is starttime
+  state = '?';
+  start = 0;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 3) state = field.empty() ? '?' : field[0];
     if (i == 22) start = std::atoll(field.c_str());
-  return start;
+  }
+  return start > 0;
+}
+
+}  // namespace
+
+long long Store::process_start(long pid) {
+  char state;
+  long long start;
+  return read_proc_stat(pid, state, start) ? start : 0;
 }
 
 Store::Store(const fs::path& sweep_dir, StoreMode mode)
@@ -416,7 +430,11 @@ bool Store::owner_alive(long pid, const std::string& host, long long start, doub
   // stopped or swapped-out sweep still owns its runs, and its workers may still be writing).
   if (pid <= 0) return false;
   if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
-  return start == 0 || process_start(pid) == start;  // 0: recorded before start times were
+  char state;
+  long long running_since;
+  if (!read_proc_stat(pid, state, running_since)) return start == 0;  // no /proc: the pid is all we know
+  if (state == 'Z' || state == 'X') return false;                      // exited, not yet reaped
+  return start == 0 || running_since == start;  // 0: claimed before start times were recorded
 }
 
 fs::path Store::quarantine(const std::string& id) {

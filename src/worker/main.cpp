@@ -100,6 +100,9 @@ int train(const Flags& f) {
   std::unique_ptr<TrainingRun> run;
   try {
     config = resolve(f, threads);
+    std::error_code ec;
+    if (fs::exists(f.out, ec) && !fs::is_directory(f.out, ec))
+      throw InputError(f.out, 0, "out", "is not a directory: --out names the run directory to write");
     set_threads(threads);
     const fs::path checkpoint = f.save_best ? fs::path(f.out) / "best.pt" : fs::path();
     run = std::make_unique<TrainingRun>(config, RunOptions{f.data_dir, f.quiet ? nullptr : stderr, checkpoint});

@@ -346,6 +346,30 @@ TEST_F(StoreTest, ALiveButStalledOwnerOnThisHostKeepsItsRunsWhateverItsHeartbeat
   EXPECT_EQ(taken->attempts, 2);
 }
 
+TEST_F(StoreTest, AnOwnerThatExitedButIsNotYetReapedIsGone) {
+  Store s(dir);
+  auto h = config(0.25);
+  s.plan({{h, 1}});
+  pid_t owner = fork();
+  if (owner == 0) _exit(0);
+  long long start = 0;
+  for (int i = 0; i < 200 && start == 0; ++i) start = Store::process_start(owner);
+  // Wait until it is a zombie: /proc/PID/stat says Z.
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in("/proc/" + std::to_string(owner) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    if (stat.find(") Z ") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  sql(fmt::format("UPDATE runs SET status='running', owner_pid={}, owner_host='{}', owner_start={}, heartbeat={} "
+                  "WHERE id='{}'", owner, host, start, std::time(nullptr), h.hash()));
+  EXPECT_TRUE(s.claim());
+  waitpid(owner, nullptr, 0);
+}
+
 TEST_F(StoreTest, HeartbeatSaysWhichRunsWereTakenOverAndTheClaimFileTellsTheWorker) {
   Store a(dir), b(dir);
   auto h1 = config(0.25), h2 = config(0.5);
