@@ -12,9 +12,9 @@ struct WorkerDefault {
   std::string_view key;
   std::string_view value;  // in Hparams' canonical text
   // Core keys name the configuration: every sweep spec gives them (dataset, model, width, depth, the
-  // data size, seed, epochs), so a run's id always includes them, filled in with the default when
-  // absent. The other keys are left out of the id when they hold the default. Both rules keep the ids
-  // of specs that never wrote an optional default exactly as they were.
+  // data size, seed, epochs), and a run's id keeps them as written. The other keys are left out of
+  // the id when they hold the default. So the ids of specs that never wrote an optional default are
+  // exactly what they were.
   bool core;
 };
 

@@ -67,12 +67,7 @@ std::string Hparams::canonical() const {
     std::string key(d.key);
     const std::string& value = defaults.text(key);
     auto it = effective.find(key);
-    if (d.core) {
-      if (it == effective.end() && !(key == "data_fraction" && effective.count("data_count")))
-        effective.emplace(key, value);
-    } else if (it != effective.end() && it->second == value) {
-      effective.erase(it);
-    }
+    if (!d.core && it != effective.end() && it->second == value) effective.erase(it);
   }
   std::string out;
   for (const auto& [key, value] : effective) {  // std::map iterates in sorted key order
