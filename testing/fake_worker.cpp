@@ -10,6 +10,9 @@
 //   FAKE_FAIL_WHEN     likewise: print to stderr and exit 1
 //   FAKE_LOG           a file to which every completed run appends "<dir name> <pid>\n", after its
 //                      result.json is in place: a name twice means a run was completed twice
+//   FAKE_LOST_LOG      a file to which a worker appends "<dir name> <pid>\n" when it stops because its
+//                      run was taken over (SCALELAB_CLAIM no longer in RUN/claim; exit 4, nothing written)
+// Like scalelab-worker it checks, right before each write, that RUN/claim still holds $SCALELAB_CLAIM.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/spec.h"
+#include "store/claim.h"
 #include "store/hparams.h"
 #include "table/table.h"
 
@@ -66,6 +70,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto started = std::chrono::steady_clock::now();
+  auto lost = [&] {
+    if (scalelab::claim_held(out)) return false;
+    if (const char* log = std::getenv("FAKE_LOST_LOG")) append_line(log, fmt::format("{} {}\n", out.filename().string(), getpid()));
+    fmt::print(stderr, "fake_worker: {} was taken over: stopping without writing\n", out.filename().string());
+    return true;
+  };
   fmt::print("fake_worker: training {}\n", out.filename().string());
   std::fflush(stdout);
 
@@ -80,8 +90,10 @@ int main(int argc, char** argv) {
   const char* sleep_env = std::getenv("FAKE_SLEEP_MS");
   int sleep_ms = sleep_env ? std::atoi(sleep_env) : 30;
   for (int t = 0; t < sleep_ms; t += 5) {
-    if (t >= sleep_ms / 2 && !fs::exists(out / "metrics.jsonl"))
+    if (t >= sleep_ms / 2 && !fs::exists(out / "metrics.jsonl")) {
+      if (lost()) return scalelab::kLostClaimExit;
       scalelab::write_file_atomic(out / "metrics.jsonl", "{\"epoch\": 1}\n");
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 
@@ -110,6 +122,7 @@ int main(int argc, char** argv) {
   result["val_error"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(eps);
   result["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (diverged) result["diverged_at_epoch"] = 1;
+  if (lost()) return scalelab::kLostClaimExit;
   scalelab::write_file_atomic(out / "result.json", result.dump(2));
   if (const char* log = std::getenv("FAKE_LOG")) append_line(log, fmt::format("{} {}\n", out.filename().string(), getpid()));
   return diverged ? 3 : 0;

@@ -77,6 +77,8 @@ void print_table(const Table& table, std::FILE* out = stdout) {
 void print_outcome(const SweepOutcome& o, const fs::path& dir) {
   fmt::print(stderr, "{}: {} of {} runs done, {} diverged, {} failed, {} unfinished ({} started now, {})\n",
              dir.string(), o.done, o.total, o.diverged, o.failed, o.pending, o.started, format_duration(o.wall_s));
+  if (o.taken_over)
+    fmt::print(stderr, "{} runs were taken over by another sweep; their workers were stopped\n", o.taken_over);
   if (o.failed) fmt::print(stderr, "failed runs keep their reason in RUN/failure.txt; `scalelab results {}` lists them\n", dir.string());
 }
 
@@ -151,10 +153,14 @@ struct ResultsFlags {
 
 void results_command(const ResultsFlags& flags) {
   fs::path dir = flags.dir;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
   if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
     throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
   if (flags.rebuild) {
-    Store store(dir);
+    Store store(dir);  // a damaged index is moved aside and rebuilt here, with a warning
+    for (const auto& w : store.warnings()) fmt::print(stderr, "scalelab: warning: {}\n", w);
     store.rebuild();
     fmt::print(stderr, "rebuilt {} from its run directories\n", (dir / "store.sqlite").string());
   }
@@ -193,9 +199,12 @@ void demo_command(const DemoFlags& flags) {
   auto planned = expand(spec);
 
   // What is left, and how long it should take, before anything starts.
-  std::map<std::string, RunStatus> status;
-  if (fs::exists(dir / "store.sqlite"))
-    for (const auto& r : Store(dir).runs()) status[r.id] = r.status;
+  std::map<std::string, RunStatus> status;  // by configuration: runs may keep legacy ids
+  if (fs::exists(dir / "store.sqlite") && fs::is_directory(dir)) {
+    Store store(dir);
+    for (const auto& w : store.warnings()) fmt::print(stderr, "scalelab: warning: {}\n", w);
+    for (const auto& r : store.runs()) status[r.hparams.hash()] = r.status;
+  }
   std::vector<PlannedRun> left;
   for (const auto& run : planned) {
     auto it = status.find(run.hparams.hash());
@@ -222,7 +231,7 @@ void demo_command(const DemoFlags& flags) {
     std::map<std::string, double> epochs_run;
     for (const auto& r : Store(dir).runs())
       if (r.result.is_object() && r.result.contains("epochs_run") && r.result["epochs_run"].is_number())
-        epochs_run[r.id] = r.result["epochs_run"].get<double>();
+        epochs_run[r.hparams.hash()] = r.result["epochs_run"].get<double>();
     for (const auto& run : planned) {
       auto it = epochs_run.find(run.hparams.hash());
       double cost = it == epochs_run.end() ? run.cost : run.cost * it->second / run.hparams.number("epochs");

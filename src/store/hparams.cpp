@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
+#include "store/defaults.h"
 #include "store/yaml_input.h"
 #include "table/table.h"
 
@@ -21,6 +22,15 @@ bool parse_number(std::string_view text, double& out) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, out);
   return ec == std::errc() && ptr == end && std::isfinite(out);
+}
+
+std::string fnv1a(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;  // FNV prime
+  }
+  return fmt::format("{:016x}", h);
 }
 
 }  // namespace
@@ -46,9 +56,22 @@ double Hparams::number(std::string_view key) const {
 }
 
 std::string Hparams::canonical() const {
+  // The defaults in the same canonical text as the values (0.0005 reads back as 5e-04).
+  static const Hparams defaults = [] {
+    Hparams d;
+    for (const auto& w : kWorkerDefaults) d.set(std::string(w.key), w.value);
+    return d;
+  }();
+  std::map<std::string, std::string> effective = values_;
+  effective.erase("threads");
+  for (const auto& d : kWorkerDefaults) {
+    std::string key(d.key);
+    const std::string& value = defaults.text(key);
+    auto it = effective.find(key);
+    if (!d.core && it != effective.end() && it->second == value) effective.erase(it);
+  }
   std::string out;
-  for (const auto& [key, value] : values_) {  // std::map iterates in sorted key order
-    if (key == "threads") continue;
+  for (const auto& [key, value] : effective) {  // std::map iterates in sorted key order
     out += key;
     out += '=';
     out += value;
@@ -57,13 +80,18 @@ std::string Hparams::canonical() const {
   return out;
 }
 
-std::string Hparams::hash() const {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a offset basis
-  for (unsigned char c : canonical()) {
-    h ^= c;
-    h *= 1099511628211ull;  // FNV prime
+std::string Hparams::hash() const { return fnv1a(canonical()); }
+
+std::string Hparams::legacy_hash() const {
+  std::string out;
+  for (const auto& [key, value] : values_) {
+    if (key == "threads") continue;
+    out += key;
+    out += '=';
+    out += value;
+    out += '\n';
   }
-  return fmt::format("{:016x}", h);
+  return fnv1a(out);
 }
 
 std::string Hparams::to_yaml() const {

@@ -19,10 +19,20 @@ class Hparams {
   double number(std::string_view key) const;            // NaN when missing or not a number
   const std::map<std::string, std::string>& values() const { return values_; }
 
-  // Sorted `key=value` lines, without `threads` (it changes speed, not results).
+  // Sorted `key=value` lines of the configuration the worker trains: without `threads` (it changes
+  // speed, not results), and without the optional keys that hold the worker's default
+  // (store/defaults.h). So writing `lr: 0.05` out, or not, is the same run. Core keys (which every
+  // sweep spec gives) are kept as written.
   std::string canonical() const;
   // 64-bit FNV-1a of canonical(), as 16 hex digits: stable across builds, machines and runs.
   std::string hash() const;
+  // The ids of scalelab before defaults were normalised: every key as written, but `threads`. Run
+  // directories named so (the demo's, which writes every default out) keep their names.
+  std::string legacy_hash() const;
+  // `id` is this configuration's directory name, by either rule.
+  bool names(const std::string& id) const { return hash() == id || legacy_hash() == id; }
+  // The same training run, whatever defaults either wrote out.
+  bool same_config(const Hparams& other) const { return canonical() == other.canonical(); }
 
   std::string to_yaml() const;
   // A flat YAML map of scalars; InputError names the file, line and key of anything else.

@@ -62,7 +62,7 @@ RunDirState inspect_run_dir(const fs::path& dir, const Hparams& expected) {
   };
   if (!fs::exists(dir / "hparams.yaml")) return fs::exists(dir / "result.json") ? corrupt("hparams.yaml missing") : state;
   try {
-    if (!(Hparams::read(dir / "hparams.yaml") == expected)) return corrupt("hparams.yaml differs from the run's configuration");
+    if (!Hparams::read(dir / "hparams.yaml").same_config(expected)) return corrupt("hparams.yaml differs from the run's configuration");
   } catch (const InputError& e) {
     return corrupt(std::string("hparams.yaml unreadable: ") + e.what());
   }

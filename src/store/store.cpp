@@ -1,17 +1,25 @@
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/core.h>
 
+#include "store/claim.h"
 #include "table/table.h"
 
 namespace scalelab {
@@ -31,12 +39,28 @@ std::string hostname() {
   return name;
 }
 
+// The index file cannot be used: corrupt, not a database, not a file. Opening moves it aside.
+struct Damaged : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+bool damage_code(int rc) {
+  rc &= 0xff;
+  return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+  int rc = db ? sqlite3_extended_errcode(db) : SQLITE_NOMEM;
+  std::string msg = fmt::format("store: {}{}", what.empty() ? "" : what + ": ", db ? sqlite3_errmsg(db) : "out of memory");
+  if (damage_code(rc)) throw Damaged(msg);
+  throw std::runtime_error(msg);
+}
+
 // One prepared statement; binds by position (1-based) and steps row by row.
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-      throw std::runtime_error(fmt::format("store: {} in: {}", sqlite3_errmsg(db), sql));
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail(db, sql);
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
@@ -64,7 +88,7 @@ class Statement {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(fmt::format("store: {}", sqlite3_errmsg(db_)));
+    fail(db_, "");
   }
   // Runs to completion and resets, so the statement can be bound and run again.
   void run() {
@@ -79,6 +103,7 @@ class Statement {
   }
   double real(int col) const { return sqlite3_column_double(stmt_, col); }
   long integer(int col) const { return static_cast<long>(sqlite3_column_int64(stmt_, col)); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
  private:
   sqlite3* db_;
@@ -100,12 +125,7 @@ class Transaction {
 
  private:
   void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error(fmt::format("store: {}: {}", sql, msg));
-    }
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db_, sql);
   }
   sqlite3* db_;
   bool done_ = false;
@@ -120,6 +140,7 @@ CREATE TABLE IF NOT EXISTS runs (
   attempts    INTEGER NOT NULL DEFAULT 0,
   owner_pid   INTEGER NOT NULL DEFAULT 0,
   owner_host  TEXT NOT NULL DEFAULT '',
+  owner_start INTEGER NOT NULL DEFAULT 0,  -- the owner's process start time: a reused pid is not it
   heartbeat   REAL NOT NULL DEFAULT 0,
   started_at  REAL NOT NULL DEFAULT 0,
   finished_at REAL NOT NULL DEFAULT 0,
@@ -132,13 +153,90 @@ CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, cost);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
-const char* kColumns = "id, hparams, status, cost, attempts, result, message, wall_s, owner_pid, owner_host, heartbeat";
+const char* kColumns =
+    "id, hparams, status, cost, attempts, result, message, wall_s, owner_pid, owner_host, heartbeat, owner_start";
 
-RunRecord read_record(const Statement& s) {
-  RunRecord r;
+// The configuration a row stands for, never taken on the row's word: its hparams when they parse and
+// hash to its id, else RUN/hparams.yaml when that does, else the planned configuration (when given
+// and it does). nullopt: nothing trustworthy says what this run is.
+std::optional<Hparams> trusted_hparams(const std::string& id, const std::string& row_text, const fs::path& run_dir,
+                                       const Hparams* planned, std::string* source = nullptr) {
+  try {
+    auto h = Hparams::from_yaml(row_text, "store.sqlite");
+    if (h.names(id)) {
+      if (source) *source = "index";
+      return h;
+    }
+  } catch (const std::exception&) {
+  }
+  try {
+    std::error_code ec;
+    if (fs::is_regular_file(run_dir / "hparams.yaml", ec)) {
+      auto h = Hparams::read(run_dir / "hparams.yaml");
+      if (h.names(id)) {
+        if (source) *source = (run_dir / "hparams.yaml").string();
+        return h;
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  if (planned && planned->names(id)) {
+    if (source) *source = "the spec";
+    return *planned;
+  }
+  return std::nullopt;
+}
+
+// Why RUN cannot be this run's directory (another configuration's hparams.yaml, an unreadable one, a
+// file in its place), or "" when it can.
+std::string foreign_reason(const fs::path& run_dir, const std::string& id) {
+  std::error_code ec;
+  auto st = fs::symlink_status(run_dir, ec);
+  if (ec || !fs::exists(st)) return "";
+  if (!fs::is_directory(st)) return fmt::format("{} is not a directory", run_dir.string());
+  if (!fs::exists(run_dir / "hparams.yaml", ec)) return "";
+  try {
+    auto h = Hparams::read(run_dir / "hparams.yaml");
+    if (h.names(id)) return "";
+    return fmt::format("{} holds another configuration (it hashes to {}, not {})", (run_dir / "hparams.yaml").string(),
+                       h.hash(), id);
+  } catch (const std::exception& e) {
+    return fmt::format("{} is unreadable: {}", (run_dir / "hparams.yaml").string(), e.what());
+  }
+}
+
+std::string timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+// A name beside `base` that does not exist yet: base, base.2, base.3, ...
+fs::path free_name(const fs::path& base) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(base, ec))) return base;
+  for (int i = 2;; ++i) {
+    fs::path p = base.string() + "." + std::to_string(i);
+    if (!fs::exists(fs::symlink_status(p, ec))) return p;
+  }
+}
+
+// A row as stored; the status and configuration are checked by the caller.
+struct RawRow {
+  RunRecord record;
+  std::string hparams_text, status_text;
+  double heartbeat = 0;
+};
+
+RawRow read_raw(const Statement& s) {
+  RawRow row;
+  RunRecord& r = row.record;
   r.id = s.text(0);
-  r.hparams = Hparams::from_yaml(s.text(1), "store.sqlite");
-  r.status = parse_run_status(s.text(2));
+  row.hparams_text = s.text(1);
+  row.status_text = s.text(2);
   r.cost = s.real(3);
   r.attempts = static_cast<int>(s.integer(4));
   if (auto result = s.text(5); !result.empty()) r.result = nlohmann::json::parse(result, nullptr, false);
@@ -146,7 +244,17 @@ RunRecord read_record(const Statement& s) {
   r.wall_s = s.real(7);
   r.owner_pid = s.integer(8);
   r.owner_host = s.text(9);
-  return r;
+  row.heartbeat = s.real(10);
+  r.owner_start = static_cast<long long>(sqlite3_int64(s.integer(11)));
+  return row;
+}
+
+std::optional<RunStatus> known_status(const std::string& text) {
+  try {
+    return parse_run_status(text);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
 }
 
 double result_wall(const nlohmann::json& result) {
@@ -155,76 +263,271 @@ double result_wall(const nlohmann::json& result) {
 
 }  // namespace
 
-Store::Store(const fs::path& sweep_dir) : dir_(sweep_dir), host_(hostname()), pid_(static_cast<long>(getpid())) {
-  fs::create_directories(dir_ / "runs");
-  auto db_path = dir_ / "store.sqlite";
-  if (sqlite3_open(db_path.c_str(), &db_) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw std::runtime_error(fmt::format("cannot open {}: {}", db_path.string(), msg));
+
+namespace {
+
+// Fields of /proc/PID/stat: the state (field 3) and the start time (field 22, clock ticks since boot).
+bool read_proc_stat(long pid, char& state, long long& start) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return false;
+  auto paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return false;
+  std::istringstream fields(stat.substr(paren + 1));
+  std::string field;
+  state = '?';
+  start = 0;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 3) state = field.empty() ? '?' : field[0];
+    if (i == 22) start = std::atoll(field.c_str());
   }
-  // Measured: with a timeout >= 5 s concurrent writers lose nothing; without one most writes fail.
-  sqlite3_busy_timeout(db_, 30000);
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=NORMAL");
-  {
-    // Under the write lock, so of several processes opening a new store only the first fills it:
-    // a second rebuild would drop the rows the first has claimed but not yet given a directory.
-    Transaction t(db_);
-    exec(kSchema);
-    bool created = Statement(db_, "SELECT value FROM meta WHERE key='created'").step();
-    if (!created) {
-      index_directories();
-      Statement(db_, "INSERT INTO meta(key, value) VALUES('created', datetime('now'))").run();
-    }
-    t.commit();
-  }
+  return start > 0;
+}
+
+}  // namespace
+
+long long Store::process_start(long pid) {
+  char state;
+  long long start;
+  return read_proc_stat(pid, state, start) ? start : 0;
+}
+
+Store::Store(const fs::path& sweep_dir, StoreMode mode)
+    : dir_(sweep_dir), mode_(mode), host_(hostname()), pid_(static_cast<long>(getpid())) {
+  start_ = process_start(pid_);
+  if (const char* lease = std::getenv("SCALELAB_LEASE_SECONDS"); lease && std::atof(lease) > 0) lease_ = std::atof(lease);
+  if (mode_ == StoreMode::read_only) open_read_only();
+  else open_read_write();
 }
 
 Store::~Store() { sqlite3_close(db_); }
 
-void Store::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "?";
-    sqlite3_free(err);
-    throw std::runtime_error(fmt::format("store: {}", msg));
+void Store::open_read_write() {
+  fs::create_directories(dir_ / "runs");
+  auto db_path = dir_ / "store.sqlite";
+  // Deciding that the index is damaged and moving it aside happens under a lock, so that of several
+  // processes opening a damaged store only the first moves it, never the fresh one another just made.
+  int lock = open((dir_ / "store.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock >= 0) flock(lock, LOCK_EX);
+  struct Unlock {
+    int fd;
+    ~Unlock() {
+      if (fd >= 0) close(fd);  // closing releases the flock
+    }
+  } unlock{lock};
+
+  auto try_open = [&]() {
+    std::error_code ec;
+    auto st = fs::symlink_status(db_path, ec);
+    if (fs::exists(st) && !fs::is_regular_file(st)) throw Damaged(fmt::format("{} is not a file", db_path.string()));
+    if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+      fail(db_, "cannot open " + db_path.string());
+    // Measured: with a timeout >= 5 s concurrent writers lose nothing; without one most writes fail.
+    sqlite3_busy_timeout(db_, 30000);
+    {
+      Statement check(db_, "PRAGMA quick_check");
+      std::string verdict = check.step() ? check.text(0) : "no answer";
+      if (verdict != "ok") throw Damaged(fmt::format("{} fails its integrity check: {}", db_path.string(), verdict));
+    }
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    initialise();
+  };
+  try {
+    try_open();
+  } catch (const Damaged& e) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    auto aside = free_name(dir_ / ("store.sqlite.damaged-" + timestamp()));
+    fs::rename(db_path, aside);
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+      fs::path side = db_path.string() + suffix;
+      std::error_code ec;
+      if (fs::exists(fs::symlink_status(side, ec))) fs::rename(side, aside.string() + suffix);
+    }
+    warnings_.push_back(fmt::format("the index {} could not be read ({}): moved it to {} and rebuilt it from {}",
+                                    db_path.string(), e.what(), aside.string(), (dir_ / "runs").string()));
+    try_open();
   }
 }
 
-bool Store::owner_alive(long pid, const std::string& host, double heartbeat) const {
-  if (now_seconds() - heartbeat > lease_seconds) return false;
-  if (host != host_) return true;  // only its lease can tell
-  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+void Store::open_read_only() {
+  auto db_path = dir_ / "store.sqlite";
+  std::error_code ec;
+  std::string why;
+  if (fs::is_regular_file(db_path, ec)) {
+    // mode=ro needs the -shm file of a WAL database, or a directory it may create it in; immutable=1
+    // reads the main file alone, which is whole when no -wal is left (the last writer checkpointed).
+    fs::path wal = db_path.string() + "-wal";
+    bool wal_empty = !fs::exists(wal, ec) || fs::file_size(wal, ec) == 0;
+    // Without a -wal the main file is whole and immutable=1 reads it creating nothing; with one, a
+    // writer may be at work and mode=ro reads through its WAL.
+    std::vector<std::string> uris = {"file:" + db_path.string() + "?mode=ro"};
+    if (wal_empty) uris.insert(uris.begin(), "file:" + db_path.string() + "?immutable=1");
+    for (const auto& uri : uris) {
+      try {
+        if (sqlite3_open_v2(uri.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) != SQLITE_OK)
+          fail(db_, "cannot open " + db_path.string());
+        sqlite3_busy_timeout(db_, 30000);
+        Statement check(db_, "PRAGMA quick_check");
+        std::string verdict = check.step() ? check.text(0) : "no answer";
+        if (verdict != "ok") throw Damaged(fmt::format("fails its integrity check: {}", verdict));
+        bool has_owner_start = false;
+        Statement cols(db_, "PRAGMA table_info(runs)");
+        while (cols.step()) has_owner_start = has_owner_start || cols.text(1) == "owner_start";
+        if (!has_owner_start) throw std::runtime_error("an older schema");
+        Statement(db_, "SELECT count(*) FROM runs").step();
+        return;
+      } catch (const std::exception& e) {
+        why = e.what();
+        sqlite3_close(db_);
+        db_ = nullptr;
+      }
+    }
+    warnings_.push_back(fmt::format("cannot read the index {} ({}): listing the run directories instead",
+                                    db_path.string(), why));
+  } else if (fs::exists(fs::symlink_status(db_path, ec))) {
+    warnings_.push_back(fmt::format("{} is not a file: listing the run directories instead", db_path.string()));
+  }
+  open_memory_index();
 }
 
-void Store::plan(const std::vector<Planned>& runs, bool retry_failed) {
+void Store::open_memory_index() {
+  if (sqlite3_open(":memory:", &db_) != SQLITE_OK) fail(db_, "cannot open an index in memory");
+  exec(kSchema);
   Transaction t(db_);
+  std::error_code ec;
+  if (fs::is_directory(dir_ / "runs", ec)) index_directories();
+  t.commit();
+}
+
+void Store::initialise() {
+  // Under the write lock, so of several processes opening a new store only the first fills it:
+  // a second rebuild would drop the rows the first has claimed but not yet given a directory.
+  Transaction t(db_);
+  exec(kSchema);
+  bool has_owner_start = false;
+  {
+    Statement cols(db_, "PRAGMA table_info(runs)");
+    while (cols.step()) has_owner_start = has_owner_start || cols.text(1) == "owner_start";
+  }
+  if (!has_owner_start) exec("ALTER TABLE runs ADD COLUMN owner_start INTEGER NOT NULL DEFAULT 0");
+  bool created = Statement(db_, "SELECT value FROM meta WHERE key='created'").step();
+  if (!created) {
+    index_directories();
+    Statement(db_, "INSERT INTO meta(key, value) VALUES('created', datetime('now'))").run();
+  }
+  t.commit();
+}
+
+void Store::exec(const char* sql) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db_, "");
+}
+
+bool Store::owner_alive(long pid, const std::string& host, long long start, double heartbeat) const {
+  if (host != host_) return now_seconds() - heartbeat <= lease_;  // only its lease can tell
+  // This host: alive while that very process lives, however long since its last heartbeat (a
+  // stopped or swapped-out sweep still owns its runs, and its workers may still be writing).
+  if (pid <= 0) return false;
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  char state;
+  long long running_since;
+  if (!read_proc_stat(pid, state, running_since)) return start == 0;  // no /proc: the pid is all we know
+  if (state == 'Z' || state == 'X') return false;                      // exited, not yet reaped
+  return start == 0 || running_since == start;  // 0: claimed before start times were recorded
+}
+
+fs::path Store::quarantine(const std::string& id) {
+  fs::create_directories(dir_ / "quarantine");
+  auto to = free_name(dir_ / "quarantine" / (id + "." + timestamp()));
+  fs::rename(run_dir(id), to);
+  return to;
+}
+
+Store::PlanOutcome Store::plan(const std::vector<Planned>& runs, bool retry_failed) {
+  if (read_only()) throw std::logic_error("store: plan() on a read-only store");
+  Transaction t(db_);
+  PlanOutcome out;
+
+  // The directories first: which configuration each holds. A directory named by the legacy hash of
+  // its hparams.yaml (written before defaults were normalised) is the same configuration's.
+  std::map<std::string, std::string> dir_of_hash;  // Hparams::hash() -> directory name
+  std::map<std::string, std::string> dir_text;     // directory name -> its hparams.yaml
+  {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir_ / "runs", ec)) {
+      if (!entry.is_directory(ec)) continue;  // a stray file under runs/ is nobody's run
+      auto id = entry.path().filename().string();
+      try {
+        auto h = Hparams::read(entry.path() / "hparams.yaml");
+        if (!h.names(id)) continue;
+        dir_text[id] = h.to_yaml();
+        auto [it, fresh] = dir_of_hash.emplace(h.hash(), id);
+        if (!fresh && id == h.hash()) it->second = id;  // the current name wins over a legacy one
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  std::map<std::string, const Hparams*> planned_by_id;
   {
     Statement insert(db_,
                      "INSERT INTO runs(id, hparams, status, cost) VALUES(?, ?, 'pending', ?) "
                      "ON CONFLICT(id) DO UPDATE SET cost = excluded.cost");
     for (const auto& run : runs) {
-      Statement& s = insert.bind(1, run.hparams.hash()).bind(2, run.hparams.to_yaml()).bind(3, run.cost);
-      s.run();
+      auto id = run.hparams.hash();
+      std::string text = run.hparams.to_yaml();
+      if (auto it = dir_of_hash.find(id); it != dir_of_hash.end()) {
+        id = it->second;
+        text = dir_text[id];
+      }
+      out.ids.push_back(id);
+      planned_by_id[id] = &run.hparams;
+      insert.bind(1, id).bind(2, text).bind(3, run.cost).run();
     }
   }
   // Read the status before looking at the directory, inside the write lock: an owner writes
   // result.json before it records `done`, so a `done` read here always finds its result.json.
-  struct Row {
-    std::string id, hparams;
-    RunStatus status;
-  };
-  std::vector<Row> rows;  // read first: rows are updated below, and SQLite forbids nothing but promises little
+  std::vector<RawRow> rows;
   {
-    Statement all(db_, "SELECT id, hparams, status FROM runs");
-    while (all.step()) rows.push_back({all.text(0), all.text(1), parse_run_status(all.text(2))});
+    Statement all(db_, fmt::format("SELECT {} FROM runs", kColumns).c_str());
+    while (all.step()) rows.push_back(read_raw(all));
   }
-  Statement to_finished(db_, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, message='' WHERE id=?");
-  Statement to_pending(db_, "UPDATE runs SET status='pending', result='', test_error=NULL, message=? WHERE id=?");
-  for (const auto& [id, hparams, status] : rows) {
-    if (status == RunStatus::running) continue;  // its owner, or the next claimer, settles it
-    auto state = inspect_run_dir(run_dir(id), Hparams::from_yaml(hparams, "store.sqlite"));
+  Statement set_hparams(db_, "UPDATE runs SET hparams=? WHERE id=?");
+  Statement drop(db_, "DELETE FROM runs WHERE id=?");
+  Statement to_finished(db_,
+                        "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, message='', owner_pid=0 WHERE id=?");
+  Statement to_failed(db_, "UPDATE runs SET status='failed', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?");
+  Statement to_pending(db_,
+                       "UPDATE runs SET status='pending', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?");
+  for (auto& row : rows) {
+    const auto& id = row.record.id;
+    auto status = known_status(row.status_text);
+    if (status == RunStatus::running &&
+        owner_alive(row.record.owner_pid, row.record.owner_host, row.record.owner_start, row.heartbeat))
+      continue;  // its owner settles it
+    auto planned = planned_by_id.find(id);
+    std::string source;
+    auto hparams = trusted_hparams(id, row.hparams_text, run_dir(id),
+                                   planned == planned_by_id.end() ? nullptr : planned->second, &source);
+    if (!hparams) {
+      out.warnings.push_back(fmt::format("index row {} holds hyperparameters that do not hash to its id, and no run "
+                                         "directory or spec says what it is: dropped from the index",
+                                         id));
+      drop.bind(1, id).run();
+      continue;
+    }
+    if (source != "index") {
+      out.warnings.push_back(fmt::format("index row {} held hyperparameters that do not hash to its id: repaired from {}",
+                                         id, source));
+      set_hparams.bind(1, hparams->to_yaml()).bind(2, id).run();
+    }
+    std::string set_aside;
+    if (auto why = foreign_reason(run_dir(id), id); !why.empty()) {
+      auto to = quarantine(id);
+      set_aside = fmt::format("{}: moved to {}; run again", why, to.string());
+      out.warnings.push_back(fmt::format("run {}: {}", id, set_aside));
+    }
+    auto state = inspect_run_dir(run_dir(id), *hparams);
     bool recorded_finished = status == RunStatus::done || status == RunStatus::diverged;
     if (state.kind == RunDirState::finished) {
       if (state.status != status) {
@@ -233,30 +536,45 @@ void Store::plan(const std::vector<Planned>& runs, bool retry_failed) {
         to_finished.bind(1, std::string(to_string(state.status))).bind(2, r.dump()).bind(3, err)
             .bind(4, result_wall(r)).bind(5, id).run();
       }
-    } else if (recorded_finished || (retry_failed && status == RunStatus::failed)) {
-      std::string why = state.kind == RunDirState::corrupt ? "previous result discarded: " + state.reason
-                        : recorded_finished                ? "previous result missing"
-                                                           : "retrying after failure";
+    } else if (!status && state.kind == RunDirState::failed && !retry_failed) {
+      to_failed.bind(1, state.reason).bind(2, id).run();
+    } else if (!set_aside.empty() || !status || status == RunStatus::running || recorded_finished ||
+               (retry_failed && status == RunStatus::failed)) {
+      // (running here: its owner is gone, so the next claimer restarts it anyway)
+      if (status == RunStatus::running && set_aside.empty()) continue;
+      std::string why = !set_aside.empty()                         ? set_aside
+                        : !status                                  ? "unknown status '" + row.status_text + "' in the index"
+                        : state.kind == RunDirState::corrupt       ? "previous result discarded: " + state.reason
+                        : recorded_finished                        ? "previous result missing"
+                                                                   : "retrying after failure";
       to_pending.bind(1, why).bind(2, id).run();
     }
   }
   t.commit();
+  return out;
 }
 
 std::optional<RunRecord> Store::claim(const std::set<std::string>* among) {
+  if (read_only()) throw std::logic_error("store: claim() on a read-only store");
   Transaction t(db_);
   std::optional<RunRecord> claimed;
-  std::vector<std::pair<RunRecord, double>> candidates;  // with heartbeat
+  std::vector<RawRow> candidates;
   {
     Statement s(db_, fmt::format("SELECT {} FROM runs WHERE status IN ('pending','running') ORDER BY cost, id",
                                  kColumns).c_str());
     while (s.step())
-      if (!among || among->count(s.text(0))) candidates.emplace_back(read_record(s), s.real(10));
+      if (!among || among->count(s.text(0))) candidates.push_back(read_raw(s));
   }
-  {
-    for (auto& [r, heartbeat] : candidates) {
-      if (r.status == RunStatus::running && owner_alive(r.owner_pid, r.owner_host, heartbeat)) continue;
-      // A run whose owner died after its worker finished keeps its result: record it, do not rerun.
+  for (auto& row : candidates) {
+    RunRecord& r = row.record;
+    r.status = row.status_text == "running" ? RunStatus::running : RunStatus::pending;
+    if (r.status == RunStatus::running && owner_alive(r.owner_pid, r.owner_host, r.owner_start, row.heartbeat)) continue;
+    // Only a configuration that names the run's id is ever run in its directory (plan repairs rows).
+    auto hparams = trusted_hparams(r.id, row.hparams_text, run_dir(r.id), nullptr);
+    if (!hparams) continue;
+    r.hparams = *hparams;
+    // A run whose owner died after its worker finished keeps its result: record it, do not rerun.
+    if (foreign_reason(run_dir(r.id), r.id).empty()) {
       auto state = inspect_run_dir(run_dir(r.id), r.hparams);
       if (state.kind == RunDirState::finished) {
         Statement s(db_, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, owner_pid=0 WHERE id=?");
@@ -266,28 +584,50 @@ std::optional<RunRecord> Store::claim(const std::set<std::string>* among) {
             .bind(5, r.id).run();
         continue;
       }
-      claimed = std::move(r);
-      break;
     }
+    claimed = std::move(r);
+    break;
   }
   if (claimed) {
     double now = now_seconds();
     Statement s(db_,
-                "UPDATE runs SET status='running', owner_pid=?, owner_host=?, heartbeat=?, started_at=?, "
+                "UPDATE runs SET status='running', owner_pid=?, owner_host=?, owner_start=?, heartbeat=?, started_at=?, "
                 "attempts=attempts+1 WHERE id=?");
-    s.bind(1, pid_).bind(2, host_).bind(3, now).bind(4, now).bind(5, claimed->id).run();
+    s.bind(1, pid_).bind(2, host_).bind(3, static_cast<long>(start_)).bind(4, now).bind(5, now).bind(6, claimed->id).run();
     claimed->status = RunStatus::running;
     claimed->attempts += 1;
     claimed->owner_pid = pid_;
     claimed->owner_host = host_;
+    claimed->owner_start = start_;
   }
   t.commit();
   return claimed;
 }
 
-void Store::heartbeat() {
+std::string Store::prepare(const RunRecord& run, std::string* note) {
+  auto dir = run_dir(run.id);
+  if (!run.hparams.names(run.id))
+    throw std::logic_error(fmt::format("store: refusing to write another configuration into {}", dir.string()));
+  if (auto why = foreign_reason(dir, run.id); !why.empty()) {
+    auto to = quarantine(run.id);
+    if (note) *note = fmt::format("{}: moved to {}", why, to.string());
+  }
+  prepare_run_dir(dir, run.hparams);
+  auto token = fmt::format("host={} pid={} start={} attempt={}", host_, pid_, start_, run.attempts);
+  write_file_atomic(dir / kClaimFile, token + "\n");
+  return token;
+}
+
+std::set<std::string> Store::heartbeat() {
+  Transaction t(db_);
   Statement s(db_, "UPDATE runs SET heartbeat=? WHERE status='running' AND owner_pid=? AND owner_host=?");
   s.bind(1, now_seconds()).bind(2, pid_).bind(3, host_).run();
+  std::set<std::string> owned;
+  Statement q(db_, "SELECT id FROM runs WHERE status='running' AND owner_pid=? AND owner_host=?");
+  q.bind(1, pid_).bind(2, host_);
+  while (q.step()) owned.insert(q.text(0));
+  t.commit();
+  return owned;
 }
 
 void Store::finish(const std::string& id, RunStatus status, const nlohmann::json& result, const std::string& message,
@@ -313,11 +653,31 @@ void Store::release(const std::string& id) {
 std::vector<RunRecord> Store::runs() const {
   std::vector<RunRecord> out;
   Statement s(db_, fmt::format("SELECT {} FROM runs ORDER BY cost, id", kColumns).c_str());
-  while (s.step()) out.push_back(read_record(s));
+  while (s.step()) {
+    auto row = read_raw(s);
+    RunRecord& r = row.record;
+    // Never on the index's word alone: a row that does not say what it is, or says it oddly, is read
+    // from its directory (a sweep or `results --rebuild` writes the repair back).
+    auto hparams = trusted_hparams(r.id, row.hparams_text, run_dir(r.id), nullptr);
+    if (!hparams) continue;
+    r.hparams = *hparams;
+    if (auto status = known_status(row.status_text)) {
+      r.status = *status;
+    } else {
+      auto state = inspect_run_dir(run_dir(r.id), r.hparams);
+      r.status = state.kind == RunDirState::finished ? state.status
+                 : state.kind == RunDirState::failed ? RunStatus::failed
+                                                     : RunStatus::pending;
+      r.result = state.kind == RunDirState::finished ? state.result : nlohmann::json();
+      r.message = "unknown status '" + row.status_text + "' in the index: read from the directory";
+    }
+    out.push_back(std::move(r));
+  }
   return out;
 }
 
 void Store::rebuild() {
+  if (read_only()) throw std::logic_error("store: rebuild() on a read-only store");
   Transaction t(db_);
   index_directories();
   t.commit();
@@ -325,8 +685,9 @@ void Store::rebuild() {
 
 void Store::index_directories() {
   std::vector<std::string> seen;
-  for (const auto& entry : fs::directory_iterator(dir_ / "runs")) {
-    if (!entry.is_directory()) continue;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_ / "runs", ec)) {
+    if (!entry.is_directory(ec)) continue;  // stray files under runs/ are nobody's run
     auto id = entry.path().filename().string();
     Hparams h;
     try {
@@ -334,12 +695,14 @@ void Store::index_directories() {
     } catch (const std::exception&) {
       continue;  // no readable configuration: nothing to index; a sweep that plans it starts it afresh
     }
-    if (h.hash() != id) continue;  // renamed or edited by hand: not this configuration's directory
+    if (!h.names(id)) continue;  // renamed or edited by hand: not this configuration's directory
     seen.push_back(id);
     {
-      Statement cur(db_, "SELECT status, owner_pid, owner_host, heartbeat FROM runs WHERE id=?");
+      Statement cur(db_, "SELECT status, owner_pid, owner_host, heartbeat, owner_start FROM runs WHERE id=?");
       cur.bind(1, id);
-      if (cur.step() && cur.text(0) == "running" && owner_alive(cur.integer(1), cur.text(2), cur.real(3))) continue;
+      if (cur.step() && cur.text(0) == "running" &&
+          owner_alive(cur.integer(1), cur.text(2), static_cast<long long>(cur.integer(4)), cur.real(3)))
+        continue;
     }
     auto state = inspect_run_dir(entry.path(), h);
     RunStatus status = state.kind == RunDirState::finished ? state.status
@@ -360,9 +723,10 @@ void Store::index_directories() {
   }
   {
     std::vector<std::string> stale;
-    Statement ids(db_, "SELECT id, status, owner_pid, owner_host, heartbeat FROM runs");
+    Statement ids(db_, "SELECT id, status, owner_pid, owner_host, heartbeat, owner_start FROM runs");
     while (ids.step()) {
-      bool claimed = ids.text(1) == "running" && owner_alive(ids.integer(2), ids.text(3), ids.real(4));
+      bool claimed = ids.text(1) == "running" &&
+                     owner_alive(ids.integer(2), ids.text(3), static_cast<long long>(ids.integer(5)), ids.real(4));
       // A live claim may not have its directory yet (it is made right after the claim commits).
       if (!claimed && std::find(seen.begin(), seen.end(), ids.text(0)) == seen.end()) stale.push_back(ids.text(0));
     }

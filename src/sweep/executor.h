@@ -1,6 +1,6 @@
 // Where runs execute. The sweep hands an Executor one run at a time and collects how each ended; it
 // never knows whether the run was a local process or, later, a Slurm task. A new backend implements
-// these five calls and nothing in the sweep changes.
+// these six calls and nothing in the sweep changes.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,9 @@ struct Job {
   std::string id;                // the run's id (its directory name)
   std::filesystem::path dir;     // the run directory, holding hparams.yaml
   int threads = 1;               // compute threads the worker may use
+  // The claim token (store/claim.h): the worker gets it in $SCALELAB_CLAIM and writes nothing once
+  // RUN/claim holds another. Empty: no check.
+  std::string claim;
 };
 
 struct JobEnd {
@@ -36,6 +39,9 @@ class Executor {
   virtual std::vector<JobEnd> wait(std::chrono::milliseconds timeout) = 0;
   // Stops every running run and returns how they ended (cancelled = true).
   virtual std::vector<JobEnd> cancel_all() = 0;
+  // Stops one run (it was taken over by another sweep); how it ended comes back from wait(), with
+  // cancelled = true. Unknown ids are ignored.
+  virtual void cancel(const std::string& id) = 0;
 };
 
 // The command that runs one job, e.g. {"scalelab-worker", "train", "--config", DIR/hparams.yaml,
@@ -46,7 +52,7 @@ WorkerCommand scalelab_worker_command(const std::filesystem::path& worker);
 // One child process per run on this machine, at most `slots` at once. Each child runs in its own
 // process group (a terminal's Ctrl-C reaches the sweep, which stops the children itself) and dies
 // with the sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan writing into a run directory.
-// Its stdout and stderr go to DIR/worker.log.
+// Its stdout and stderr go to DIR/worker.log; its environment is the sweep's plus SCALELAB_CLAIM.
 std::unique_ptr<Executor> make_local_executor(int slots, WorkerCommand command);
 
 }  // namespace scalelab

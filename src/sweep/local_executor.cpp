@@ -12,7 +12,10 @@
 
 #include <fmt/core.h>
 
+#include "store/claim.h"
 #include "sweep/executor.h"
+
+extern char** environ;
 
 namespace scalelab {
 
@@ -33,6 +36,13 @@ class LocalExecutor : public Executor {
     std::vector<char*> argv;
     for (auto& s : argv_strings) argv.push_back(s.data());
     argv.push_back(nullptr);
+    // The environment is built before fork: the child may only make async-signal-safe calls.
+    std::string claim_var = std::string(kClaimEnv) + "=" + job.claim;
+    std::vector<char*> envp;
+    for (char** e = environ; *e; ++e)
+      if (std::strncmp(*e, kClaimEnv, std::strlen(kClaimEnv)) != 0 || (*e)[std::strlen(kClaimEnv)] != '=') envp.push_back(*e);
+    if (!job.claim.empty()) envp.push_back(claim_var.data());
+    envp.push_back(nullptr);
     auto log = (job.dir / "worker.log").string();
     pid_t parent = getpid();
 
@@ -45,6 +55,7 @@ class LocalExecutor : public Executor {
       if (getppid() != parent) _exit(127);  // the sweep died before prctl took effect
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
+      signal(SIGHUP, SIG_DFL);
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -55,13 +66,21 @@ class LocalExecutor : public Executor {
       }
       int devnull = open("/dev/null", O_RDONLY);
       if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-      execv(argv[0], argv.data());
+      execve(argv[0], argv.data(), envp.data());
       const char msg[] = "scalelab: cannot execute the worker\n";
       (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
       _exit(127);
     }
     setpgid(pid, pid);  // also from the parent, so the group exists before any kill below
-    children_[pid] = {job.id, Clock::now()};
+    children_[pid] = {job.id, Clock::now(), false};
+  }
+
+  void cancel(const std::string& id) override {
+    for (auto& [pid, child] : children_)
+      if (child.id == id && !child.cancelled) {
+        kill(-pid, SIGKILL);  // it was taken over: it must not write another byte
+        child.cancelled = true;
+      }
   }
 
   std::vector<JobEnd> wait(std::chrono::milliseconds timeout) override {
@@ -95,6 +114,7 @@ class LocalExecutor : public Executor {
   struct Child {
     std::string id;
     Clock::time_point started;
+    bool cancelled = false;  // by cancel(id)
   };
 
   void reap(std::vector<JobEnd>& ended, bool cancelled) {
@@ -107,7 +127,7 @@ class LocalExecutor : public Executor {
       }
       JobEnd end;
       end.id = it->second.id;
-      end.cancelled = cancelled;
+      end.cancelled = cancelled || it->second.cancelled;
       end.wall_s = std::chrono::duration<double>(Clock::now() - it->second.started).count();
       if (r > 0 && WIFEXITED(status)) end.exit_code = WEXITSTATUS(status);
       if (r > 0 && WIFSIGNALED(status)) end.signal = WTERMSIG(status);

@@ -1,5 +1,7 @@
 #include "sweep/results.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <map>
 
@@ -32,7 +34,12 @@ struct SweepView {
   std::vector<PlannedRun> planned;
   std::vector<RunView> runs;
 
+  std::vector<std::string> store_warnings;  // the index rebuilt, or read from the directories
+
   explicit SweepView(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+      throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
     if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
       throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
     std::map<std::string, const PlannedRun*> by_id;
@@ -44,10 +51,16 @@ struct SweepView {
     } else {
       keys = {"width", "depth", "data_fraction"};
     }
-    Store store(dir);
+    // Listing never needs to write: a directory this process may not write is read as it is.
+    auto db = dir / "store.sqlite";
+    bool writable = access(dir.c_str(), W_OK) == 0 && access((dir / "runs").c_str(), W_OK) == 0 &&
+                    (!fs::exists(db, ec) || access(db.c_str(), W_OK) == 0);
+    Store store(dir, writable ? StoreMode::read_write : StoreMode::read_only);
+    store_warnings = store.warnings();
     for (auto& record : store.runs()) {
       RunView view;
-      if (auto it = by_id.find(record.id); it != by_id.end()) view.planned = it->second;
+      // By configuration, not by directory name: a run kept under a legacy id is still the spec's.
+      if (auto it = by_id.find(record.hparams.hash()); it != by_id.end()) view.planned = it->second;
       for (const auto& key : keys)
         view.cell += (view.cell.empty() ? "" : " ") + key + "=" + (record.hparams.has(key) ? record.hparams.text(key) : "");
       view.record = std::move(record);
@@ -66,10 +79,15 @@ struct SweepView {
   }
 };
 
+void print_store_warnings(const SweepView& view) {
+  for (const auto& w : view.store_warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
+}
+
 }  // namespace
 
 Table run_table(const fs::path& dir) {
   SweepView view(dir);
+  print_store_warnings(view);
   std::vector<std::string> header = {"id", "status", "role"};
   header.insert(header.end(), view.keys.begin(), view.keys.end());
   for (const char* c : {"seed", "params", "samples", "epochs", "test_error", "val_error", "wall_s", "attempts", "message"})
@@ -174,12 +192,13 @@ Table to_table(const SweepView& view, const std::vector<Cell>& cells, bool finis
 
 Table cell_table(const fs::path& dir) {
   SweepView view(dir);
+  print_store_warnings(view);
   return to_table(view, cells_of(view, nullptr), false, dir.string());
 }
 
 Table sweep_measurements(const fs::path& dir, std::vector<std::string>* warnings) {
   SweepView view(dir);
-  std::vector<std::string> local;
+  std::vector<std::string> local = view.store_warnings;
   auto cells = cells_of(view, &local);
   for (const auto& c : cells)
     if (c.errors.empty()) {

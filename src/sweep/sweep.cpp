@@ -13,6 +13,7 @@
 
 #include <fmt/core.h>
 
+#include "store/claim.h"
 #include "store/store.h"
 #include "sweep/progress.h"
 
@@ -37,15 +38,17 @@ class StopSignals {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGHUP, &sa, &old_hup_);  // a closed terminal or ssh session: stop cleanly as well
   }
   ~StopSignals() {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGHUP, &old_hup_, nullptr);
   }
   bool requested() const { return g_stop != 0; }
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {}, old_term_ {}, old_hup_ {};
 };
 
 // Seconds a run takes: overhead + cost / rate. Starts from the prior; the overhead is learnt from the
@@ -112,6 +115,22 @@ Verdict judge(const JobEnd& end, const fs::path& dir, const Hparams& hparams) {
   return {RunStatus::failed, nullptr, how + "\n--- tail of worker.log ---\n" + file_tail(dir / "worker.log")};
 }
 
+// The sweep directory may be used: not a file, and its spec.yaml (if any) is this spec. Throws
+// InputError naming the file; writes nothing.
+void check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory (--dir)");
+  auto spec_file = dir / "spec.yaml";
+  if (!fs::exists(spec_file, ec)) return;
+  if (fs::is_directory(spec_file, ec)) throw InputError(spec_file.string(), 0, "", "is a directory, not a spec");
+  if (read_file(spec_file) != spec.text)
+    throw InputError(spec_file.string(), 0, "",
+                     fmt::format("the directory holds a different spec than {}; it is not overwritten: sweep into "
+                                 "another --dir, or remove {} to reuse this directory's runs",
+                                 spec.source, spec_file.string()));
+}
+
 }  // namespace
 
 int available_cores() {
@@ -135,19 +154,27 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   int jobs = std::max(1, options.jobs);
   int threads = std::max(1, cores / jobs);
 
+  check_sweep_dir(spec, dir);
   Store store(dir);
-  write_file_atomic(dir / "spec.yaml", spec.text);
+  SweepOutcome outcome;
+  outcome.warnings = store.warnings();
+  if (!fs::exists(dir / "spec.yaml")) write_file_atomic(dir / "spec.yaml", spec.text);
   auto planned = expand(spec);
   std::map<std::string, const PlannedRun*> by_id;
   std::set<std::string> ids;
   std::vector<Store::Planned> to_plan;
-  for (const auto& run : planned) {
-    auto id = run.hparams.hash();
-    by_id[id] = &run;
-    ids.insert(id);
-    to_plan.push_back({run.hparams, run.cost});
+  for (const auto& run : planned) to_plan.push_back({run.hparams, run.cost});
+  auto plan = store.plan(to_plan);
+  for (std::size_t i = 0; i < planned.size(); ++i) {
+    by_id[plan.ids[i]] = &planned[i];
+    ids.insert(plan.ids[i]);
   }
-  store.plan(to_plan);
+  outcome.warnings.insert(outcome.warnings.end(), plan.warnings.begin(), plan.warnings.end());
+  if (options.progress)
+    for (const auto& w : outcome.warnings) fmt::print(options.progress, "scalelab: warning: {}\n", w);
+  // Heartbeats renew this process's lease well within it, and notice runs taken over by another sweep.
+  auto heartbeat_every = std::chrono::milliseconds(
+      static_cast<long>(std::min(5000.0, 1000 * store.lease_seconds() / 4)));
 
   StopSignals stop;
   auto executor = make_local_executor(jobs, options.worker);
@@ -155,7 +182,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   if (options.progress) progress.emplace(options.progress);
   TimeModel time_model(options.speed, jobs, cores);
   std::map<std::string, RunRecord> mine;  // claimed and running here
-  SweepOutcome outcome;
+  std::set<std::string> lost;              // of those, taken over by another sweep: not ours to record
   std::string last_event;
   auto last_heartbeat = Clock::now();
   auto last_draw = Clock::time_point{};
@@ -187,8 +214,13 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
       auto claimed = store.claim(&ids);
       if (!claimed) break;
       auto run_dir = store.run_dir(claimed->id);
-      prepare_run_dir(run_dir, claimed->hparams);
-      executor->start({claimed->id, run_dir, threads});
+      std::string note;
+      auto token = store.prepare(*claimed, &note);
+      if (!note.empty()) {
+        outcome.warnings.push_back(fmt::format("run {}: {}", claimed->id, note));
+        if (options.progress) fmt::print(options.progress, "scalelab: warning: run {}: {}\n", claimed->id, note);
+      }
+      executor->start({claimed->id, run_dir, threads, token});
       outcome.started += 1;
       mine[claimed->id] = std::move(*claimed);
     }
@@ -206,6 +238,15 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
     }
     for (const auto& end : executor->wait(std::chrono::milliseconds(250))) {
       auto& record = mine.at(end.id);
+      if (lost.count(end.id) || end.exit_code == kLostClaimExit) {
+        // Another sweep owns the run now: its directory and its record are that sweep's to write.
+        last_event = fmt::format("taken over by another sweep: {}", run_label(*by_id.at(end.id)));
+        outcome.taken_over += 1;
+        lost.erase(end.id);
+        mine.erase(end.id);
+        redraw = true;
+        continue;
+      }
       auto verdict = judge(end, store.run_dir(end.id), record.hparams);
       if (verdict.status == RunStatus::failed) write_failure(store.run_dir(end.id), verdict.message);
       store.finish(end.id, verdict.status, verdict.result, verdict.message, end.wall_s);
@@ -218,8 +259,13 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
       mine.erase(end.id);
       redraw = true;  // after the freed slot is refilled, so `running` counts the new run
     }
-    if (Clock::now() - last_heartbeat > std::chrono::seconds(5)) {
-      store.heartbeat();
+    if (Clock::now() - last_heartbeat > heartbeat_every) {
+      auto owned = store.heartbeat();
+      for (const auto& [id, _] : mine)
+        if (!owned.count(id) && !lost.count(id)) {
+          lost.insert(id);
+          executor->cancel(id);
+        }
       last_heartbeat = Clock::now();
     }
     draw(false);
@@ -228,6 +274,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   if (stop.requested()) {
     outcome.stopped = true;
     for (const auto& end : executor->cancel_all()) {
+      if (lost.count(end.id) || end.exit_code == kLostClaimExit) continue;  // another sweep's now
       // A worker that finished just before the stop keeps its result; the others start again later.
       auto verdict = judge(end, store.run_dir(end.id), mine.at(end.id).hparams);
       if (verdict.status != RunStatus::failed) store.finish(end.id, verdict.status, verdict.result, "", end.wall_s);

@@ -8,12 +8,14 @@
 //   SweepOutcome outcome = run_sweep(spec, "runs/demo", options);
 //
 // Safe to start again at any moment, and from several processes at once: finished runs are found by
-// their hash and never repeated; runs whose owner died are started afresh; SIGINT/SIGTERM stop the
-// workers and give their runs back as pending.
+// their hash and never repeated; runs whose owner died are started afresh; SIGINT/SIGTERM/SIGHUP stop
+// the workers and give their runs back as pending.
+// Throws InputError (writing nothing) when `dir` is a file or holds a different spec.yaml.
 #pragma once
 
 #include <cstdio>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "sweep/executor.h"
@@ -42,7 +44,9 @@ struct SweepOptions {
 struct SweepOutcome {
   int total = 0, done = 0, diverged = 0, failed = 0, pending = 0;
   int started = 0;       // runs this call started
+  int taken_over = 0;    // of those, runs another sweep took over (their workers were stopped)
   bool stopped = false;  // a stop signal ended it early
+  std::vector<std::string> warnings;  // the index repaired or rebuilt, directories set aside
   double wall_s = 0;
 };
 

@@ -1,7 +1,8 @@
 // scalelab-worker: trains one model and writes its run directory (docs/run-directory.md).
 //   scalelab-worker train --config RUN/hparams.yaml --out RUN [--threads N]
 //   scalelab-worker train --model wrn --width 0.25 --depth 10 --data-fraction 0.125 --out runs/x
-// Exit status: 0 done, 3 diverged, 2 bad input (nothing written), 1 anything else.
+// Exit status: 0 done, 3 diverged, 2 bad input (nothing written), 4 the run was taken over by another
+// sweep (RUN/claim no longer holds $SCALELAB_CLAIM; nothing more written), 1 anything else.
 // It is a process of its own so that a crash or a NaN takes down one run, never the sweep.
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "store/claim.h"
 #include "table/table.h"
 #include "train/run_files.h"
 #include "train/train.h"
@@ -20,7 +22,10 @@ using namespace scalelab;
 
 namespace {
 
-constexpr int kDone = 0, kFailed = 1, kBadInput = 2, kDiverged = 3;
+constexpr int kDone = 0, kFailed = 1, kBadInput = 2, kDiverged = 3, kLostClaim = scalelab::kLostClaimExit;
+
+// The sweep that started this worker no longer owns the run (store/claim.h): write nothing more.
+struct LostClaim {};
 
 // Flags, each empty unless given; given ones override the --config file.
 struct Flags {
@@ -101,6 +106,9 @@ int train(const Flags& f) {
   std::unique_ptr<TrainingRun> run;
   try {
     config = resolve(f, threads);
+    std::error_code ec;
+    if (fs::exists(f.out, ec) && !fs::is_directory(f.out, ec))
+      throw InputError(f.out, 0, "out", "is not a directory: --out names the run directory to write");
     set_threads(threads);
     const fs::path checkpoint = f.save_best ? fs::path(f.out) / "best.pt" : fs::path();
     run = std::make_unique<TrainingRun>(config, RunOptions{f.data_dir, f.quiet ? nullptr : stderr, checkpoint});
@@ -109,8 +117,14 @@ int train(const Flags& f) {
     return kBadInput;
   }
 
-  // From here on the run directory is ours. A stale result.json would claim this run had ended.
+  // From here on the run directory is ours, as long as RUN/claim holds our token (when a sweep gave
+  // us one in $SCALELAB_CLAIM): checked right before every write.
   const fs::path out = f.out;
+  const auto check_claim = [&] {
+    if (!claim_held(out)) throw LostClaim{};
+  };
+  // A stale result.json would claim this run had ended.
+  check_claim();
   fs::create_directories(out);
   fs::remove(out / "result.json");
   fs::remove(out / "metrics.jsonl");
@@ -118,11 +132,18 @@ int train(const Flags& f) {
   std::error_code ec;
   const bool reading_own_hparams = !f.config_path.empty() && fs::equivalent(f.config_path, out / "hparams.yaml", ec);
   // The sweep wrote hparams.yaml and compares it byte for byte later: leave it as it is.
-  if (!reading_own_hparams || f.overrides_hparams()) write_file_atomic(out / "hparams.yaml", hparams_yaml(config));
+  if (!reading_own_hparams || f.overrides_hparams()) {
+    check_claim();
+    write_file_atomic(out / "hparams.yaml", hparams_yaml(config));
+  }
 
-  const RunResult result =
-      run->run([&](const std::vector<EpochMetrics>& history) { write_file_atomic(out / "metrics.jsonl", metrics_jsonl(history)); });
+  const RunResult result = run->run([&](const std::vector<EpochMetrics>& history) {
+    check_claim();
+    write_file_atomic(out / "metrics.jsonl", metrics_jsonl(history));
+  });
+  check_claim();
   write_file_atomic(out / "metrics.jsonl", metrics_jsonl(result.history));
+  check_claim();
   write_file_atomic(out / "result.json", result_json(config, result));  // last: its presence means done
   return result.status == "diverged" ? kDiverged : kDone;
 }
@@ -143,6 +164,10 @@ int main(int argc, char** argv) {
   }
   try {
     return train(flags);
+  } catch (const LostClaim&) {
+    fmt::print(stderr, "scalelab-worker: {} was taken over by another sweep ({}/claim no longer holds this "
+                       "worker's token): stopping without writing\n", flags.out, flags.out);
+    return kLostClaim;
   } catch (const InputError& e) {
     fmt::print(stderr, "scalelab-worker: error: {}\n", e.what());
     return kBadInput;

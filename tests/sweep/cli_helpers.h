@@ -60,8 +60,9 @@ struct Process {
   std::string stderr_text() const { return slurp(err); }
 };
 
+// `as_uid` >= 0: run as that user (root tests use it to see permissions, e.g. a read-only directory).
 inline Process start(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                     const fs::path& output_dir) {
+                     const fs::path& output_dir, int as_uid = -1) {
   static int counter = 0;
   Process p;
   ++counter;
@@ -78,6 +79,7 @@ inline Process start(const std::vector<std::string>& args, const std::map<std::s
     int e = open(p.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(o, 1);
     dup2(e, 2);
+    if (as_uid >= 0 && (setgid(as_uid) != 0 || setuid(as_uid) != 0)) _exit(126);
     std::vector<char*> argv;
     for (auto& s : argv_s) argv.push_back(s.data());
     argv.push_back(nullptr);
@@ -101,8 +103,8 @@ struct Result {
 };
 
 inline Result run(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                  const fs::path& output_dir) {
-  auto p = start(args, env, output_dir);
+                  const fs::path& output_dir, int as_uid = -1) {
+  auto p = start(args, env, output_dir, as_uid);
   int code = wait_exit(p);
   return {code, p.stdout_text(), p.stderr_text()};
 }

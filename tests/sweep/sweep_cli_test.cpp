@@ -3,6 +3,8 @@
 // what cannot be trusted is run again.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +12,7 @@
 #include "sweep_fixture.h"
 #include "store/store.h"
 #include "sweep/results.h"
+#include "sweep/spec.h"
 #include "table/table.h"
 
 namespace scalelab {
@@ -184,6 +187,374 @@ TEST_F(SweepFixture, DemoFitsTheSmallCellsAndPredictsTheRest) {
   auto again = run({"demo", "--spec", spec.string(), "--dir", dir.string()}, env(5), tmp.path());
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("0 to run"), std::string::npos) << again.out;
+}
+
+// ---- issue 14 ------------------------------------------------------------------------------------
+
+void sql(const fs::path& db_path, const std::string& statement) {
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  ASSERT_EQ(sqlite3_exec(db, statement.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << statement << ": " << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+std::string quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+// Ids of the runs the store says are running, polled until there are `n` (or 10 s pass).
+std::vector<std::string> wait_running(const fs::path& dir, std::size_t n) {
+  for (int i = 0; i < 500; ++i) {
+    std::vector<std::string> running;
+    if (fs::exists(dir / "store.sqlite"))
+      for (const auto& r : Store(dir, StoreMode::read_only).runs())
+        if (r.status == RunStatus::running) running.push_back(r.id);
+    if (running.size() >= n) return running;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {};
+}
+
+// Finding 3: a finished run whose row in store.sqlite says another configuration, or nothing
+// readable, is repaired from its directory; the directory is never rewritten as another configuration.
+TEST_F(SweepFixture, IndexRowsWithAlteredHparamsAreRepairedNotRun) {
+  ASSERT_EQ(sweep(env()).code, 0);
+  auto runs = Store(dir).runs();
+  auto a = runs[0].id, b = runs[1].id;
+  auto a_yaml = slurp(dir / "runs" / a / "hparams.yaml"), b_result = slurp(dir / "runs" / b / "result.json");
+  sql(dir / "store.sqlite", "UPDATE runs SET hparams=" + quoted(runs[5].hparams.to_yaml()) + " WHERE id='" + a + "'");
+  sql(dir / "store.sqlite", "UPDATE runs SET hparams='width: [oops' WHERE id='" + b + "'");
+  auto listed = run({"results", dir.string(), "--csv", "-"}, {}, tmp.path());
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  EXPECT_EQ(parse_csv(listed.out, "results").rows(), kRuns);
+  for (int i = 0; i < 2; ++i) {  // the second sweep: the repair held
+    auto again = sweep(env());
+    ASSERT_EQ(again.code, 0) << again.err;
+    EXPECT_NE(again.err.find("(0 started now"), std::string::npos) << again.err;
+  }
+  EXPECT_EQ(slurp(dir / "runs" / a / "hparams.yaml"), a_yaml);
+  EXPECT_EQ(slurp(dir / "runs" / b / "result.json"), b_result);
+  expect_all_done_once();
+  for (const auto& r : Store(dir).runs()) EXPECT_TRUE(r.hparams.names(r.id)) << r.id;
+}
+
+// Finding 3: a directory whose hparams.yaml is another configuration's is set aside and run again.
+TEST_F(SweepFixture, ADirectoryHoldingAnotherConfigurationIsSetAsideAndRunAgain) {
+  ASSERT_EQ(sweep(env()).code, 0);
+  auto runs = Store(dir).runs();
+  auto a = runs[0].id, b = runs[1].id;
+  for (const char* file : {"hparams.yaml", "result.json"})  // a's directory now holds b, finished
+    spit(dir / "runs" / a / file, slurp(dir / "runs" / b / file));
+  fs::remove(log);
+  auto again = sweep(env());
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("(1 started now"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find((dir / "runs" / a / "hparams.yaml").string()), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("quarantine"), std::string::npos) << again.err;
+  auto rerun = completions(log);
+  ASSERT_EQ(rerun.size(), 1u);
+  EXPECT_EQ(rerun[a], 1);
+  EXPECT_TRUE(Hparams::read(dir / "runs" / a / "hparams.yaml").names(a));
+  int set_aside = 0;
+  for (const auto& e : fs::directory_iterator(dir / "quarantine")) {
+    ++set_aside;
+    EXPECT_EQ(slurp(e.path() / "result.json"), slurp(dir / "runs" / b / "result.json"));
+  }
+  EXPECT_EQ(set_aside, 1);
+  auto third = sweep(env());
+  EXPECT_NE(third.err.find("(0 started now"), std::string::npos) << third.err;
+}
+
+// Finding 4a: writing the worker's defaults out in the spec names the same runs.
+TEST_F(SweepFixture, WritingDefaultsOutInTheSpecRunsNothingAgain) {
+  ASSERT_EQ(sweep(env()).code, 0);
+  auto with_defaults = kSpec;
+  auto at = with_defaults.find("  batch_size: 128\n");
+  ASSERT_NE(at, std::string::npos);
+  with_defaults.insert(at, "  device: cpu\n  lr: 0.05\n  momentum: 0.9\n  weight_decay: 5e-4\n  val_count: 5000\n");
+  spit(spec, with_defaults);
+  fs::remove(dir / "spec.yaml");  // the directory's spec may be replaced only by removing it
+  auto again = sweep(env());
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("(0 started now"), std::string::npos) << again.err;
+  expect_all_done_once();
+  auto cells = run({"results", dir.string(), "--per-cell", "--csv", "-"}, {}, tmp.path());
+  ASSERT_EQ(cells.code, 0) << cells.err;
+  auto table = parse_csv(cells.out, "results");
+  ASSERT_EQ(table.rows(), kRuns / 2);
+  for (std::size_t r = 0; r < table.rows(); ++r) EXPECT_EQ(table.at(r, "seeds"), "2");
+}
+
+// Finding 4a: the demo writes every default out; its finished runs, named before ids left defaults
+// out, keep their ids, from the demo's spec and from one that leaves the defaults out.
+TEST_F(SweepFixture, TheDemosFinishedRunsKeepTheirIds) {
+  auto demo = load_spec(fs::path(SCALELAB_SOURCE_DIR) / "examples" / "demo.yaml");
+  auto planned = expand(demo);
+  ASSERT_EQ(planned.size(), 84u);
+  std::set<std::string> legacy;
+  for (const auto& p : planned) {
+    auto id = p.hparams.legacy_hash();  // what the demo's directories are called
+    legacy.insert(id);
+    auto run_dir = dir / "runs" / id;
+    fs::create_directories(run_dir);
+    write_file_atomic(run_dir / "hparams.yaml", p.hparams.to_yaml());
+    nlohmann::json result = {{"status", "done"}, {"test_error", 0.2}};
+    for (const auto& [k, v] : p.hparams.values()) result[k] = std::isnan(p.hparams.number(k)) ? nlohmann::json(v) : nlohmann::json(p.hparams.number(k));
+    write_file_atomic(run_dir / "result.json", result.dump());
+  }
+  ASSERT_EQ(legacy.size(), 84u);
+  auto demo_file = fs::path(SCALELAB_SOURCE_DIR) / "examples" / "demo.yaml";
+  auto r = run({"sweep", demo_file.string(), "--dir", dir.string()}, env(), tmp.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("84 of 84 runs done"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(0 started now"), std::string::npos) << r.err;
+  std::set<std::string> ids;
+  for (const auto& run : Store(dir).runs()) ids.insert(run.id);
+  EXPECT_EQ(ids, legacy);
+  // The same grid with the defaults left out (and the old spec.yaml removed): the same runs.
+  auto text = read_file(demo_file);
+  for (const char* line : {"  lr: 0.05\n", "  momentum: 0.9\n", "  weight_decay: 0.0005\n", "  device: cpu\n"}) {
+    auto at = text.find(line);
+    ASSERT_NE(at, std::string::npos) << line;
+    text.erase(at, std::string(line).size());
+  }
+  spit(spec, text);
+  fs::remove(dir / "spec.yaml");
+  auto bare = run({"sweep", spec.string(), "--dir", dir.string()}, env(), tmp.path());
+  ASSERT_EQ(bare.code, 0) << bare.err;
+  EXPECT_NE(bare.err.find("(0 started now"), std::string::npos) << bare.err;
+  ids.clear();
+  for (const auto& run : Store(dir).runs()) ids.insert(run.id);
+  EXPECT_EQ(ids, legacy);
+  auto cells = run({"results", dir.string(), "--per-cell", "--csv", "-"}, {}, tmp.path());
+  auto table = parse_csv(cells.out, "results");
+  ASSERT_EQ(table.rows(), 42u);
+  for (std::size_t row = 0; row < table.rows(); ++row) {
+    EXPECT_EQ(table.at(row, "seeds"), "2");
+    EXPECT_NE(table.at(row, "role"), "");  // legacy ids still find their cell of the spec
+  }
+}
+
+// Finding 4b: a sweep stopped (SIGSTOP) past its lease keeps its runs on this host: it is alive.
+TEST_F(SweepFixture, AStalledSweepOnThisHostKeepsItsRunsPastItsLease) {
+  auto slow = env(400);
+  auto a = start({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}, slow, tmp.path());
+  auto held = wait_running(dir, 2);
+  ASSERT_EQ(held.size(), 2u);
+  kill(a.pid, SIGSTOP);
+  held = wait_running(dir, 1);  // what it holds now that it cannot change anything
+  sql(dir / "store.sqlite", "UPDATE runs SET heartbeat=0 WHERE status='running'");  // 'minutes' without a heartbeat
+  auto b = start({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}, env(), tmp.path());
+  // b runs everything else, then waits for a's runs; give it the time to take them if it would.
+  for (int i = 0; i < 500; ++i) {
+    int running_elsewhere = 0, unfinished = 0;
+    for (const auto& r : Store(dir, StoreMode::read_only).runs()) {
+      unfinished += r.status != RunStatus::done;
+      running_elsewhere += r.status == RunStatus::running;
+    }
+    if (unfinished == static_cast<int>(held.size()) && running_elsewhere == unfinished) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (const auto& r : Store(dir, StoreMode::read_only).runs())
+    if (std::find(held.begin(), held.end(), r.id) != held.end()) {
+      EXPECT_EQ(r.status, RunStatus::running) << r.id;
+      EXPECT_EQ(r.owner_pid, a.pid) << r.id;
+      EXPECT_EQ(r.attempts, 1) << r.id;
+    }
+  kill(a.pid, SIGCONT);
+  EXPECT_EQ(wait_exit(a), 0) << a.stderr_text();
+  EXPECT_EQ(wait_exit(b), 0) << b.stderr_text();
+  expect_all_done_once();
+  for (const auto& r : Store(dir).runs()) EXPECT_EQ(r.attempts, 1) << r.id;
+}
+
+// Finding 4b: a run taken over by another sweep (its owner's lease lapsed: another host) is trained
+// once: the old owner notices on its heartbeat and stops its worker, which writes nothing.
+TEST_F(SweepFixture, ARunTakenOverByAnotherSweepIsStoppedAndTrainedOnce) {
+  auto e = env(1500);
+  e["SCALELAB_LEASE_SECONDS"] = "1";  // heartbeats every 250 ms
+  auto lost_log = tmp / "lost.log";
+  e["FAKE_LOST_LOG"] = lost_log.string();
+  auto a = start({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "1"}, e, tmp.path());
+  auto held = wait_running(dir, 1);
+  ASSERT_EQ(held.size(), 1u);
+  // As if a were on another host and had not renewed its lease.
+  sql(dir / "store.sqlite", "UPDATE runs SET owner_host='another-host', heartbeat=0 WHERE id='" + held[0] + "'");
+  auto fast = env();
+  fast["SCALELAB_LEASE_SECONDS"] = "1";
+  auto b = run({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}, fast, tmp.path());
+  EXPECT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(wait_exit(a), 0) << a.stderr_text();
+  EXPECT_NE(a.stderr_text().find("taken over by another sweep"), std::string::npos) << a.stderr_text();
+  expect_all_done_once();
+  EXPECT_FALSE(fs::exists(dir / "runs" / held[0] / "failure.txt"));
+  for (const auto& r : Store(dir).runs())
+    if (r.id == held[0]) EXPECT_EQ(r.attempts, 2);
+}
+
+// Finding 4b: the worker checks RUN/claim right before it writes, and stops without writing when
+// another sweep's token is there.
+TEST_F(SweepFixture, AWorkerWhoseClaimIsGoneWritesNothing) {
+  auto run_dir = tmp / "run";
+  fs::create_directories(run_dir);
+  Hparams h;
+  for (auto [k, v] : std::map<std::string, std::string>{{"dataset", "fashion-mnist"}, {"model", "mlp"}, {"width", "0.25"},
+                                                        {"depth", "2"}, {"data_fraction", "0.5"}, {"seed", "1"}, {"epochs", "2"}})
+    h.set(k, v);
+  write_file_atomic(run_dir / "hparams.yaml", h.to_yaml());
+  write_file_atomic(run_dir / "claim", "host=x pid=2 start=3 attempt=2\n");
+  auto worker = [&](const std::string& token) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      setenv("SCALELAB_CLAIM", token.c_str(), 1);
+      setenv("FAKE_SLEEP_MS", "20", 1);
+      int devnull = open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      execl(fake_worker().c_str(), "fake_worker", "train", "--config", (run_dir / "hparams.yaml").c_str(), "--out",
+            run_dir.c_str(), nullptr);
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(worker("host=x pid=1 start=3 attempt=1"), 4);
+  EXPECT_FALSE(fs::exists(run_dir / "metrics.jsonl"));
+  EXPECT_FALSE(fs::exists(run_dir / "result.json"));
+  EXPECT_EQ(worker("host=x pid=2 start=3 attempt=2"), 0);
+  EXPECT_TRUE(fs::exists(run_dir / "result.json"));
+}
+
+// Finding 5: whatever state store.sqlite is in, the directories rebuild it.
+TEST_F(SweepFixture, ADamagedIndexIsMovedAsideAndRebuiltFromTheDirectories) {
+  ASSERT_EQ(sweep(env()).code, 0);
+  auto db = dir / "store.sqlite";
+  auto damaged = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      auto name = e.path().filename().string();
+      n += name.rfind("store.sqlite.damaged-", 0) == 0 && name.find("-wal") == std::string::npos &&
+           name.find("-shm") == std::string::npos;
+    }
+    return n;
+  };
+  auto check_all_done = [&](const Result& r) {
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto table = parse_csv(r.out, "results");
+    ASSERT_EQ(table.rows(), kRuns);
+    for (std::size_t i = 0; i < table.rows(); ++i) EXPECT_EQ(table.at(i, "status"), "done");
+  };
+  // random bytes -> results --rebuild
+  std::mt19937 rng(3);
+  std::string bytes(8192, '\0');
+  for (auto& c : bytes) c = static_cast<char>(rng());
+  spit(db, bytes);
+  auto rebuilt = run({"results", dir.string(), "--rebuild", "--csv", "-"}, {}, tmp.path());
+  check_all_done(rebuilt);
+  EXPECT_NE(rebuilt.err.find("store.sqlite.damaged-"), std::string::npos) << rebuilt.err;
+  EXPECT_EQ(damaged(), 1);
+  // truncated -> results
+  ASSERT_GT(fs::file_size(db), 8192u);
+  fs::resize_file(db, fs::file_size(db) / 2);
+  fs::remove(dir / "store.sqlite-wal");
+  fs::remove(dir / "store.sqlite-shm");
+  auto listed = run({"results", dir.string(), "--csv", "-"}, {}, tmp.path());
+  check_all_done(listed);
+  EXPECT_NE(listed.err.find("store.sqlite.damaged-"), std::string::npos) << listed.err;
+  EXPECT_EQ(damaged(), 2);
+  // a directory in its place, a stray file under runs/, an unknown status -> sweep
+  fs::remove(db);
+  fs::create_directories(db);
+  spit(dir / "runs" / "README", "stray\n");
+  auto swept = sweep(env());
+  ASSERT_EQ(swept.code, 0) << swept.err;
+  EXPECT_NE(swept.err.find("(0 started now"), std::string::npos) << swept.err;
+  EXPECT_NE(swept.err.find("store.sqlite.damaged-"), std::string::npos) << swept.err;
+  EXPECT_EQ(damaged(), 3);
+  sql(db, "UPDATE runs SET status='weird'");
+  auto odd = run({"results", dir.string(), "--csv", "-"}, {}, tmp.path());
+  check_all_done(odd);
+  auto settled = sweep(env());
+  ASSERT_EQ(settled.code, 0) << settled.err;
+  EXPECT_NE(settled.err.find("(0 started now"), std::string::npos) << settled.err;
+  expect_all_done_once();
+}
+
+// Finding 9: SIGHUP (terminal closed) stops like SIGINT and gives the runs back.
+TEST_F(SweepFixture, SighupStopsCleanlyAndGivesRunsBack) {
+  auto p = start({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}, env(300), tmp.path());
+  ASSERT_EQ(wait_running(dir, 2).size(), 2u);
+  kill(p.pid, SIGHUP);
+  EXPECT_EQ(wait_exit(p), 130) << p.stderr_text();
+  int running = 0;
+  for (const auto& r : Store(dir).runs()) running += r.status == RunStatus::running;
+  EXPECT_EQ(running, 0);
+  auto again = sweep(env());
+  ASSERT_EQ(again.code, 0) << again.err;
+  expect_all_done_once(2);
+}
+
+// Finding 9: a directory's spec.yaml is never overwritten by a different spec; the same one resumes.
+TEST_F(SweepFixture, ADifferentSpecYamlInTheDirectoryIsNeverOverwritten) {
+  fs::create_directories(dir);
+  spit(dir / "spec.yaml", "my own notes, not a sweep spec\n");
+  auto r = sweep(env());
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find((dir / "spec.yaml").string()), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(dir / "spec.yaml"), "my own notes, not a sweep spec\n");
+  EXPECT_FALSE(fs::exists(dir / "store.sqlite"));
+  // --dir the spec's own directory (`--dir .` beside it): the same text, so it runs, and resumes.
+  auto here = run({"sweep", spec.string(), "--dir", tmp.path().string(), "--jobs", "2"}, env(), tmp.path());
+  ASSERT_EQ(here.code, 0) << here.err;
+  EXPECT_EQ(slurp(spec), kSpec);
+  auto resumed = run({"sweep", spec.string(), "--dir", tmp.path().string(), "--jobs", "2"}, env(), tmp.path());
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("(0 started now"), std::string::npos) << resumed.err;
+}
+
+// Finding 9: --dir naming a regular file is bad input (exit 2, naming it), for sweep, demo and results.
+TEST_F(SweepFixture, ADirThatIsAFileIsBadInput) {
+  auto file = tmp / "a-file";
+  spit(file, "x\n");
+  auto s = run({"sweep", spec.string(), "--dir", file.string()}, env(), tmp.path());
+  EXPECT_EQ(s.code, 2) << s.err;
+  EXPECT_NE(s.err.find(file.string()), std::string::npos) << s.err;
+  auto d = run({"demo", "--spec", spec.string(), "--dir", file.string()}, env(), tmp.path());
+  EXPECT_EQ(d.code, 2) << d.err;
+  EXPECT_NE(d.err.find(file.string()), std::string::npos) << d.err;
+  auto r = run({"results", file.string()}, {}, tmp.path());
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(file.string()), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(file), "x\n");
+}
+
+// Finding 9: results reads a sweep directory it may not write.
+TEST_F(SweepFixture, ResultsWorkOnAReadOnlyDirectory) {
+  ASSERT_EQ(sweep(env()).code, 0);
+  std::vector<std::string> before;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) before.push_back(e.path().string());
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    fs::permissions(e.path(), fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove);
+  fs::permissions(dir, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove);
+  int uid = getuid() == 0 ? 65534 : -1;  // root writes anywhere: read as nobody
+  auto listed = run({"results", dir.string(), "--csv", "-"}, {}, tmp.path(), uid);
+  auto cells = run({"results", dir.string(), "--per-cell", "--csv", "-"}, {}, tmp.path(), uid);
+  fs::permissions(dir, fs::perms::owner_write, fs::perm_options::add);
+  for (const auto& e : fs::recursive_directory_iterator(dir)) fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  auto table = parse_csv(listed.out, "results");
+  ASSERT_EQ(table.rows(), kRuns);
+  for (std::size_t i = 0; i < table.rows(); ++i) EXPECT_EQ(table.at(i, "status"), "done");
+  ASSERT_EQ(cells.code, 0) << cells.err;
+  EXPECT_EQ(parse_csv(cells.out, "results").rows(), kRuns / 2);
+  std::vector<std::string> after;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) after.push_back(e.path().string());
+  EXPECT_EQ(after, before);
 }
 
 }  // namespace
