@@ -115,20 +115,34 @@ Verdict judge(const JobEnd& end, const fs::path& dir, const Hparams& hparams) {
   return {RunStatus::failed, nullptr, how + "\n--- tail of worker.log ---\n" + file_tail(dir / "worker.log")};
 }
 
-// The sweep directory may be used: not a file, and its spec.yaml (if any) is this spec. Throws
-// InputError naming the file; writes nothing.
-void check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
+// The sweep directory may be used: not a file, and its spec.yaml (if any) is this spec, or the spec of
+// an earlier sweep into it (an edited spec resumes: runs are found by configuration). A spec.yaml in a
+// directory that is no sweep's, or that is no spec, belongs to someone else and is never overwritten.
+// Throws InputError naming the file; writes nothing. True when spec.yaml is to be replaced.
+bool check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
     throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory (--dir)");
   auto spec_file = dir / "spec.yaml";
-  if (!fs::exists(spec_file, ec)) return;
+  if (!fs::exists(spec_file, ec)) return false;
   if (fs::is_directory(spec_file, ec)) throw InputError(spec_file.string(), 0, "", "is a directory, not a spec");
-  if (read_file(spec_file) != spec.text)
+  auto text = read_file(spec_file);
+  if (text == spec.text) return false;
+  bool a_sweep = fs::is_directory(dir / "runs", ec) || fs::exists(dir / "store.sqlite", ec);
+  bool a_spec = a_sweep && [&] {
+    try {
+      parse_spec(text, spec_file.string());
+      return true;
+    } catch (const InputError&) {
+      return false;
+    }
+  }();
+  if (!a_spec)
     throw InputError(spec_file.string(), 0, "",
-                     fmt::format("the directory holds a different spec than {}; it is not overwritten: sweep into "
-                                 "another --dir, or remove {} to reuse this directory's runs",
-                                 spec.source, spec_file.string()));
+                     fmt::format("the directory holds a spec.yaml that is not {}{}; it is not overwritten: sweep into "
+                                 "another --dir",
+                                 spec.source, a_sweep ? "" : " and the directory is no sweep's"));
+  return true;
 }
 
 }  // namespace
@@ -154,11 +168,17 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   int jobs = std::max(1, options.jobs);
   int threads = std::max(1, cores / jobs);
 
-  check_sweep_dir(spec, dir);
+  bool replace_spec = check_sweep_dir(spec, dir);
   Store store(dir);
   SweepOutcome outcome;
   outcome.warnings = store.warnings();
-  if (!fs::exists(dir / "spec.yaml")) write_file_atomic(dir / "spec.yaml", spec.text);
+  if (replace_spec) {
+    // `results` and `fit --sweep` read the directory's spec: it must be the one now being run.
+    write_file_atomic(dir / "spec.yaml.previous", read_file(dir / "spec.yaml"));
+    outcome.warnings.push_back(fmt::format("{} replaced by {} (the previous one is kept as spec.yaml.previous)",
+                                           (dir / "spec.yaml").string(), spec.source));
+  }
+  if (replace_spec || !fs::exists(dir / "spec.yaml")) write_file_atomic(dir / "spec.yaml", spec.text);
   auto planned = expand(spec);
   std::map<std::string, const PlannedRun*> by_id;
   std::set<std::string> ids;

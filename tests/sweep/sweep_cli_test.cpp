@@ -517,6 +517,24 @@ TEST_F(SweepFixture, ADifferentSpecYamlInTheDirectoryIsNeverOverwritten) {
   EXPECT_NE(resumed.err.find("(0 started now"), std::string::npos) << resumed.err;
 }
 
+// An edited spec (here: a third seed) resumes into its sweep directory: the finished runs are kept, only
+// the new ones run, and the directory's spec.yaml becomes the edited one (results and fit read it), the
+// previous text kept beside it.
+TEST_F(SweepFixture, AnEditedSpecResumesIntoItsSweepDirectory) {
+  ASSERT_EQ(sweep(env()).code, 0);
+  auto edited = grid_spec("0.0625, 0.125, 0.25, 0.5", "0.125, 0.25, 0.5, 1", "1, 2, 3", "",
+                          "width<=0.25 && data_fraction<=0.25");
+  spit(spec, edited);
+  auto r = sweep(env());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("(16 started now"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("spec.yaml.previous"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(dir / "spec.yaml"), edited);
+  EXPECT_EQ(slurp(dir / "spec.yaml.previous"), kSpec);
+  for (const auto& [id, times] : completions(log)) EXPECT_EQ(times, 1) << "run " << id << " completed " << times << " times";
+  EXPECT_EQ(completions(log).size(), 48u);
+}
+
 // Finding 9: --dir naming a regular file is bad input (exit 2, naming it), for sweep, demo and results.
 TEST_F(SweepFixture, ADirThatIsAFileIsBadInput) {
   auto file = tmp / "a-file";
