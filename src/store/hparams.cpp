@@ -1,5 +1,7 @@
 #include "store/hparams.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -109,11 +111,40 @@ Hparams Hparams::from_yaml(std::string_view text, const std::string& source) {
   Hparams h;
   for (const auto& item : root) {
     auto key = item.first.as<std::string>();
+    if (auto problem = hparam_name_problem(key); !problem.empty())
+      throw InputError(source, item.first.Mark().line + 1, key, problem);
     if (!item.second.IsScalar())
       throw InputError(source, item.second.Mark().line + 1, key, "expected a single value");
+    if (auto problem = hparam_value_problem(item.second.Scalar()); !problem.empty())
+      throw InputError(source, item.second.Mark().line + 1, key, problem);
     h.set(key, item.second.Scalar());
   }
   return h;
+}
+
+std::string hparam_name_problem(std::string_view name) {
+  if (name.empty()) return "a hyperparameter needs a name";
+  if (name.size() > 64) return "a hyperparameter's name is at most 64 characters";
+  auto ok = [](unsigned char c) { return std::isalnum(c) || c == '_'; };
+  if (std::isdigit(static_cast<unsigned char>(name[0])) || !std::all_of(name.begin(), name.end(), ok))
+    return "a hyperparameter's name is letters, digits and '_', not starting with a digit";
+  return "";
+}
+
+std::string hparam_value_problem(std::string_view value) {
+  if (value.size() > 256) return "a value is at most 256 characters";
+  for (std::size_t i = 0; i < value.size();) {
+    auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7f) return fmt::format("holds a control character (byte {:#04x})", c);
+    // UTF-8: the lead byte says how many continuation bytes (10xxxxxx) follow; no overlong or
+    // surrogate checks needed here, only that the text stays text through YAML.
+    int more = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (more < 0 || (more > 0 && i + more >= value.size())) return "is not UTF-8 text";
+    for (int k = 1; k <= more; ++k)
+      if ((static_cast<unsigned char>(value[i + k]) >> 6) != 0x2) return "is not UTF-8 text";
+    i += 1 + more;
+  }
+  return "";
 }
 
 Hparams Hparams::read(const std::filesystem::path& file) { return from_yaml(read_file(file), file.string()); }

@@ -105,6 +105,7 @@ class Parser {
     if (rule.type == Rule::word) {
       auto text = scalar(node, key);
       if (text.empty()) fail(node, key, "must not be empty");
+      if (auto problem = hparam_value_problem(text); !problem.empty()) fail(node, key, problem);
       if (!rule.words.empty() && std::find(rule.words.begin(), rule.words.end(), text) == rule.words.end())
         fail(node, key, fmt::format("'{}' is not one of {}", text, fmt::join(rule.words, ", ")));
       return text;
