@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <string_view>
 #include <string>
 #include <vector>
 
 #include <fmt/core.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "table/table.h"
@@ -42,42 +45,68 @@ inline void reject_repeated_keys(const YAML::Node& node, const std::string& sour
   }
 }
 
+// Where each document of a YAML stream starts (its first token, '---' when it has one) and where its
+// content starts (none for an empty document), without building them.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start;
+    std::optional<YAML::Mark> content;
+  };
+  std::vector<Document> documents;
+  void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back({mark, std::nullopt}); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { content(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void content(const YAML::Mark& mark) {
+    if (!documents.empty() && !documents.back().content) documents.back().content = mark;
+  }
+};
+
 // The one document in `text` (a null node when there is none). InputError for invalid YAML, for a
-// second document, and for a repeated key.
+// second document (named at its content's line, or at its '---' when it is empty), and for a repeated
+// key.
+//
+// Not YAML::LoadAll: in yaml-cpp 0.7 (Debian 12) it loops forever, adding a null document each turn,
+// on a token no rule consumes (a lone ',' is enough; upstream issue 1040). fuzz_hparams found the hang
+// and fuzz_spec the memory it eats. The parser is driven by hand instead, for at most three
+// documents: one that starts where the previous one started consumed nothing, which is that bug, and
+// is reported as invalid YAML.
 inline YAML::Node load_one_document(const std::string& text, const std::string& source) {
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
+  DocumentStarts starts;
   try {
-    documents = YAML::LoadAll(text);
+    root = YAML::Load(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    for (int i = 0; i < 3 && parser.HandleNextDocument(starts); ++i) {
+      const auto& docs = starts.documents;
+      if (docs.size() >= 2 && docs[docs.size() - 1].start.pos == docs[docs.size() - 2].start.pos) {
+        const auto& at = docs.back().start;
+        throw InputError(source, at.line + 1, "", fmt::format("not valid YAML: unexpected text at column {}", at.column + 1));
+      }
+    }
   } catch (const YAML::Exception& e) {
     throw InputError(source, e.mark.line + 1, "", "not valid YAML: " + e.msg);
   }
-  if (documents.size() > 1) {
-    int line = documents[1].Mark().line + 1;
-    if (line <= 0 || documents[1].IsNull()) {
-      // An empty second document has no position of its own: name the '---' line that starts it, the
-      // first one after the first document's content (or the second one, if the file opens with one).
-      bool content = false, opened = false;
-      int n = 0;
-      for (std::size_t at = 0; at < text.size();) {
-        const std::size_t end = std::min(text.find('\n', at), text.size());
-        const std::string_view row(text.data() + at, end - at);
-        ++n;
-        if (row.substr(0, 3) == "---") {
-          if (content || opened) {
-            line = n;
-            break;
-          }
-          opened = true;
-        } else if (!row.empty() && row[0] != '#' && row[0] != ' ') {
-          content = true;
-        }
-        at = end + 1;
-      }
-    }
+  if (starts.documents.size() > 1) {
+    const auto& second = starts.documents[1];
+    int line = (second.content ? *second.content : second.start).line + 1;
     throw InputError(source, line, "",
-                     fmt::format("{} YAML documents ('---' starts another one); give one", documents.size()));
+                     fmt::format("{} YAML documents ('---' starts another one); give one",
+                                 starts.documents.size() > 2 ? "3 or more" : "2"));
   }
-  YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
   reject_repeated_keys(root, source);
   return root;
 }

@@ -307,6 +307,15 @@ TEST(Hparams, NamesAndValuesMustSurviveTheirOwnYaml) {
   }
 }
 
+// yaml-cpp 0.7's LoadAll loops forever on a token nothing consumes (a lone ','), adding a document a
+// turn until memory runs out (fuzz_hparams, fuzz_spec). These must come back as InputErrors, at once.
+TEST(Hparams, TextYamlCppLoopsOnIsAnErrorNotAHang) {
+  for (const std::string text : {",", "{},", "[],x", "{a\"},\n\xff\xff", "seed: 1\n---\n,"}) {
+    EXPECT_THROW(Hparams::from_yaml(text, "h.yaml"), InputError) << text;
+    EXPECT_THROW(parse_spec(text, "s.yaml"), InputError) << text;
+  }
+}
+
 TEST(Hparams, FromYamlRejectsRepeatedKeysAndSecondDocuments) {
   EXPECT_EQ(Hparams::from_yaml("seed: 1\nlr: 0.1\n", "h.yaml").text("seed"), "1");
   try {
