@@ -13,6 +13,7 @@ function(scalelab_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})  # testing/ (test doubles)
   target_compile_definitions(${name} PRIVATE
     SCALELAB_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     SCALELAB_BINARY_DIR="${CMAKE_BINARY_DIR}")

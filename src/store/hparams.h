@@ -13,9 +13,9 @@ namespace scalelab {
 // Why `name` cannot name a hyperparameter, "" when it can: letters, digits and '_', not starting with
 // a digit, at most 64 characters.
 std::string hparam_name_problem(std::string_view name);
-// Why `value` cannot be a hyperparameter's value, "" when it can: UTF-8 text of at most 256 bytes
-// without control characters. Anything else does not survive hparams.yaml and back (fuzz_hparams found
-// a NUL and a 0x1d changing under to_yaml), so a run's directory would never match its own id.
+// Why `value` cannot be a hyperparameter's value, "" when it can: printable ASCII, at most 256
+// characters. Anything else may not survive hparams.yaml and back (fuzz_hparams found a NUL, a 0x1d
+// and non-ASCII UTF-8 changing under to_yaml), and a run's directory would never match its own id.
 std::string hparam_value_problem(std::string_view value);
 
 class Hparams {

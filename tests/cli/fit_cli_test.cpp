@@ -16,6 +16,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "testing/devices.h"
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -188,21 +190,7 @@ TEST_F(FitCommand, PredictRejectsBadFitsAndPoints) {
   EXPECT_NE(broken.output.find("not valid JSON"), std::string::npos) << broken.output;
 }
 
-// A private copy of a memory device (mknod, allowed as root), so that a broken writer replaces the
-// copy and never the system's /dev node; without mknod, the system's node (which a non-root writer
-// cannot replace either).
-std::string device_copy(const std::filesystem::path& dir, const char* name, unsigned minor) {
-  auto node = dir / name;
-  if (::mknod(node.c_str(), S_IFCHR | 0666, makedev(1, minor)) == 0) {
-    int fd = ::open(node.c_str(), O_WRONLY);
-    if (fd >= 0) {
-      ::close(fd);
-      return node.string();
-    }
-    ::unlink(node.c_str());
-  }
-  return std::string("/dev/") + name;
-}
+using scalelab::testing::device_copy;
 
 std::string contents(const std::string& file) {
   return (std::stringstream() << std::ifstream(file).rdbuf()).str();

@@ -289,13 +289,14 @@ TEST(Hparams, NamesAndValuesMustSurviveTheirOwnYaml) {
   auto nul = error_of_yaml(std::string("seed: 1\nmodel: \"ml\\0p\"\n"));
   EXPECT_EQ(nul.field(), "model");
   EXPECT_EQ(nul.line(), 2);
-  EXPECT_NE(nul.message().find("control character"), std::string::npos) << nul.what();
+  EXPECT_NE(nul.message().find("printable ASCII"), std::string::npos) << nul.what();
   EXPECT_EQ(error_of_yaml("thre\x1d: 1\n").field(), "thre\x1d");
-  EXPECT_NE(error_of_yaml("model: \"\xe0\xce\"\n").message().find("UTF-8"), std::string::npos);
+  EXPECT_NE(error_of_yaml("model: \"\xe0\xce\"\n").message().find("byte 0xe0"), std::string::npos);
+  EXPECT_NE(error_of_yaml("dataset: \"caf\xc3\xa9\"\n").message().find("byte 0xc3"), std::string::npos);
   EXPECT_EQ(error_of_yaml("1st: 2\n").field(), "1st");
-  // Text that does survive, UTF-8 included, is kept and round-trips.
-  auto h = Hparams::from_yaml("dataset: \"caf\xc3\xa9\"\nlr: 1e-3\n", "h.yaml");
-  EXPECT_EQ(h.text("dataset"), "caf\xc3\xa9");
+  // Text that does survive is kept and round-trips, quotes and colons included.
+  auto h = Hparams::from_yaml("dataset: \"a: 'b' # c\"\nlr: 1e-3\n", "h.yaml");
+  EXPECT_EQ(h.text("dataset"), "a: 'b' # c");
   EXPECT_EQ(Hparams::from_yaml(h.to_yaml(), "again.yaml"), h);
   // The spec refuses such a word too, before it can name a directory.
   try {

@@ -115,18 +115,35 @@ TEST_F(SweepFixture, FailedRunsKeepTheirReasonAndAreRetriedOnResume) {
   EXPECT_NE(again.err.find("(4 started now"), std::string::npos) << again.err;
 }
 
-TEST_F(SweepFixture, SigintStopsCleanlyAndGivesRunsBack) {
-  auto p = start({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}, env(300), tmp.path());
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  kill(p.pid, SIGINT);
+// Ids of the runs the store says are running, polled until there are `n` (or 10 s pass).
+std::vector<std::string> wait_running(const fs::path& dir, std::size_t n) {
+  for (int i = 0; i < 500; ++i) {
+    std::vector<std::string> running;
+    if (fs::exists(dir / "store.sqlite"))
+      for (const auto& r : Store(dir, StoreMode::read_only).runs())
+        if (r.status == RunStatus::running) running.push_back(r.id);
+    if (running.size() >= n) return running;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {};
+}
+
+// A stop signal while two runs train: exit 130, no run left running, and the next sweep finishes the
+// grid with every run done once.
+void expect_signal_stops_cleanly(SweepFixture& f, int signal) {
+  auto p = start({"sweep", f.spec.string(), "--dir", f.dir.string(), "--jobs", "2"}, f.env(300), f.tmp.path());
+  ASSERT_EQ(wait_running(f.dir, 2).size(), 2u);
+  kill(p.pid, signal);
   EXPECT_EQ(wait_exit(p), 130) << p.stderr_text();
   int running = 0;
-  for (const auto& r : Store(dir).runs()) running += r.status == RunStatus::running;
+  for (const auto& r : Store(f.dir).runs()) running += r.status == RunStatus::running;
   EXPECT_EQ(running, 0);
-  auto again = sweep(env());
+  auto again = f.sweep(f.env());
   ASSERT_EQ(again.code, 0) << again.err;
-  expect_all_done_once(2);  // a worker stopped between its result.json and its log line
+  f.expect_all_done_once(2);  // a worker stopped between its result.json and its log line
 }
+
+TEST_F(SweepFixture, SigintStopsCleanlyAndGivesRunsBack) { expect_signal_stops_cleanly(*this, SIGINT); }
 
 TEST_F(SweepFixture, TheIndexIsRebuiltFromTheRunDirectories) {
   ASSERT_EQ(sweep(env()).code, 0);
@@ -205,18 +222,6 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
-// Ids of the runs the store says are running, polled until there are `n` (or 10 s pass).
-std::vector<std::string> wait_running(const fs::path& dir, std::size_t n) {
-  for (int i = 0; i < 500; ++i) {
-    std::vector<std::string> running;
-    if (fs::exists(dir / "store.sqlite"))
-      for (const auto& r : Store(dir, StoreMode::read_only).runs())
-        if (r.status == RunStatus::running) running.push_back(r.id);
-    if (running.size() >= n) return running;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return {};
-}
 
 // Finding 3: a finished run whose row in store.sqlite says another configuration, or nothing
 // readable, is repaired from its directory; the directory is never rewritten as another configuration.
@@ -486,18 +491,7 @@ TEST_F(SweepFixture, ADamagedIndexIsMovedAsideAndRebuiltFromTheDirectories) {
 }
 
 // Finding 9: SIGHUP (terminal closed) stops like SIGINT and gives the runs back.
-TEST_F(SweepFixture, SighupStopsCleanlyAndGivesRunsBack) {
-  auto p = start({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}, env(300), tmp.path());
-  ASSERT_EQ(wait_running(dir, 2).size(), 2u);
-  kill(p.pid, SIGHUP);
-  EXPECT_EQ(wait_exit(p), 130) << p.stderr_text();
-  int running = 0;
-  for (const auto& r : Store(dir).runs()) running += r.status == RunStatus::running;
-  EXPECT_EQ(running, 0);
-  auto again = sweep(env());
-  ASSERT_EQ(again.code, 0) << again.err;
-  expect_all_done_once(2);
-}
+TEST_F(SweepFixture, SighupStopsCleanlyAndGivesRunsBack) { expect_signal_stops_cleanly(*this, SIGHUP); }
 
 // Finding 9: a directory's spec.yaml is never overwritten by a different spec; the same one resumes.
 TEST_F(SweepFixture, ADifferentSpecYamlInTheDirectoryIsNeverOverwritten) {

@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/devices.h"
+
 namespace scalelab {
 namespace {
 
@@ -125,21 +127,7 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-// A private copy of a memory device (mknod, allowed as root), so that a broken writer replaces the
-// copy and never the system's /dev node; without mknod, the system's node (which a non-root writer
-// cannot replace either).
-std::string device_copy(const std::filesystem::path& dir, const char* name, unsigned minor) {
-  auto node = dir / name;
-  if (::mknod(node.c_str(), S_IFCHR | 0666, makedev(1, minor)) == 0) {
-    int fd = ::open(node.c_str(), O_WRONLY);
-    if (fd >= 0) {
-      ::close(fd);
-      return node.string();
-    }
-    ::unlink(node.c_str());
-  }
-  return std::string("/dev/") + name;
-}
+using scalelab::testing::device_copy;
 
 // Devices and FIFOs are written through, never replaced by a regular file (as root, `--json
 // /dev/full` once replaced the system's /dev/full); a write error is reported.
