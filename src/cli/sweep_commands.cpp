@@ -147,6 +147,7 @@ void sweep_command(const SweepFlags& flags) {
 struct ResultsFlags {
   std::string dir;
   std::string csv;
+  bool csv_given = false;  // `--csv ''` is an error, not "print instead"
   bool per_cell = false;
   bool rebuild = false;
 };
@@ -158,6 +159,11 @@ void results_command(const ResultsFlags& flags) {
     throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
   if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
     throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
+  // The sweep's own files are its inputs: a --csv naming one would destroy the sweep.
+  if (flags.csv_given && flags.csv != "-")
+    check_output_path(flags.csv, "--csv",
+                      {dir / "spec.yaml", dir / "store.sqlite", dir / "store.sqlite-wal", dir / "store.sqlite-shm",
+                       dir / "store.lock"});
   if (flags.rebuild) {
     Store store(dir);  // a damaged index is moved aside and rebuilt here, with a warning
     for (const auto& w : store.warnings()) fmt::print(stderr, "scalelab: warning: {}\n", w);
@@ -166,7 +172,7 @@ void results_command(const ResultsFlags& flags) {
   }
   Table table = flags.per_cell ? cell_table(dir) : run_table(dir);
   if (flags.csv == "-") fmt::print("{}", to_csv(table));
-  else if (!flags.csv.empty()) {
+  else if (flags.csv_given) {
     write_file_atomic(flags.csv, to_csv(table));
     fmt::print(stderr, "wrote {} rows to {}\n", table.rows(), flags.csv);
   } else {
@@ -303,10 +309,14 @@ void add_sweep_commands(CLI::App& app) {
   auto results_flags = std::make_shared<ResultsFlags>();
   auto* results = app.add_subcommand("results", "list a sweep's runs, or its cells (mean and std over seeds)");
   results->add_option("dir", results_flags->dir, "sweep directory")->required();
-  results->add_option("--csv", results_flags->csv, "write CSV (atomically) instead of printing; '-' for stdout");
+  auto* csv_option =
+      results->add_option("--csv", results_flags->csv, "write CSV (atomically) instead of printing; '-' for stdout");
   results->add_flag("--per-cell", results_flags->per_cell, "one row per cell: mean and std of the error over seeds");
   results->add_flag("--rebuild", results_flags->rebuild, "rebuild the index (store.sqlite) from the run directories first");
-  results->callback([results_flags] { results_command(*results_flags); });
+  results->callback([results_flags, csv_option] {
+    results_flags->csv_given = csv_option->count() > 0;
+    results_command(*results_flags);
+  });
 
   auto demo_flags = std::make_shared<DemoFlags>();
   auto* demo = app.add_subcommand("demo", "train a small grid, fit the law on its small cells, predict the large ones");

@@ -545,6 +545,26 @@ TEST_F(SweepFixture, ADirThatIsAFileIsBadInput) {
   EXPECT_EQ(slurp(file), "x\n");
 }
 
+// Finding 2 for `results --csv`: the sweep's own files are inputs (never overwritten), an empty path
+// is an error, and a CSV elsewhere is written and reads back with one row per run.
+TEST_F(SweepFixture, ResultsCsvNeverOverwritesTheSweepsOwnFiles) {
+  ASSERT_EQ(sweep(env()).code, 0);
+  auto spec_before = slurp(dir / "spec.yaml");
+  auto db_size = fs::file_size(dir / "store.sqlite");
+  for (const char* own : {"spec.yaml", "store.sqlite"}) {
+    auto r = run({"results", dir.string(), "--csv", (dir / own).string()}, {}, tmp.path());
+    EXPECT_EQ(r.code, 2) << own << ": " << r.err;
+    EXPECT_NE(r.err.find("--csv"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(slurp(dir / "spec.yaml"), spec_before);
+  EXPECT_EQ(fs::file_size(dir / "store.sqlite"), db_size);
+  auto empty = run({"results", dir.string(), "--csv", ""}, {}, tmp.path());
+  EXPECT_EQ(empty.code, 2) << empty.err;
+  auto ok = run({"results", dir.string(), "--csv", (tmp / "runs.csv").string()}, {}, tmp.path());
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(read_csv(tmp / "runs.csv").rows(), static_cast<std::size_t>(kRuns));
+}
+
 // Finding 9: results reads a sweep directory it may not write.
 TEST_F(SweepFixture, ResultsWorkOnAReadOnlyDirectory) {
   ASSERT_EQ(sweep(env()).code, 0);
