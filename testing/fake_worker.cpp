@@ -6,12 +6,13 @@
 // The test error follows rosenfeld2020 in (m, n) with a little seed noise, so a fit on fake results
 // behaves. Environment, for the tests:
 //   FAKE_SLEEP_MS      time a run takes (default 30), in slices so signals act at once
-//   FAKE_DIVERGE_WHEN  a predicate over the hyperparameters (e.g. "width==0.5 && seed==2"): exit 3
-//   FAKE_FAIL_WHEN     likewise: print to stderr and exit 1
+//   FAKE_DIVERGE_WHEN  a predicate over the hyperparameters (e.g. "width==0.5 && seed==2"): exits diverged
+//   FAKE_FAIL_WHEN     likewise: print to stderr and exit failed
 //   FAKE_LOG           a file to which every completed run appends "<dir name> <pid>\n", after its
 //                      result.json is in place: a name twice means a run was completed twice
 //   FAKE_LOST_LOG      a file to which a worker appends "<dir name> <pid>\n" when it stops because its
-//                      run was taken over (SCALELAB_CLAIM no longer in RUN/claim; exit 4, nothing written)
+//                      run was taken over (SCALELAB_CLAIM no longer in RUN/claim; exits claim_lost,
+//                      nothing written)
 // Like scalelab-worker it checks, right before each write, that RUN/claim still holds $SCALELAB_CLAIM.
 #include <fcntl.h>
 #include <unistd.h>
@@ -30,10 +31,13 @@
 #include "models/spec.h"
 #include "store/claim.h"
 #include "store/hparams.h"
+#include "store/worker_exit.h"
 #include "table/table.h"
 
 namespace fs = std::filesystem;
 using scalelab::Hparams;
+using scalelab::WorkerExit;
+using scalelab::exit_status;
 
 namespace {
 
@@ -60,14 +64,14 @@ int main(int argc, char** argv) {
   }
   if (argc < 2 || std::strcmp(argv[1], "train") != 0 || config.empty() || out.empty()) {
     fmt::print(stderr, "usage: fake_worker train --config FILE --out DIR [--threads N]\n");
-    return 2;
+    return exit_status(WorkerExit::bad_input);
   }
   Hparams h;
   try {
     h = Hparams::read(config);
   } catch (const scalelab::InputError& e) {
     fmt::print(stderr, "fake_worker: {}\n", e.what());
-    return 2;
+    return exit_status(WorkerExit::bad_input);
   }
   auto started = std::chrono::steady_clock::now();
   auto lost = [&] {
@@ -91,7 +95,7 @@ int main(int argc, char** argv) {
   int sleep_ms = sleep_env ? std::atoi(sleep_env) : 30;
   for (int t = 0; t < sleep_ms; t += 5) {
     if (t >= sleep_ms / 2 && !fs::exists(out / "metrics.jsonl")) {
-      if (lost()) return scalelab::kLostClaimExit;
+      if (lost()) return exit_status(WorkerExit::claim_lost);
       scalelab::write_file_atomic(out / "metrics.jsonl", "{\"epoch\": 1}\n");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -99,7 +103,7 @@ int main(int argc, char** argv) {
 
   if (matches("FAKE_FAIL_WHEN", h)) {
     fmt::print(stderr, "fake_worker: failing on purpose (FAKE_FAIL_WHEN)\n");
-    return 1;
+    return exit_status(WorkerExit::failed);
   }
   bool diverged = matches("FAKE_DIVERGE_WHEN", h);
 
@@ -122,8 +126,8 @@ int main(int argc, char** argv) {
   result["val_error"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(eps);
   result["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (diverged) result["diverged_at_epoch"] = 1;
-  if (lost()) return scalelab::kLostClaimExit;
+  if (lost()) return exit_status(WorkerExit::claim_lost);
   scalelab::write_file_atomic(out / "result.json", result.dump(2));
   if (const char* log = std::getenv("FAKE_LOG")) append_line(log, fmt::format("{} {}\n", out.filename().string(), getpid()));
-  return diverged ? 3 : 0;
+  return exit_status(diverged ? WorkerExit::diverged : WorkerExit::done);
 }

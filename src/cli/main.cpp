@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/worker_path.h"
+#include "store/worker_exit.h"
 #include "table/table.h"
 
 namespace scalelab::cli {
@@ -27,6 +28,11 @@ std::filesystem::path worker_path() {
 
 namespace {
 
+// scalelab exits with the worker's statuses where they mean the same: `scalelab train` is the worker,
+// and bad input exits 2 from every command.
+using scalelab::exit_status;
+using scalelab::WorkerExit;
+
 int hand_to_worker(int argc, char** argv) {
   auto worker = scalelab::cli::worker_path();
   std::vector<char*> args;
@@ -36,7 +42,7 @@ int hand_to_worker(int argc, char** argv) {
   args.push_back(nullptr);
   execv(path.c_str(), args.data());
   fmt::print(stderr, "scalelab: cannot start the training worker {}: {}\n", path, std::strerror(errno));
-  return 1;
+  return exit_status(WorkerExit::failed);
 }
 
 }  // namespace
@@ -52,14 +58,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    int code = app.exit(e);  // 0 for --help
+    return exit_status(code == 0 ? WorkerExit::done : WorkerExit::bad_input);
   } catch (const scalelab::InputError& e) {
     fmt::print(stderr, "scalelab: error: {}\n", e.what());
-    return 2;
+    return exit_status(WorkerExit::bad_input);
   } catch (const std::exception& e) {
     fmt::print(stderr, "scalelab: error: {}\n", e.what());
-    return 1;
+    return exit_status(WorkerExit::failed);
   }
-  return 0;
+  return exit_status(WorkerExit::done);
 }

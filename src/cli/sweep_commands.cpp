@@ -12,12 +12,15 @@
 #include "cli/commands.h"
 #include "cli/worker_path.h"
 #include "store/store.h"
+#include "store/worker_exit.h"
 #include "sweep/demo_spec.h"
-#include "sweep/progress.h"
+#include "sweep/executors.h"
 #include "sweep/results.h"
 #include "sweep/spec.h"
 #include "sweep/sweep.h"
 #include "table/table.h"
+#include "util/cores.h"
+#include "util/duration.h"
 
 #if __has_include("fit/fit.h")
 #include "fit/fit.h"
@@ -82,10 +85,27 @@ void print_outcome(const SweepOutcome& o, const fs::path& dir) {
   if (o.failed) fmt::print(stderr, "failed runs keep their reason in RUN/failure.txt; `scalelab results {}` lists them\n", dir.string());
 }
 
-SweepOptions sweep_options(int jobs) {
+// The executor --executor names; unknown names are bad input, listed with the known ones.
+const ExecutorInfo& executor_named(const std::string& name) {
+  if (const auto* executor = find_executor(name)) return *executor;
+  std::string known;
+  for (const auto& e : executor_registry()) known += (known.empty() ? "" : ", ") + e.name;
+  throw InputError("--executor", 0, "", fmt::format("unknown executor '{}' (known: {})", name, known));
+}
+
+// --executor's help: every executor with its description.
+std::string executor_help() {
+  std::string help = "where runs execute:";
+  for (const auto& e : executor_registry()) help += fmt::format(" {} ({});", e.name, e.description);
+  help.back() = ' ';
+  return help + fmt::format("[default: {}]", kDefaultExecutor);
+}
+
+SweepOptions sweep_options(int jobs, const ExecutorInfo& executor) {
   SweepOptions options;
   options.jobs = jobs > 0 ? jobs : available_cores();
   options.worker = worker_command();
+  options.executor = executor.make;
   return options;
 }
 
@@ -95,6 +115,7 @@ struct SweepFlags {
   std::string spec;
   std::string dir;
   int jobs = 0;
+  std::string executor{kDefaultExecutor};
   bool dry_run = false;
 };
 
@@ -125,6 +146,7 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
 }
 
 void sweep_command(const SweepFlags& flags) {
+  const auto& executor = executor_named(flags.executor);  // a typo fails before the spec is even read
   auto spec = load_spec(flags.spec);
   fs::path dir = flags.dir.empty() ? fs::path("sweeps") / spec.name : fs::path(flags.dir);
   if (flags.dry_run) {
@@ -132,14 +154,14 @@ void sweep_command(const SweepFlags& flags) {
     options.jobs = flags.jobs > 0 ? flags.jobs : available_cores();
     return print_plan(spec, options);
   }
-  auto options = sweep_options(flags.jobs);
+  auto options = sweep_options(flags.jobs, executor);
   auto outcome = run_sweep(spec, dir, options);
   print_outcome(outcome, dir);
   if (outcome.stopped) {
     fmt::print(stderr, "stopped: run the same command again to resume\n");
     exit_with(130);
   }
-  if (outcome.failed) exit_with(1);
+  if (outcome.failed) exit_with(exit_status(WorkerExit::failed));
 }
 
 // ---- results -----------------------------------------------------------------------------------
@@ -186,11 +208,13 @@ struct DemoFlags {
   std::string dir = "sweeps/demo";
   std::string spec;  // another spec instead of the built-in one (for tuning the grid)
   int jobs = 0;
+  std::string executor{kDefaultExecutor};
 };
 
 std::string percent(double v) { return std::isfinite(v) ? fmt::format("{:+.1f}%", 100 * v) : "-"; }
 
 void demo_command(const DemoFlags& flags) {
+  const auto& executor = executor_named(flags.executor);
   auto spec = flags.spec.empty() ? parse_spec(std::string(demo_spec_yaml()), "examples/demo.yaml (built in)")
                                  : load_spec(flags.spec);
   // The demo fits the fit set and predicts the rest: without one there is nothing to fit after training.
@@ -201,7 +225,7 @@ void demo_command(const DemoFlags& flags) {
   // Checked before training, not after fifteen minutes of it.
   if (!laws::find(spec.law)) throw InputError(spec.source, spec.law_line, "law", "unknown law '" + spec.law + "' (see `scalelab laws`)");
 #endif
-  auto options = sweep_options(flags.jobs);
+  auto options = sweep_options(flags.jobs, executor);
   auto planned = expand(spec);
 
   // What is left, and how long it should take, before anything starts.
@@ -303,6 +327,7 @@ void add_sweep_commands(CLI::App& app) {
   sweep->add_option("--dir", sweep_flags->dir, "sweep directory (default: sweeps/NAME)");
   sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them")
       ->check(CLI::Range(1, kMaxJobs));
+  sweep->add_option("--executor", sweep_flags->executor, executor_help());
   sweep->add_flag("--dry-run", sweep_flags->dry_run, "print the runs, their cost and the fit set's share; run nothing");
   sweep->callback([sweep_flags] { sweep_command(*sweep_flags); });
 
@@ -323,6 +348,7 @@ void add_sweep_commands(CLI::App& app) {
   demo->add_option("--dir", demo_flags->dir, "where the runs go; a second demo reuses them")->capture_default_str();
   demo->add_option("--jobs,-j", demo_flags->jobs, "runs at once (default: one per core)")->check(CLI::Range(1, kMaxJobs));
   demo->add_option("--spec", demo_flags->spec, "use this sweep spec instead of the built-in examples/demo.yaml");
+  demo->add_option("--executor", demo_flags->executor, executor_help());
   demo->callback([demo_flags] { demo_command(*demo_flags); });
 }
 

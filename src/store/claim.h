@@ -3,7 +3,8 @@
 // When a sweep prepares RUN for an attempt it writes RUN/claim (one line: host, pid, process start time,
 // attempt) and starts the worker with the same line in $SCALELAB_CLAIM. Right before writing each of
 // its files the worker checks that RUN/claim still holds its token; when another sweep has taken the
-// run over (a lapsed lease on another host), the worker exits with kLostClaimExit and writes nothing.
+// run over (a lapsed lease on another host), the worker writes nothing and exits with
+// WorkerExit::claim_lost (store/worker_exit.h).
 // Header-only and dependency-free: the libtorch worker and the fake worker include it.
 #pragma once
 
@@ -17,8 +18,6 @@ namespace scalelab {
 
 inline constexpr const char* kClaimEnv = "SCALELAB_CLAIM";
 inline constexpr const char* kClaimFile = "claim";
-// The worker's exit status when its run was taken over: it wrote nothing, the run is someone else's.
-inline constexpr int kLostClaimExit = 4;
 
 // The token this process was started with; empty when it runs outside a sweep (no check then).
 inline std::string claim_token() {

@@ -1,6 +1,7 @@
 // Where runs execute. The sweep hands an Executor one run at a time and collects how each ended; it
 // never knows whether the run was a local process or, later, a Slurm task. A new backend implements
-// these six calls and nothing in the sweep changes.
+// these six calls and takes one line in the registry (sweep/executors.h); nothing in the sweep changes:
+// it gets its executor from SweepOptions::executor.
 #pragma once
 
 #include <chrono>
@@ -23,7 +24,7 @@ struct Job {
 
 struct JobEnd {
   std::string id;
-  int exit_code = -1;  // the worker's exit status; -1 when a signal ended it
+  int exit_code = -1;  // the worker's exit status (store/worker_exit.h); -1 when a signal ended it
   int signal = 0;      // the signal that ended it, else 0
   bool cancelled = false;  // ended by cancel_all(), so it says nothing about the run
   double wall_s = 0;
@@ -48,6 +49,9 @@ class Executor {
 // "--out", DIR, "--threads", "2"}. Injectable, so tests run a fake worker.
 using WorkerCommand = std::function<std::vector<std::string>(const Job&)>;
 WorkerCommand scalelab_worker_command(const std::filesystem::path& worker);
+
+// Makes the executor a sweep runs through: `slots` runs at once, each started with `command`.
+using ExecutorFactory = std::function<std::unique_ptr<Executor>(int slots, WorkerCommand command)>;
 
 // One child process per run on this machine, at most `slots` at once. Each child runs in its own
 // process group (a terminal's Ctrl-C reaches the sweep, which stops the children itself) and dies

@@ -2,19 +2,11 @@
 
 #include <unistd.h>
 
-#include <cmath>
-
 #include <fmt/core.h>
 
-namespace scalelab {
+#include "util/duration.h"
 
-std::string format_duration(double seconds) {
-  if (!(seconds >= 0)) return "?";
-  auto s = static_cast<long>(std::lround(seconds));
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}s", s);
-}
+namespace scalelab {
 
 Progress::Progress(std::FILE* out) : out_(out), tty_(isatty(fileno(out))) {}
 

@@ -36,6 +36,4 @@ class Progress {
   std::string last_event_;
 };
 
-std::string format_duration(double seconds);  // "1h02m", "3m05s", "12s"
-
 }  // namespace scalelab

@@ -1,6 +1,5 @@
 #include "sweep/sweep.h"
 
-#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -9,13 +8,16 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/core.h>
 
 #include "store/claim.h"
 #include "store/store.h"
+#include "store/worker_exit.h"
 #include "sweep/progress.h"
+#include "util/cores.h"
 
 namespace scalelab {
 
@@ -106,12 +108,13 @@ struct Verdict {
 
 Verdict judge(const JobEnd& end, const fs::path& dir, const Hparams& hparams) {
   auto state = inspect_run_dir(dir, hparams);
-  bool claims_result = end.exit_code == 0 || end.exit_code == 3;
+  bool claims_result =
+      end.exit_code == exit_status(WorkerExit::done) || end.exit_code == exit_status(WorkerExit::diverged);
   if (claims_result && state.kind == RunDirState::finished) return {state.status, state.result, ""};
   std::string how = end.signal ? fmt::format("worker killed by signal {}", end.signal)
                                : fmt::format("worker exited with status {}", end.exit_code);
   if (claims_result) how += state.kind == RunDirState::corrupt ? ", but " + state.reason : ", but wrote no result.json";
-  if (end.exit_code == 2) how += " (bad input)";
+  if (end.exit_code == exit_status(WorkerExit::bad_input)) how += " (bad input)";
   return {RunStatus::failed, nullptr, how + "\n--- tail of worker.log ---\n" + file_tail(dir / "worker.log")};
 }
 
@@ -147,12 +150,6 @@ bool check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
 
 }  // namespace
 
-int available_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return 1;
-}
-
 double estimate_seconds(const std::vector<PlannedRun>& runs, int jobs, int cores, const Speed& speed) {
   if (cores <= 0) cores = available_cores();
   jobs = std::max(1, std::min(jobs, static_cast<int>(runs.size())));
@@ -163,6 +160,8 @@ double estimate_seconds(const std::vector<PlannedRun>& runs, int jobs, int cores
 }
 
 SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOptions& options) {
+  if (!options.executor || !options.worker)
+    throw std::invalid_argument("run_sweep: SweepOptions needs an executor and a worker command");
   auto started_at = Clock::now();
   int cores = options.cores > 0 ? options.cores : available_cores();
   int jobs = std::max(1, options.jobs);
@@ -197,7 +196,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
       static_cast<long>(std::min(5000.0, 1000 * store.lease_seconds() / 4)));
 
   StopSignals stop;
-  auto executor = make_local_executor(jobs, options.worker);
+  auto executor = options.executor(jobs, options.worker);
   std::optional<Progress> progress;
   if (options.progress) progress.emplace(options.progress);
   TimeModel time_model(options.speed, jobs, cores);
@@ -258,7 +257,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
     }
     for (const auto& end : executor->wait(std::chrono::milliseconds(250))) {
       auto& record = mine.at(end.id);
-      if (lost.count(end.id) || end.exit_code == kLostClaimExit) {
+      if (lost.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) {
         // Another sweep owns the run now: its directory and its record are that sweep's to write.
         last_event = fmt::format("taken over by another sweep: {}", run_label(*by_id.at(end.id)));
         outcome.taken_over += 1;
@@ -294,7 +293,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   if (stop.requested()) {
     outcome.stopped = true;
     for (const auto& end : executor->cancel_all()) {
-      if (lost.count(end.id) || end.exit_code == kLostClaimExit) continue;  // another sweep's now
+      if (lost.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) continue;  // another sweep's now
       // A worker that finished just before the stop keeps its result; the others start again later.
       auto verdict = judge(end, store.run_dir(end.id), mine.at(end.id).hparams);
       if (verdict.status != RunStatus::failed) store.finish(end.id, verdict.status, verdict.result, "", end.wall_s);

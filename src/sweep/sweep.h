@@ -5,12 +5,14 @@
 //   SweepOptions options;
 //   options.jobs = 2;
 //   options.worker = scalelab_worker_command(cli::worker_path());
+//   options.executor = find_executor("local")->make;   // sweep/executors.h
 //   SweepOutcome outcome = run_sweep(spec, "runs/demo", options);
 //
 // Safe to start again at any moment, and from several processes at once: finished runs are found by
 // their hash and never repeated; runs whose owner died are started afresh; SIGINT/SIGTERM/SIGHUP stop
 // the workers and give their runs back as pending.
-// Throws InputError (writing nothing) when `dir` is a file or holds a different spec.yaml.
+// Throws InputError (writing nothing) when `dir` is a file or holds a different spec.yaml, and
+// std::invalid_argument when options.executor or options.worker is missing.
 #pragma once
 
 #include <cstdio>
@@ -37,6 +39,7 @@ struct SweepOptions {
   int jobs = 1;                       // runs at once
   int cores = 0;                      // cores to share among them; 0: all this process may use
   WorkerCommand worker;               // how to start one run
+  ExecutorFactory executor;           // where runs execute (required): e.g. find_executor("local")->make
   Speed speed;
   std::FILE* progress = stderr;       // nullptr: silent
 };
@@ -54,7 +57,5 @@ SweepOutcome run_sweep(const SweepSpec& spec, const std::filesystem::path& dir, 
 
 // Seconds the given runs take with `jobs` at once on `cores` cores, from `speed` (a rough guide).
 double estimate_seconds(const std::vector<PlannedRun>& runs, int jobs, int cores, const Speed& speed);
-
-int available_cores();  // cores this process may run on (its affinity mask)
 
 }  // namespace scalelab

@@ -7,15 +7,9 @@
 
 #include <fmt/core.h>
 
-namespace scalelab {
+#include "util/duration.h"
 
-std::string format_duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const long long s = std::llround(seconds);
-  if (s < 60) return fmt::format("{}s", s);
-  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-}
+namespace scalelab {
 
 ProgressBar::ProgressBar(std::FILE* out, std::string label, int epochs, long long steps_per_epoch)
     : ProgressBar(out, std::move(label), epochs, steps_per_epoch, out && isatty(fileno(out))) {}

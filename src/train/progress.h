@@ -32,6 +32,4 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-std::string format_duration(double seconds);  // "45s", "3m07s", "2h05m"
-
 }  // namespace scalelab

@@ -100,7 +100,6 @@ class TrainingRun {
 // Threads for libtorch's intra-op work (and OpenBLAS under it). 0: every core this process may run on.
 // Call once, before the first TrainingRun; returns the number set.
 int set_threads(int threads);
-int available_cores();
 bool cuda_available();
 // Makes glibc keep freed memory for reuse instead of returning it to the kernel. Every training step
 // allocates and frees activations of hundreds of KB; by default each came back as fresh pages from

@@ -1,7 +1,6 @@
 // The training loop. Everything here runs on the device the config names; nothing assumes the CPU
 // beyond reading labels once, before the data moves.
 #include <malloc.h>
-#include <sched.h>
 
 #include <cmath>
 #include <limits>
@@ -17,6 +16,7 @@
 #include "train/progress.h"
 #include "train/step.h"
 #include "train/train.h"
+#include "util/duration.h"
 
 namespace scalelab {
 
@@ -42,12 +42,6 @@ void validate(const TrainConfig& c) {
     reject("device", fmt::format("unknown device '{}' (expected cpu or cuda)", c.device));
   if (c.data_fraction && c.data_count) reject("data_fraction", "give data_fraction or data_count, not both");
   validate(c.model);
-}
-
-int available_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 bool cuda_available() { return torch::cuda::is_available(); }

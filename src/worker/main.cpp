@@ -1,8 +1,9 @@
 // scalelab-worker: trains one model and writes its run directory (docs/run-directory.md).
 //   scalelab-worker train --config RUN/hparams.yaml --out RUN [--threads N]
 //   scalelab-worker train --model wrn --width 0.25 --depth 10 --data-fraction 0.125 --out runs/x
-// Exit status: 0 done, 3 diverged, 2 bad input (nothing written), 4 the run was taken over by another
-// sweep (RUN/claim no longer holds $SCALELAB_CLAIM; nothing more written), 1 anything else.
+// Exit status: WorkerExit (store/worker_exit.h): done, diverged, bad input (nothing written), claim lost
+// (the run was taken over by another sweep: RUN/claim no longer holds $SCALELAB_CLAIM; nothing more
+// written), failed (anything else).
 // It is a process of its own so that a crash or a NaN takes down one run, never the sweep.
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "store/claim.h"
+#include "store/worker_exit.h"
 #include "table/table.h"
 #include "train/run_files.h"
 #include "train/train.h"
@@ -21,8 +23,6 @@ namespace fs = std::filesystem;
 using namespace scalelab;
 
 namespace {
-
-constexpr int kDone = 0, kFailed = 1, kBadInput = 2, kDiverged = 3, kLostClaim = scalelab::kLostClaimExit;
 
 // The sweep that started this worker no longer owns the run (store/claim.h): write nothing more.
 struct LostClaim {};
@@ -114,7 +114,7 @@ int train(const Flags& f) {
     run = std::make_unique<TrainingRun>(config, RunOptions{f.data_dir, f.quiet ? nullptr : stderr, checkpoint});
   } catch (const InputError& e) {
     fmt::print(stderr, "scalelab-worker: error: {}\n", e.what());
-    return kBadInput;
+    return exit_status(WorkerExit::bad_input);
   }
 
   // From here on the run directory is ours, as long as RUN/claim holds our token (when a sweep gave
@@ -145,7 +145,7 @@ int train(const Flags& f) {
   write_file_atomic(out / "metrics.jsonl", metrics_jsonl(result.history));
   check_claim();
   write_file_atomic(out / "result.json", result_json(config, result));  // last: its presence means done
-  return result.status == "diverged" ? kDiverged : kDone;
+  return exit_status(result.status == "diverged" ? WorkerExit::diverged : WorkerExit::done);
 }
 
 }  // namespace
@@ -160,19 +160,19 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? kDone : kBadInput;
+    return exit_status(code == 0 ? WorkerExit::done : WorkerExit::bad_input);  // --help exits done
   }
   try {
     return train(flags);
   } catch (const LostClaim&) {
     fmt::print(stderr, "scalelab-worker: {} was taken over by another sweep ({}/claim no longer holds this "
                        "worker's token): stopping without writing\n", flags.out, flags.out);
-    return kLostClaim;
+    return exit_status(WorkerExit::claim_lost);
   } catch (const InputError& e) {
     fmt::print(stderr, "scalelab-worker: error: {}\n", e.what());
-    return kBadInput;
+    return exit_status(WorkerExit::bad_input);
   } catch (const std::exception& e) {
     fmt::print(stderr, "scalelab-worker: failed: {}\n", e.what());
-    return kFailed;
+    return exit_status(WorkerExit::failed);
   }
 }

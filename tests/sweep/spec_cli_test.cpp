@@ -193,5 +193,34 @@ TEST_F(SpecCli, TheExampleSpecStillPlans) {
   EXPECT_NE(r.out.find("fit set: 40 runs"), std::string::npos) << r.out;
 }
 
+
+// Issue 15: --executor picks the executor by name; an unknown name is bad input naming the flag and
+// the known executors, for sweep, sweep --dry-run and demo, before anything is written or run.
+TEST_F(SpecCli, AnUnknownExecutorIsBadInputThatListsTheKnownOnes) {
+  spit(spec, kBase);
+  const std::vector<std::vector<std::string>> commands = {
+      {"sweep", spec.string(), "--dry-run", "--executor", "nope"},
+      {"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2", "--executor", "nope"},
+      {"demo", "--spec", spec.string(), "--dir", dir.string(), "--jobs", "2", "--executor", "nope"},
+  };
+  for (const auto& args : commands) {
+    auto r = scalelab(args);
+    EXPECT_EQ(r.code, 2) << args[0] << ": " << r.err << r.out;
+    EXPECT_NE(r.err.find("--executor"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unknown executor 'nope' (known: local)"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("runs"), std::string::npos) << args[0] << ": planned anyway:\n" << r.out;
+    EXPECT_FALSE(fs::exists(dir)) << args[0] << " created the sweep directory";
+    EXPECT_FALSE(fs::exists(log)) << args[0] << ": a worker ran";
+  }
+}
+
+TEST_F(SpecCli, TheLocalExecutorByNameRunsTheGrid) {
+  spit(spec, kBase);
+  auto r = scalelab({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2", "--executor", "local"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("16 of 16 runs done"), std::string::npos) << r.err;
+  EXPECT_EQ(completions(log).size(), 16u);
+}
+
 }  // namespace
 }  // namespace scalelab

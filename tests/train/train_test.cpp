@@ -14,6 +14,7 @@
 #include "train/progress.h"
 #include "train/run_files.h"
 #include "train/train.h"
+#include "util/duration.h"
 
 namespace scalelab {
 namespace {
