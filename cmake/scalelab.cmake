@@ -25,5 +25,7 @@ function(scalelab_add_test name)
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
     DISCOVERY_MODE PRE_TEST
+    # Listing a libtorch test binary's tests loads libtorch: over the 5 s default on a loaded machine.
+    DISCOVERY_TIMEOUT 120
     PROPERTIES LABELS "${labels}")
 endfunction()
