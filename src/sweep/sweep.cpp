@@ -189,8 +189,8 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
     ids.insert(plan.ids[i]);
   }
   outcome.warnings.insert(outcome.warnings.end(), plan.warnings.begin(), plan.warnings.end());
-  if (options.progress)
-    for (const auto& w : outcome.warnings) fmt::print(options.progress, "scalelab: warning: {}\n", w);
+  if (options.warn)
+    for (const auto& w : outcome.warnings) options.warn(w);
   // Heartbeats renew this process's lease well within it, and notice runs taken over by another sweep.
   auto heartbeat_every = std::chrono::milliseconds(
       static_cast<long>(std::min(5000.0, 1000 * store.lease_seconds() / 4)));
@@ -237,7 +237,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
       auto token = store.prepare(*claimed, &note);
       if (!note.empty()) {
         outcome.warnings.push_back(fmt::format("run {}: {}", claimed->id, note));
-        if (options.progress) fmt::print(options.progress, "scalelab: warning: run {}: {}\n", claimed->id, note);
+        if (options.warn) options.warn(outcome.warnings.back());
       }
       executor->start({claimed->id, run_dir, threads, token});
       outcome.started += 1;
