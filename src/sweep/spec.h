@@ -71,7 +71,8 @@ inline constexpr double kMaxEpochs = 1e6;
 
 // Parses and validates a spec; every mistake is an InputError naming the file, line and field. That
 // includes everything that would only fail after training: an unknown law, a law a sweep cannot feed
-// (givens other than eps0, inputs other than m and n), a fit set with fewer cells than the law has
+// (givens other than eps0, inputs not mapped to m or n by `inputs:`), a target that is no metric's
+// name, a fit set with fewer cells than the law has
 // parameters, data sizes the dataset cannot provide, early stopping without a validation set, grids
 // of more than kMaxSweepRuns runs, repeated keys and second YAML documents.
 SweepSpec parse_spec(const std::string& yaml, const std::string& source);
