@@ -137,7 +137,9 @@ void run_fit(const FitFlags& flags) {
   Table table;
   if (!flags.sweep.empty()) {
     std::vector<std::string> warnings;  // diverged runs and unfinished cells
-    table = sweep_measurements(flags.sweep, &warnings);
+    // --y: any numeric field of the runs' result.json, aggregated per cell like the spec's target.
+    table = sweep_measurements(flags.sweep, &warnings,
+                               options.target.empty() ? std::vector<std::string>{} : std::vector{options.target});
     for (const auto& w : warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
     auto spec = load_spec(std::filesystem::path(flags.sweep) / "spec.yaml");
     if (options.law.empty()) options.law = spec.law;

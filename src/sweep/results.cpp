@@ -229,10 +229,11 @@ Table cell_table(const fs::path& dir, std::vector<std::string>* warnings, const 
   return to_table(view, all, cells_of(view, all, nullptr), false, dir.string());
 }
 
-Table sweep_measurements(const fs::path& dir, std::vector<std::string>* warnings) {
+Table sweep_measurements(const fs::path& dir, std::vector<std::string>* warnings,
+                         const std::vector<std::string>& metrics) {
   SweepView view(dir);
   std::vector<std::string> local = view.store_warnings;
-  auto all = metrics_of(view, {});
+  auto all = metrics_of(view, metrics);
   auto cells = cells_of(view, all, &local);
   for (const auto& c : cells)
     if (c.finished == 0) {

@@ -32,6 +32,7 @@ Table cell_table(const std::filesystem::path& sweep_dir, std::vector<std::string
 
 // The cells a law can be fitted to: cell_table without the cells that have no finished run. Diverged
 // runs are left out of the means; each exclusion adds a line to `warnings`.
-Table sweep_measurements(const std::filesystem::path& sweep_dir, std::vector<std::string>* warnings);
+Table sweep_measurements(const std::filesystem::path& sweep_dir, std::vector<std::string>* warnings,
+                         const std::vector<std::string>& metrics = {});
 
 }  // namespace scalelab

@@ -290,7 +290,7 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     if (!kSweepGivens.count(given))
       p.fail(law_node, "law",
              fmt::format("law {} needs the given '{}', which a sweep cannot provide (a sweep gives eps0 only); "
-                         "fit it with `scalelab fit --data CSV --given {}=...`",
+                         "fit it to a table whose rows give {}",
                          spec.law, given, given));
   // Each law input is fed by a sweep quantity: `inputs:` says which, or the law's inputs are m and n.
   auto quantity_names = [] {

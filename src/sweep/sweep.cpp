@@ -125,7 +125,7 @@ Verdict judge(const JobEnd& end, const fs::path& dir, const Hparams& hparams) {
 bool check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory (--dir)");
+    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
   auto spec_file = dir / "spec.yaml";
   if (!fs::exists(spec_file, ec)) return false;
   if (fs::is_directory(spec_file, ec)) throw InputError(spec_file.string(), 0, "", "is a directory, not a spec");
@@ -143,7 +143,7 @@ bool check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
   if (!a_spec)
     throw InputError(spec_file.string(), 0, "",
                      fmt::format("the directory holds a spec.yaml that is not {}{}; it is not overwritten: sweep into "
-                                 "another --dir",
+                                 "another directory",
                                  spec.source, a_sweep ? "" : " and the directory is no sweep's"));
   return true;
 }

@@ -129,6 +129,11 @@ TEST_F(TargetCli, ANegativeTargetFitsWithLsqAndIsRefusedByTheDivergenceLoss) {
   auto cells = run({"results", dir.string(), "--per-cell", "--csv", "-"}, {}, tmp.path());
   EXPECT_TRUE(parse_csv(cells.out, "results").has_column("test_loss_std"));
 
+  // --y names another result.json field: aggregated per cell like the spec's target.
+  auto by_flag = run({"fit", "--sweep", dir.string(), "--y", "val_error", "--starts", "8", "--json", "-"}, {}, tmp.path());
+  ASSERT_EQ(by_flag.code, 0) << by_flag.err;
+  EXPECT_EQ(nlohmann::json::parse(by_flag.out)["target"], "val_error");
+
   auto refused = run({"fit", "--sweep", dir.string()}, {}, tmp.path());
   EXPECT_EQ(refused.code, 2) << refused.err << refused.out;
   EXPECT_NE(refused.err.find("store.sqlite:"), std::string::npos) << refused.err;
