@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
   result["best_epoch"] = h.number("epochs");
   result["test_error"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(eps * (1 + noise));
   result["val_error"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(eps);
+  // A second metric, negative (a log loss): for targets other than test_error, and that may be <= 0.
+  result["test_loss"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(std::log(eps * (1 + noise)));
   result["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (diverged) result["diverged_at_epoch"] = 1;
   if (lost()) return exit_status(WorkerExit::claim_lost);

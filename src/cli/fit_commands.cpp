@@ -1,5 +1,6 @@
 // `scalelab laws`, `scalelab fit`, `scalelab predict`: flag parsing and printing around src/fit.
 #include <charconv>
+#include <map>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -31,6 +32,32 @@ std::optional<double> parse_number(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+// Errors from src/fit and src/sweep name the field (FitOptions' and the spec's); on the command line
+// those are flags. Errors naming a file, a column or a flag already are left as they are.
+InputError with_flag(const InputError& e) {
+  static const std::map<std::string, std::string> kFlags = {
+      {"law", "--law"},         {"inputs", "--x"},         {"givens", "--given"},   {"target", "--y"},
+      {"fit_where", "--fit-where"}, {"loss", "--loss"},     {"huber_delta", "--huber-delta"},
+      {"starts", "--starts"},   {"seed", "--seed"},        {"bootstrap", "--bootstrap"}, {"folds", "--folds"},
+      {"at", "--at"}};
+  auto it = kFlags.find(e.source());
+  if (it == kFlags.end()) return e;
+  // A given's own flag where it has one (--eps0), as before.
+  std::string flag = e.source() == "givens" && e.field() == "eps0" && e.message().find("must be a positive") == 0
+                         ? "--eps0"
+                         : it->second;
+  return InputError(flag, e.line(), e.field(), e.message());
+}
+
+template <typename F>
+void with_flags(F&& body) {
+  try {
+    body();
+  } catch (const InputError& e) {
+    throw with_flag(e);
+  }
 }
 
 void print_laws() {
@@ -105,17 +132,31 @@ void run_fit(const FitFlags& flags) {
   options.folds = flags.folds;
   options.record_starts = flags.record_starts;
 
-  // A sweep directory brings its own defaults: the cells' m and n, the spec's law, eps0 and fit set.
+  // A sweep directory brings its own defaults: the spec's law, the law's inputs mapped to the cells'
+  // columns, its givens (eps0), target and fit set (sweep_fit); flags given override them.
   Table table;
   if (!flags.sweep.empty()) {
-    table = sweep_measurements(flags.sweep);  // diverged runs and unfinished cells: warnings on stderr
+    std::vector<std::string> warnings;  // diverged runs and unfinished cells
+    // --y: any numeric field of the runs' result.json, aggregated per cell like the spec's target.
+    table = sweep_measurements(flags.sweep, &warnings,
+                               options.target.empty() ? std::vector<std::string>{} : std::vector{options.target});
+    for (const auto& w : warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
     auto spec = load_spec(std::filesystem::path(flags.sweep) / "spec.yaml");
-    if (options.inputs.empty()) options.inputs = {{"m", "samples"}, {"n", "params"}};
-    if (options.target.empty()) options.target = "test_error";
-    if (options.fit_where.empty() && spec.has_fit()) options.fit_where = "in_fit==1";
     if (options.law.empty()) options.law = spec.law;
-    if (!options.givens.count("eps0") && options.law == "rosenfeld2020")
-      options.givens["eps0"] = fit::Given::constant(spec.eps0);
+    fit::check_law(options.law);
+    SweepFit defaults = sweep_fit(spec, options.law);
+    if (options.inputs.empty()) {
+      if (defaults.inputs.empty())
+        throw InputError("--x", 0, "",
+                         fmt::format("law {} is not the spec's ({}) and its inputs are not m and n: map them to "
+                                     "columns (samples, params)",
+                                     options.law, spec.law));
+      options.inputs = defaults.inputs;
+    }
+    if (options.target.empty()) options.target = defaults.target;
+    for (const auto& [name, value] : defaults.givens)
+      if (!options.givens.count(name)) options.givens[name] = fit::Given::constant(value);
+    if (options.fit_where.empty() && spec.has_fit()) options.fit_where = "in_fit==1";
   } else if (flags.data.empty()) {
     throw InputError("--data", 0, "", "give a CSV with --data, or a sweep directory with --sweep");
   } else {
@@ -123,8 +164,8 @@ void run_fit(const FitFlags& flags) {
     if (options.inputs.empty()) throw InputError("--x", 0, "", "required with --data (e.g. m=samples,n=params)");
     if (options.target.empty()) throw InputError("--y", 0, "", "required with --data");
     table = read_csv(flags.data);
+    fit::check_law(options.law);
   }
-  if (!laws::find(options.law)) fit::fit_table(Table{}, options);  // throws the unknown-law error
   fit::FitResult result = fit::fit_table(table, options);
   if (flags.json_path == "-") {
     fmt::print("{}", fit::to_json(result));
@@ -183,7 +224,7 @@ void add_fit_commands(CLI::App& app) {
   fit->add_flag("--record-starts", flags->record_starts, "keep the initial parameters in the JSON (benchmarks)");
   fit->callback([flags, json_option] {
     flags->json_given = json_option->count() > 0;
-    run_fit(*flags);
+    with_flags([&] { run_fit(*flags); });
   });
 
   auto fit_path = std::make_shared<std::string>();
@@ -193,7 +234,7 @@ void add_fit_commands(CLI::App& app) {
   predict->add_option("--at", *at, "inputs: m=60000,n=1.2e6 (plus any given read from a column)")
       ->required()
       ->delimiter(',');
-  predict->callback([fit_path, at] { run_predict(*fit_path, *at); });
+  predict->callback([fit_path, at] { with_flags([&] { run_predict(*fit_path, *at); }); });
 }
 
 }  // namespace scalelab::cli

@@ -106,6 +106,7 @@ SweepOptions sweep_options(int jobs, const ExecutorInfo& executor) {
   options.jobs = jobs > 0 ? jobs : available_cores();
   options.worker = worker_command();
   options.executor = executor.make;
+  options.warn = [](const std::string& w) { fmt::print(stderr, "scalelab: warning: {}\n", w); };
   return options;
 }
 
@@ -172,7 +173,12 @@ struct ResultsFlags {
   bool csv_given = false;  // `--csv ''` is an error, not "print instead"
   bool per_cell = false;
   bool rebuild = false;
+  std::vector<std::string> metrics;  // further result.json fields to aggregate per cell
 };
+
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
+}
 
 void results_command(const ResultsFlags& flags) {
   fs::path dir = flags.dir;
@@ -192,7 +198,11 @@ void results_command(const ResultsFlags& flags) {
     store.rebuild();
     fmt::print(stderr, "rebuilt {} from its run directories\n", (dir / "store.sqlite").string());
   }
-  Table table = flags.per_cell ? cell_table(dir) : run_table(dir);
+  if (!flags.metrics.empty() && !flags.per_cell)
+    throw InputError("--metric", 0, "", "aggregates over a cell's seeds: give it with --per-cell");
+  std::vector<std::string> warnings;
+  Table table = flags.per_cell ? cell_table(dir, &warnings, flags.metrics) : run_table(dir, &warnings);
+  print_warnings(warnings);
   if (flags.csv == "-") fmt::print("{}", to_csv(table));
   else if (flags.csv_given) {
     write_file_atomic(flags.csv, to_csv(table));
@@ -221,10 +231,9 @@ void demo_command(const DemoFlags& flags) {
   if (!spec.has_fit())
     throw InputError(spec.source, 0, "fit_where", "the demo fits the law on a fit set: give fit_where or fit_cells");
   fs::path dir = flags.dir;
-#if __has_include("fit/fit.h")
-  // Checked before training, not after fifteen minutes of it.
-  if (!laws::find(spec.law)) throw InputError(spec.source, spec.law_line, "law", "unknown law '" + spec.law + "' (see `scalelab laws`)");
-#endif
+  // The law, its inputs, givens and the target come from the spec, checked whole by parse_spec before
+  // anything trains; sweep_fit only maps them onto the measurement table's columns.
+  const SweepFit fit_of_spec = sweep_fit(spec);
   auto options = sweep_options(flags.jobs, executor);
   auto planned = expand(spec);
 
@@ -274,10 +283,10 @@ void demo_command(const DemoFlags& flags) {
   for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
 
   fit::FitOptions fo;
-  fo.law = spec.law;
-  fo.inputs = {{"m", "samples"}, {"n", "params"}};
-  fo.target = "test_error";
-  fo.givens = {{"eps0", fit::Given::constant(spec.eps0)}};
+  fo.law = fit_of_spec.law;
+  fo.inputs = fit_of_spec.inputs;
+  fo.target = fit_of_spec.target;
+  for (const auto& [name, value] : fit_of_spec.givens) fo.givens[name] = fit::Given::constant(value);
   fo.fit_where = "in_fit==1";
   fo.normalize = true;  // fractions of the largest data set and model, as the paper reports them
   fo.bootstrap = 200;
@@ -288,7 +297,10 @@ void demo_command(const DemoFlags& flags) {
 
   std::string params;
   for (const auto& p : result.parameters) params += fmt::format(" {}={:.4g}", p.name, p.value);
-  fmt::print("\n{} fitted on {} cells (eps0 = {}):{}\n\n", result.law, result.fitted.count, spec.eps0, params);
+  std::string givens;
+  for (const auto& [name, value] : fit_of_spec.givens) givens += fmt::format("{}{} = {}", givens.empty() ? "" : ", ", name, value);
+  fmt::print("\n{} fitted on {} cells{}:{}\n\n", result.law, result.fitted.count,
+             givens.empty() ? "" : " (" + givens + ")", params);
 
   auto keys = cell_keys(spec);
   Table shown({"cell", "role", "params", "samples", "measured", "predicted", "interval_5_95", "divergence"});
@@ -301,7 +313,7 @@ void demo_command(const DemoFlags& flags) {
     std::string cell;
     for (const auto& key : keys) cell += (cell.empty() ? "" : " ") + key + "=" + cells.at(row, key);
     std::string measured = fmt::format("{:.4f}", point.measured);
-    if (double sd = cells.number(row, cells.column("test_error_std")); sd > 0) measured += fmt::format(" ±{:.4f}", sd);
+    if (double sd = cells.number(row, cells.column(fit_of_spec.target + "_std")); sd > 0) measured += fmt::format(" ±{:.4f}", sd);
     std::string interval =
         point.interval ? fmt::format("[{:.4f}, {:.4f}]", point.interval->p05, point.interval->p95) : "";
     shown.add_row({cell, point.fitted ? "fit" : "held-out", cells.at(row, "params"), cells.at(row, "samples"), measured,
@@ -337,6 +349,9 @@ void add_sweep_commands(CLI::App& app) {
   auto* csv_option =
       results->add_option("--csv", results_flags->csv, "write CSV (atomically) instead of printing; '-' for stdout");
   results->add_flag("--per-cell", results_flags->per_cell, "one row per cell: mean and std of the error over seeds");
+  results->add_option("--metric", results_flags->metrics,
+                      "with --per-cell: also the mean and std of these numeric result.json fields (e.g. test_loss)")
+      ->delimiter(',');
   results->add_flag("--rebuild", results_flags->rebuild, "rebuild the index (store.sqlite) from the run directories first");
   results->callback([results_flags, csv_option] {
     results_flags->csv_given = csv_option->count() > 0;

@@ -30,7 +30,7 @@ Loss parse_loss(std::string_view text) {
   if (text == "divergence") return Loss::divergence;
   if (text == "huber-log" || text == "huber_log") return Loss::huber_log;
   if (text == "lsq") return Loss::lsq;
-  throw InputError("--loss", 0, std::string(text), "unknown loss (choose divergence, huber-log or lsq)");
+  throw InputError("loss", 0, std::string(text), "unknown loss (choose divergence, huber-log or lsq)");
 }
 
 namespace {
@@ -39,7 +39,7 @@ const laws::LawInfo& law_named(const std::string& name) {
   if (const auto* law = laws::find(name)) return *law;
   std::string known;
   for (const auto& l : laws::registry()) known += (known.empty() ? "" : ", ") + std::string(l.name);
-  throw InputError("--law", 0, name, fmt::format("unknown law (known: {})", known));
+  throw InputError("law", 0, name, fmt::format("unknown law (known: {})", known));
 }
 
 // Deterministic random numbers: the same seed gives the same starts and resamples everywhere.
@@ -114,6 +114,7 @@ Summary summarise(const std::vector<PointResult>& points, bool fitted) {
   double sum = 0, sum_sq = 0, sum_abs = 0;
   for (const auto& p : points) {
     if (p.fitted != fitted) continue;
+    if (p.measured == 0) continue;  // a measured 0 (lsq only) has no relative divergence
     ++s.count;
     sum += p.divergence;
     sum_sq += p.divergence * p.divergence;
@@ -157,31 +158,30 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
   // Inputs: every law input mapped to a column, nothing else.
   for (const auto& [name, column] : options.inputs)
     if (std::find(law.inputs.begin(), law.inputs.end(), name) == law.inputs.end())
-      throw InputError("--x", 0, name, fmt::format("law {} has no input '{}'", law.name, name));
+      throw InputError("inputs", 0, name, fmt::format("law {} has no input '{}'", law.name, name));
   std::vector<std::size_t> input_cols;
   for (auto input : law.inputs) {
     auto it = std::find_if(options.inputs.begin(), options.inputs.end(),
                            [&](const auto& pair) { return pair.first == input; });
     if (it == options.inputs.end())
-      throw InputError("--x", 0, std::string(input),
-                       fmt::format("law {} needs input '{}' (give --x {}=COLUMN)", law.name, input, input));
+      throw InputError("inputs", 0, std::string(input),
+                       fmt::format("law {} needs input '{}' (map it to a column in inputs)", law.name, input));
     result.input_names.emplace_back(input);
     result.input_columns.push_back(it->second);
     input_cols.push_back(table.column(it->second));
   }
   for (const auto& [name, given] : options.givens)
     if (std::find(law.givens.begin(), law.givens.end(), name) == law.givens.end())
-      throw InputError("--given", 0, name, fmt::format("law {} takes no given '{}'", law.name, name));
+      throw InputError("givens", 0, name, fmt::format("law {} takes no given '{}'", law.name, name));
   std::vector<std::optional<std::size_t>> given_cols;
   for (auto name : law.givens) {
     auto it = options.givens.find(std::string(name));
     if (it == options.givens.end())
-      throw InputError("--given", 0, std::string(name),
-                       fmt::format("law {} needs '{}' (give --{} VALUE or --given {}=COLUMN)", law.name, name,
-                                   name, name));
+      throw InputError("givens", 0, std::string(name),
+                       fmt::format("law {} needs '{}' (give it in givens: a number, a column or a fit)", law.name, name));
     const Given& given = it->second;
     if (given.value && !(std::isfinite(*given.value) && *given.value > 0))
-      throw InputError("--" + std::string(name), 0, std::string(name),
+      throw InputError("givens", 0, std::string(name),
                        fmt::format("must be a positive number, got {}", *given.value));
     result.given_names.emplace_back(name);
     result.givens.push_back(given);
@@ -196,7 +196,7 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     for (const auto& name : where->names())
       if (std::find(result.input_names.begin(), result.input_names.end(), name) == result.input_names.end() &&
           !table.has_column(name))
-        throw InputError("--fit-where", 0, name, "names neither a law input nor a column");
+        throw InputError("fit_where", 0, name, "names neither a law input nor a column");
   }
 
   const int eps0_index = [&] {
@@ -227,7 +227,25 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
       else if (given.value) point.givens.push_back(*given.value);
       else point.givens.push_back(predict_given(*given.fit, table, row, result.given_names[g]));
     }
-    point.measured = positive(target_col, "measured error");
+    // A target may be zero or negative (a regression error near zero, a log loss) where the loss
+    // allows it: lsq does; divergence divides by it and huber-log takes its log.
+    if (result.loss == Loss::lsq) {
+      point.measured = table.number(row, target_col);
+      if (!std::isfinite(point.measured))
+        throw InputError(table.source(), line, table.header()[target_col],
+                         fmt::format("measured error is {}", point.measured));
+    } else {
+      point.measured = table.number(row, target_col);
+      if (std::isfinite(point.measured) && point.measured <= 0)
+        throw InputError(table.source(), line, table.header()[target_col],
+                         fmt::format("measured error must be positive for the {} loss ({}), got {}; a target that "
+                                     "may be zero or negative needs loss lsq",
+                                     to_string(result.loss),
+                                     result.loss == Loss::divergence ? "it divides by the measured value"
+                                                                     : "it takes the measured value's log",
+                                     point.measured));
+      point.measured = positive(target_col, "measured error");
+    }
     if (eps0_index >= 0 && point.measured > point.givens[eps0_index])
       throw InputError(table.source(), line, table.header()[target_col],
                        fmt::format("measured error {} is above eps0 = {} (the random-guess error)", point.measured,
@@ -241,7 +259,7 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     prepared.rows.push_back(std::move(point));
   }
   if (prepared.fit_rows.size() < law.parameters.size())
-    throw InputError(options.fit_where.empty() ? table.source() : "--fit-where", 0, "",
+    throw InputError(options.fit_where.empty() ? table.source() : "fit_where", 0, "",
                      fmt::format("{} rows to fit, but law {} has {} parameters: need at least as many rows",
                                  prepared.fit_rows.size(), law.name, law.parameters.size()));
 
@@ -317,16 +335,18 @@ MultiStart multi_start(const detail::Solver& solver, const std::vector<int>& row
 }  // namespace
 
 void check_options(const FitOptions& options) {
-  if (options.starts < 1) throw InputError("--starts", 0, "", "need at least one start");
+  if (options.starts < 1) throw InputError("starts", 0, "", "need at least one start");
   if (options.starts > kMaxStarts)
-    throw InputError("--starts", 0, "", fmt::format("{} is more than the {} allowed", options.starts, kMaxStarts));
-  if (options.bootstrap < 0) throw InputError("--bootstrap", 0, "", "cannot be negative");
+    throw InputError("starts", 0, "", fmt::format("{} is more than the {} allowed", options.starts, kMaxStarts));
+  if (options.bootstrap < 0) throw InputError("bootstrap", 0, "", "cannot be negative");
   if (options.bootstrap > kMaxBootstrap)
-    throw InputError("--bootstrap", 0, "",
+    throw InputError("bootstrap", 0, "",
                      fmt::format("{} is more than the {} allowed", options.bootstrap, kMaxBootstrap));
   if (!(options.huber_delta > 0 && std::isfinite(options.huber_delta)))
-    throw InputError("--huber-delta", 0, "", "must be a finite positive number");
+    throw InputError("huber_delta", 0, "", "must be a finite positive number");
 }
+
+void check_law(const std::string& name) { law_named(name); }
 
 FitResult fit_table(const Table& table, const FitOptions& options) {
   const laws::LawInfo& law = law_named(options.law);
@@ -342,7 +362,7 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
   Prepared prepared = prepare(table, law, result, options);
   if (options.folds == 1 || options.folds < 0 ||
       options.folds > static_cast<int>(prepared.fit_rows.size()))
-    throw InputError("--folds", 0, "", fmt::format("must be 0 or between 2 and the {} fitted rows",
+    throw InputError("folds", 0, "", fmt::format("must be 0 or between 2 and the {} fitted rows",
                                                    prepared.fit_rows.size()));
 
   auto solver = detail::make_solver(law, prepared.points, result.loss, result.huber_delta);
@@ -391,7 +411,7 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
     const double* x = &prepared.points.inputs[i * law.inputs.size()];
     const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[i * law.givens.size()];
     point.predicted = evaluate(law, params, x, g);
-    point.divergence = (point.predicted - point.measured) / point.measured;
+    point.divergence = point.measured == 0 ? NAN : (point.predicted - point.measured) / point.measured;
     if (!result.bootstrap_samples.empty()) {
       std::vector<double> predictions;
       for (const auto& sample : result.bootstrap_samples) predictions.push_back(evaluate(law, sample, x, g));
@@ -417,7 +437,7 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
       for (std::size_t i = 0; i < order.size(); ++i)
         (static_cast<int>(i % options.folds) == fold ? test : train).push_back(order[i]);
       if (train.size() < law.parameters.size())
-        throw InputError("--folds", 0, "", fmt::format("a fold leaves {} rows to fit, fewer than the {} parameters",
+        throw InputError("folds", 0, "", fmt::format("a fold leaves {} rows to fit, fewer than the {} parameters",
                                                        train.size(), law.parameters.size()));
       auto fold_starts = latin_hypercube(law, options.starts, ranges, random);
       MultiStart fold_fit = multi_start(*solver, train, fold_starts, options.start_rtol, train.size());
@@ -426,7 +446,7 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
         PointResult point = result.points[row];
         const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[row * law.givens.size()];
         point.predicted = evaluate(law, fold_params, &prepared.points.inputs[row * law.inputs.size()], g);
-        point.divergence = (point.predicted - point.measured) / point.measured;
+        point.divergence = point.measured == 0 ? NAN : (point.predicted - point.measured) / point.measured;
         out_of_fold.push_back(point);
       }
     }
@@ -439,7 +459,7 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
   if (result.starts > 1 && share < options.start_share_warning)
     result.warnings.push_back(fmt::format(
         "only {} of {} starts reached the best objective ({:.0f}% < {:.0f}%): the optimum is hard to find and "
-        "may not be the global one; try more --starts",
+        "may not be the global one; try more starts",
         result.starts_at_best, result.starts, 100 * share, 100 * options.start_share_warning));
   for (const auto& p : result.parameters)
     if (p.at_bound)
@@ -458,14 +478,14 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
     auto it = at.find(name);
     if (it == at.end() && !column.empty()) it = at.find(column);
     if (it == at.end())
-      throw InputError("--at", 0, name, column.empty() || column == name
+      throw InputError("at", 0, name, column.empty() || column == name
                                             ? fmt::format("missing value for '{}'", name)
                                             : fmt::format("missing value for '{}' (column {})", name, column));
     if (!(std::isfinite(it->second) && it->second > 0))
-      throw InputError("--at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
+      throw InputError("at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
     // A subnormal size (1e-320) loses its precision and turns the law's logs into nonsense.
     if (it->second < std::numeric_limits<double>::min())
-      throw InputError("--at", 0, it->first, fmt::format("{} is too small to compute with", it->second));
+      throw InputError("at", 0, it->first, fmt::format("{} is too small to compute with", it->second));
     return it->second;
   };
   for (const auto& [name, value] : at) {
@@ -479,13 +499,13 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
         for (std::size_t i = 0; i < given.fit->input_names.size(); ++i)
           known |= name == given.fit->input_names[i] || name == given.fit->input_columns[i];
     }
-    if (!known) throw InputError("--at", 0, name, fmt::format("law {} takes no input or given '{}'", fit.law, name));
+    if (!known) throw InputError("at", 0, name, fmt::format("law {} takes no input or given '{}'", fit.law, name));
   }
   std::vector<double> inputs, givens;
   for (std::size_t i = 0; i < fit.input_names.size(); ++i) {
     double x = lookup(fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i];
     if (!(std::isfinite(x) && x >= std::numeric_limits<double>::min()))
-      throw InputError("--at", 0, fit.input_names[i],
+      throw InputError("at", 0, fit.input_names[i],
                        fmt::format("{} over the fit's scale {} is outside what the law can compute with ({})",
                                    fit.input_names[i], fit.input_scales[i], x));
     inputs.push_back(x);
@@ -516,7 +536,7 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
       std::string where;
       for (std::size_t i = 0; i < fit.input_names.size(); ++i)
         where += fmt::format("{}{}={}", where.empty() ? "" : ",", fit.input_names[i], inputs[i] * fit.input_scales[i]);
-      throw InputError("--at", 0, "",
+      throw InputError("at", 0, "",
                        fmt::format("law {} gives {} {} at {}: not a usable error, the inputs are out of its range",
                                    fit.law, what, value, where));
     }

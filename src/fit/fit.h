@@ -33,7 +33,7 @@ namespace scalelab::fit {
 //   lsq:        (pred - y)^2
 enum class Loss { divergence, huber_log, lsq };
 std::string_view to_string(Loss loss);
-Loss parse_loss(std::string_view text);  // throws InputError naming --loss
+Loss parse_loss(std::string_view text);  // throws InputError naming the field `loss`
 
 struct FitResult;
 
@@ -135,9 +135,14 @@ struct FitResult {
 // Limits on the counts a user asks for: beyond them a fit runs out of memory or never ends.
 inline constexpr int kMaxStarts = 100000;
 inline constexpr int kMaxBootstrap = 100000;
-// Checks the options that need no table (starts, bootstrap, huber delta); InputError naming the flag.
+// Checks the options that need no table (starts, bootstrap, huber delta); InputError naming the field
+// (`starts`, `bootstrap`, `huber_delta`): errors from this library name FitOptions' fields, never
+// command-line flags (the CLI maps one to the other).
 // fit_table calls it; the CLI calls it first too, so bad flags fail before any data is read.
 void check_options(const FitOptions& options);
+
+// Throws InputError (field `law`) listing the known laws when `name` is none of them.
+void check_law(const std::string& name);
 
 // Fits options.law to the table. Throws InputError (naming column and line) for unusable input:
 // unknown law, column or given; NaN; non-positive inputs or errors; errors above eps0; fewer fitted

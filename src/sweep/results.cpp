@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -31,6 +32,7 @@ double result_number(const nlohmann::json& result, const char* key) {
 // The store's runs with what the spec says about them.
 struct SweepView {
   std::vector<std::string> keys;  // cell axes
+  std::string target = "test_error";  // the spec's
   std::vector<PlannedRun> planned;
   std::vector<RunView> runs;
 
@@ -46,6 +48,7 @@ struct SweepView {
     if (fs::exists(dir / "spec.yaml")) {
       auto spec = load_spec(dir / "spec.yaml");
       keys = cell_keys(spec);
+      target = spec.target;
       planned = expand(spec);
       for (const auto& p : planned) by_id[p.hparams.hash()] = &p;
     } else {
@@ -79,15 +82,15 @@ struct SweepView {
   }
 };
 
-void print_store_warnings(const SweepView& view) {
-  for (const auto& w : view.store_warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
+void add_store_warnings(const SweepView& view, std::vector<std::string>* warnings) {
+  if (warnings) warnings->insert(warnings->end(), view.store_warnings.begin(), view.store_warnings.end());
 }
 
 }  // namespace
 
-Table run_table(const fs::path& dir) {
+Table run_table(const fs::path& dir, std::vector<std::string>* warnings) {
   SweepView view(dir);
-  print_store_warnings(view);
+  add_store_warnings(view, warnings);
   std::vector<std::string> header = {"id", "status", "role"};
   header.insert(header.end(), view.keys.begin(), view.keys.end());
   for (const char* c : {"seed", "params", "samples", "epochs", "test_error", "val_error", "wall_s", "attempts", "message"})
@@ -117,11 +120,13 @@ struct Cell {
   std::string role;
   std::vector<std::string> axes;
   double params = NAN, samples = NAN, cost = 0;
-  std::vector<double> errors;
+  int finished = 0;
+  std::vector<std::vector<double>> values;  // per metric, one per finished run
   int diverged = 0, failed = 0, unfinished = 0;
 };
 
-std::vector<Cell> cells_of(const SweepView& view, std::vector<std::string>* warnings) {
+std::vector<Cell> cells_of(const SweepView& view, const std::vector<std::string>& metrics,
+                           std::vector<std::string>* warnings) {
   std::vector<Cell> cells;
   std::map<std::string, std::size_t> index;
   auto cell_for = [&](const RunView& r) -> Cell& {
@@ -130,6 +135,7 @@ std::vector<Cell> cells_of(const SweepView& view, std::vector<std::string>* warn
       Cell c;
       c.role = SweepView::role(r);
       for (const auto& key : view.keys) c.axes.push_back(r.record.hparams.has(key) ? r.record.hparams.text(key) : "");
+      c.values.resize(metrics.size());
       cells.push_back(c);
     }
     return cells[it->second];
@@ -141,7 +147,9 @@ std::vector<Cell> cells_of(const SweepView& view, std::vector<std::string>* warn
     if (!std::isfinite(c.samples)) c.samples = SweepView::samples(r);
     switch (r.record.status) {
       case RunStatus::done: {
-        c.errors.push_back(result_number(r.record.result, "test_error"));
+        c.finished += 1;
+        for (std::size_t i = 0; i < metrics.size(); ++i)
+          c.values[i].push_back(result_number(r.record.result, metrics[i].c_str()));
         c.params = std::isfinite(result_number(r.record.result, "params")) ? result_number(r.record.result, "params") : c.params;
         c.samples = std::isfinite(result_number(r.record.result, "train_samples")) ? result_number(r.record.result, "train_samples")
                                                                                   : c.samples;
@@ -161,28 +169,52 @@ std::vector<Cell> cells_of(const SweepView& view, std::vector<std::string>* warn
   return cells;
 }
 
-Table to_table(const SweepView& view, const std::vector<Cell>& cells, bool finished_only, const std::string& source) {
+// test_error first (its columns in their old place), then the others.
+std::vector<std::string> metrics_of(const SweepView& view, const std::vector<std::string>& requested) {
+  std::vector<std::string> metrics = {"test_error"};
+  auto add = [&](const std::string& m) {
+    if (std::find(metrics.begin(), metrics.end(), m) == metrics.end()) metrics.push_back(m);
+  };
+  add(view.target);
+  for (const auto& m : requested) add(m);
+  return metrics;
+}
+
+// Mean and sample standard deviation (0 for one value); NaN for none, or where one is not a number.
+std::pair<double, double> mean_std(const std::vector<double>& values) {
+  if (values.empty()) return {NAN, NAN};
+  double mean = 0;
+  for (double e : values) mean += e;
+  mean /= values.size();
+  double ss = 0;
+  for (double e : values) ss += (e - mean) * (e - mean);
+  return {mean, values.size() > 1 ? std::sqrt(ss / (values.size() - 1)) : 0.0};
+}
+
+Table to_table(const SweepView& view, const std::vector<std::string>& metrics, const std::vector<Cell>& cells,
+               bool finished_only, const std::string& source) {
   std::vector<std::string> header = {"role", "in_fit"};
   header.insert(header.end(), view.keys.begin(), view.keys.end());
   for (const char* c : {"params", "samples", "seeds", "test_error", "test_error_std", "diverged", "failed", "unfinished", "cost"})
     header.push_back(c);
+  for (std::size_t i = 1; i < metrics.size(); ++i) {
+    header.push_back(metrics[i]);
+    header.push_back(metrics[i] + "_std");
+  }
   Table table(header, source);
   for (const auto& c : cells) {
-    if (finished_only && c.errors.empty()) continue;
-    double mean = NAN, sd = NAN;
-    if (!c.errors.empty()) {
-      mean = 0;
-      for (double e : c.errors) mean += e;
-      mean /= c.errors.size();
-      double ss = 0;
-      for (double e : c.errors) ss += (e - mean) * (e - mean);
-      sd = c.errors.size() > 1 ? std::sqrt(ss / (c.errors.size() - 1)) : 0.0;
-    }
+    if (finished_only && c.finished == 0) continue;
+    auto [mean, sd] = mean_std(c.values[0]);
     std::vector<std::string> row = {c.role, c.role == "fit" ? "1" : "0"};
     row.insert(row.end(), c.axes.begin(), c.axes.end());
-    for (double v : {c.params, c.samples, double(c.errors.size()), mean, sd, double(c.diverged), double(c.failed),
+    for (double v : {c.params, c.samples, double(c.finished), mean, sd, double(c.diverged), double(c.failed),
                      double(c.unfinished), c.cost})
       row.push_back(num(v));
+    for (std::size_t i = 1; i < metrics.size(); ++i) {
+      auto [m, s] = mean_std(c.values[i]);
+      row.push_back(num(m));
+      row.push_back(num(s));
+    }
     table.add_row(std::move(row));
   }
   return table;
@@ -190,26 +222,27 @@ Table to_table(const SweepView& view, const std::vector<Cell>& cells, bool finis
 
 }  // namespace
 
-Table cell_table(const fs::path& dir) {
+Table cell_table(const fs::path& dir, std::vector<std::string>* warnings, const std::vector<std::string>& metrics) {
   SweepView view(dir);
-  print_store_warnings(view);
-  return to_table(view, cells_of(view, nullptr), false, dir.string());
+  add_store_warnings(view, warnings);
+  auto all = metrics_of(view, metrics);
+  return to_table(view, all, cells_of(view, all, nullptr), false, dir.string());
 }
 
-Table sweep_measurements(const fs::path& dir, std::vector<std::string>* warnings) {
+Table sweep_measurements(const fs::path& dir, std::vector<std::string>* warnings,
+                         const std::vector<std::string>& metrics) {
   SweepView view(dir);
   std::vector<std::string> local = view.store_warnings;
-  auto cells = cells_of(view, &local);
+  auto all = metrics_of(view, metrics);
+  auto cells = cells_of(view, all, &local);
   for (const auto& c : cells)
-    if (c.errors.empty()) {
+    if (c.finished == 0) {
       std::string name;
       for (std::size_t i = 0; i < view.keys.size(); ++i) name += (i ? " " : "") + view.keys[i] + "=" + c.axes[i];
       local.push_back(fmt::format("cell {} has no finished run: left out", name));
     }
   if (warnings) warnings->insert(warnings->end(), local.begin(), local.end());
-  else
-    for (const auto& w : local) fmt::print(stderr, "scalelab: warning: {}\n", w);
-  return to_table(view, cells, true, (dir / "store.sqlite").string());
+  return to_table(view, all, cells, true, (dir / "store.sqlite").string());
 }
 
 }  // namespace scalelab

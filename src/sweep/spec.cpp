@@ -1,6 +1,7 @@
 #include "sweep/spec.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 
@@ -51,7 +52,8 @@ const std::map<std::string, Rule>& rules() {
 }
 
 const std::set<std::string> kTopLevel = {"name",      "description", "dataset", "model",    "fixed", "grid",
-                                         "min_steps", "train_size",  "fit_where", "fit_cells", "law", "eps0"};
+                                         "min_steps", "train_size",  "fit_where", "fit_cells", "law", "eps0",
+                                         "target",    "inputs"};
 
 // The worker's default validation split (TrainConfig::val_count), when the spec leaves it out.
 constexpr double kWorkerValCount = 5000;
@@ -288,14 +290,64 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     if (!kSweepGivens.count(given))
       p.fail(law_node, "law",
              fmt::format("law {} needs the given '{}', which a sweep cannot provide (a sweep gives eps0 only); "
-                         "fit it with `scalelab fit --data CSV --given {}=...`",
+                         "fit it to a table whose rows give {}",
                          spec.law, given, given));
-  for (auto input : law->inputs)
-    if (!kSweepInputs.count(input))
-      p.fail(law_node, "law",
-             fmt::format("law {} takes the input '{}' ({}), but a sweep's cells give m (training samples) and n "
-                         "(parameters); fit it with `scalelab fit --sweep DIR --law {} --x NAME=samples|params`",
-                         spec.law, input, fmt::join(law->inputs, ", "), spec.law));
+  // Each law input is fed by a sweep quantity: `inputs:` says which, or the law's inputs are m and n.
+  auto quantity_names = [] {
+    std::vector<std::string_view> names;
+    for (const auto& [q, column] : kSweepQuantities) names.push_back(q);
+    return fmt::format("{}", fmt::join(names, ", "));
+  };
+  if (auto inputs = root["inputs"]) {
+    if (!inputs.IsMap())
+      p.fail(inputs, "inputs", fmt::format("expected a map from the law's inputs ({}) to sweep quantities ({})",
+                                           fmt::join(law->inputs, ", "), quantity_names()));
+    std::map<std::string, std::string> given;
+    for (const auto& item : inputs) {
+      auto name = p.scalar(item.first, "inputs");
+      if (std::find(law->inputs.begin(), law->inputs.end(), name) == law->inputs.end())
+        p.fail(item.first, "inputs." + name,
+               fmt::format("law {} has no input '{}' (inputs: {})", spec.law, name, fmt::join(law->inputs, ", ")));
+      auto quantity = p.scalar(item.second, "inputs." + name);
+      bool known = false;
+      for (const auto& [q, column] : kSweepQuantities) known = known || q == quantity;
+      if (!known)
+        p.fail(item.second, "inputs." + name,
+               fmt::format("'{}' is no sweep quantity (m: training samples, n: parameters)", quantity));
+      given[name] = quantity;
+    }
+    for (auto input : law->inputs) {
+      auto it = given.find(std::string(input));
+      if (it == given.end())
+        p.fail(inputs, "inputs",
+               fmt::format("law {} needs its input '{}' mapped to a sweep quantity ({})", spec.law, input,
+                           quantity_names()));
+      spec.inputs.emplace_back(input, it->second);
+    }
+  } else {
+    for (auto input : law->inputs)
+      if (!kSweepInputs.count(input))
+        p.fail(law_node, "law",
+               fmt::format("law {} takes the input '{}' ({}), which is no sweep quantity: map each input to m "
+                           "(training samples) or n (parameters) with `inputs:`, e.g. inputs: {{{}: m}}",
+                           spec.law, input, fmt::join(law->inputs, ", "), input));
+    for (auto input : law->inputs) spec.inputs.emplace_back(input, input);
+  }
+  // The target is a numeric field of each run's result.json, not one of its hyperparameters or sizes.
+  if (auto target = root["target"]) {
+    spec.target = p.scalar(target, "target");
+    static const std::set<std::string> kNotMetrics = {"status", "params", "train_samples", "epochs_run",
+                                                      "best_epoch", "wall_s", "diverged_at_epoch"};
+    bool word = !spec.target.empty() && !std::isdigit(static_cast<unsigned char>(spec.target[0]));
+    for (char c : spec.target) word = word && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!word)
+      p.fail(target, "target",
+             fmt::format("'{}' is not a result.json field name (letters, digits and _, e.g. test_error)", spec.target));
+    if (kNotMetrics.count(spec.target) || spec.fixed.has(spec.target) || spec.axis(spec.target))
+      p.fail(target, "target",
+             fmt::format("'{}' is a run's setting or size, not a measured metric (e.g. test_error, test_loss)",
+                         spec.target));
+  }
 
   // Where a hyperparameter was given: its grid axis, its `fixed` entry, or the top level.
   auto where = [&](const std::string& key) -> std::pair<YAML::Node, std::string> {
@@ -372,6 +424,35 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     }
   }
   return spec;
+}
+
+SweepFit sweep_fit(const SweepSpec& spec, const std::string& law_name) {
+  SweepFit fit;
+  fit.law = law_name.empty() ? spec.law : law_name;
+  fit.target = spec.target;
+  const laws::LawInfo* law = laws::find(fit.law);
+  if (!law) {
+    std::vector<std::string_view> known;
+    for (const auto& l : laws::registry()) known.push_back(l.name);
+    throw InputError("law", 0, fit.law, fmt::format("unknown law (known: {})", fmt::join(known, ", ")));
+  }
+  auto column_of = [](const std::string& quantity) {
+    for (const auto& [q, column] : kSweepQuantities)
+      if (q == quantity) return std::string(column);
+    return std::string();
+  };
+  if (fit.law == spec.law) {
+    for (const auto& [input, quantity] : spec.inputs) fit.inputs.emplace_back(input, column_of(quantity));
+  } else {
+    // Another law than the spec's: the default mapping, when its inputs are m and n; else none.
+    bool sweep_inputs = true;
+    for (auto input : law->inputs) sweep_inputs = sweep_inputs && kSweepInputs.count(input);
+    if (sweep_inputs)
+      for (auto input : law->inputs) fit.inputs.emplace_back(input, column_of(std::string(input)));
+  }
+  for (auto given : law->givens)
+    if (given == "eps0") fit.givens["eps0"] = spec.eps0;
+  return fit;
 }
 
 SweepSpec load_spec(const std::filesystem::path& file) {

@@ -9,11 +9,14 @@
 //   fit_where: "width<=0.125 && data_fraction<=0.5"              # or fit_cells: [{width: .., ...}]
 //   law: rosenfeld2020
 //   eps0: 0.9
+//   target: test_error       # optional: the result.json field the law is fitted to
+//   inputs: {m: m, n: n}     # optional: each law input -> a sweep quantity (m: samples, n: params)
 //
 // Keys of `fixed` and `grid` are the worker's hyperparameters (docs/run-directory.md). A cell is one
 // point of the grid without its seed; its error is the mean over seeds. See docs/sweeps.md.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -48,6 +51,11 @@ struct SweepSpec {
   std::string law = "rosenfeld2020";
   int law_line = 0;  // where `law` was given, so the CLI can name it when the law is unknown
   double eps0 = 0.9;
+  // The result.json field the law is fitted to (its mean over seeds per cell).
+  std::string target = "test_error";
+  // Each law input, in the law's order, and the sweep quantity that feeds it: "m" (training samples)
+  // or "n" (parameters). From `inputs:`, or derived when the law's inputs are exactly m and n.
+  std::vector<std::pair<std::string, std::string>> inputs;
 
   const Axis* axis(const std::string& name) const {
     for (const auto& a : grid)
@@ -63,11 +71,28 @@ inline constexpr double kMaxEpochs = 1e6;
 
 // Parses and validates a spec; every mistake is an InputError naming the file, line and field. That
 // includes everything that would only fail after training: an unknown law, a law a sweep cannot feed
-// (givens other than eps0, inputs other than m and n), a fit set with fewer cells than the law has
+// (givens other than eps0, inputs not mapped to m or n by `inputs:`), a target that is no metric's
+// name, a fit set with fewer cells than the law has
 // parameters, data sizes the dataset cannot provide, early stopping without a validation set, grids
 // of more than kMaxSweepRuns runs, repeated keys and second YAML documents.
 SweepSpec parse_spec(const std::string& yaml, const std::string& source);
 SweepSpec load_spec(const std::filesystem::path& file);
+
+// The sweep quantities a law input can be fed from, and their columns in sweep_measurements' table.
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 2> kSweepQuantities{
+    {{"m", "samples"}, {"n", "params"}}};
+
+// What a fit of `law` (default: the spec's) to the sweep's cells takes from the spec: each law input
+// mapped to its table column, in the law's order, and the givens a sweep provides (eps0) as numbers.
+// A law other than the spec's gets the default mapping when its inputs are m and n, else no inputs
+// (the caller must map them). InputError naming the field `law` when the law is unknown.
+struct SweepFit {
+  std::string law;
+  std::vector<std::pair<std::string, std::string>> inputs;  // law input -> column
+  std::map<std::string, double> givens;                     // law given -> value
+  std::string target;
+};
+SweepFit sweep_fit(const SweepSpec& spec, const std::string& law = "");
 
 // One run of the grid, ready to be stored.
 struct PlannedRun {

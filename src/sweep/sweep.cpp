@@ -125,7 +125,7 @@ Verdict judge(const JobEnd& end, const fs::path& dir, const Hparams& hparams) {
 bool check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory (--dir)");
+    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
   auto spec_file = dir / "spec.yaml";
   if (!fs::exists(spec_file, ec)) return false;
   if (fs::is_directory(spec_file, ec)) throw InputError(spec_file.string(), 0, "", "is a directory, not a spec");
@@ -143,7 +143,7 @@ bool check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
   if (!a_spec)
     throw InputError(spec_file.string(), 0, "",
                      fmt::format("the directory holds a spec.yaml that is not {}{}; it is not overwritten: sweep into "
-                                 "another --dir",
+                                 "another directory",
                                  spec.source, a_sweep ? "" : " and the directory is no sweep's"));
   return true;
 }
@@ -189,8 +189,8 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
     ids.insert(plan.ids[i]);
   }
   outcome.warnings.insert(outcome.warnings.end(), plan.warnings.begin(), plan.warnings.end());
-  if (options.progress)
-    for (const auto& w : outcome.warnings) fmt::print(options.progress, "scalelab: warning: {}\n", w);
+  if (options.warn)
+    for (const auto& w : outcome.warnings) options.warn(w);
   // Heartbeats renew this process's lease well within it, and notice runs taken over by another sweep.
   auto heartbeat_every = std::chrono::milliseconds(
       static_cast<long>(std::min(5000.0, 1000 * store.lease_seconds() / 4)));
@@ -237,7 +237,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
       auto token = store.prepare(*claimed, &note);
       if (!note.empty()) {
         outcome.warnings.push_back(fmt::format("run {}: {}", claimed->id, note));
-        if (options.progress) fmt::print(options.progress, "scalelab: warning: run {}: {}\n", claimed->id, note);
+        if (options.warn) options.warn(outcome.warnings.back());
       }
       executor->start({claimed->id, run_dir, threads, token});
       outcome.started += 1;

@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct SweepOptions {
   ExecutorFactory executor;           // where runs execute (required): e.g. find_executor("local")->make
   Speed speed;
   std::FILE* progress = stderr;       // nullptr: silent
+  // Called with each warning as it happens (the index repaired, directories set aside, a run's
+  // note); all of them are also in SweepOutcome::warnings. The library prints none: the CLI does.
+  std::function<void(const std::string&)> warn;
 };
 
 struct SweepOutcome {

@@ -547,5 +547,70 @@ TEST(InputErrors, NameTheColumnAndLine) {
   expect_input_error(small_table(good), wrong, "no input 'd'");
 }
 
+// Errors name FitOptions' fields, never a command-line flag: the CLI maps one to the other.
+TEST(InputErrors, NameTheFieldNotAFlag) {
+  FitOptions o = rosenfeld_options();
+  std::vector<std::array<std::string, 3>> good;
+  for (int i = 0; i < 6; ++i) good.push_back({std::to_string(1000 << i), std::to_string(5000 << i), "0.3"});
+  auto source_of = [&](const FitOptions& options) {
+    try {
+      fit_table(small_table(good), options);
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << e.what();
+      return e.source();
+    }
+    ADD_FAILURE() << "no InputError";
+    return std::string();
+  };
+  FitOptions wrong = o;
+  wrong.inputs.pop_back();
+  EXPECT_EQ(source_of(wrong), "inputs");
+  wrong = o;
+  wrong.givens.clear();
+  EXPECT_EQ(source_of(wrong), "givens");
+  wrong = o;
+  wrong.folds = 1;
+  EXPECT_EQ(source_of(wrong), "folds");
+  wrong = o;
+  wrong.starts = 0;
+  EXPECT_EQ(source_of(wrong), "starts");
+  wrong = o;
+  wrong.law = "nope";
+  EXPECT_EQ(source_of(wrong), "law");
+}
+
+// A target may be zero or negative (a regression error near zero, a log loss) where the loss allows
+// it: lsq fits it; divergence (which divides by it) and huber-log (its log) refuse it, saying why.
+TEST(ZeroOrNegativeTargets, FitWithLsqAndAreRefusedByTheRelativeLosses) {
+  Table t({"x", "y"}, "runs.csv");
+  for (int i = 0; i < 8; ++i) t.add_row({std::to_string(1 << (i + 1)), format_number(-0.5 + 2.0 / (1 << i))}, i + 2);
+  ASSERT_EQ(t.at(2, "y"), "0");  // a zero among them
+  FitOptions o;
+  o.law = "bnsl";
+  o.inputs = {{"x", "x"}};
+  o.target = "y";
+  o.loss = Loss::lsq;
+  o.starts = 8;
+  FitResult r = fit_table(t, o);
+  EXPECT_EQ(r.points.size(), 8u);
+  EXPECT_EQ(r.points[2].measured, 0);
+  EXPECT_TRUE(std::isnan(r.points[2].divergence));  // no relative divergence from 0
+  EXPECT_EQ(r.fitted.count, 7);                       // and none in the summary
+  EXPECT_TRUE(std::isfinite(r.fitted.mean_abs));
+
+  for (Loss loss : {Loss::divergence, Loss::huber_log}) {
+    o.loss = loss;
+    try {
+      fit_table(t, o);
+      ADD_FAILURE() << "fitted a non-positive target with " << to_string(loss);
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.line(), 4) << e.what();  // the first non-positive row: y = 0
+      EXPECT_EQ(e.field(), "y");
+      EXPECT_NE(std::string(e.what()).find(std::string(to_string(loss)) + " loss"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("lsq"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace scalelab::fit

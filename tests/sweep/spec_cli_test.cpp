@@ -67,6 +67,18 @@ TEST_F(SpecCli, ALawWithAGivenNoSweepProvidesIsRejected) {
   expect_rejected(replace(kBase, "law: rosenfeld2020", "law: pruning2021"), "13: field 'law'", "law: pruning2021");
 }
 
+// Issue 15, part 4: the law's inputs and the target are checked with the rest of the spec.
+TEST_F(SpecCli, BadLawInputsOrTargetAreRejectedBeforeTraining) {
+  // powerlaw's x is neither m nor n: `inputs:` must say which.
+  expect_rejected(replace(kBase, "law: rosenfeld2020", "law: powerlaw"), "13: field 'law'", "law: powerlaw");
+  expect_rejected(replace(kBase, "law: rosenfeld2020", "law: powerlaw\ninputs: {x: samples}"), "14: field 'inputs.x'",
+                  "inputs: {x: samples}");
+  expect_rejected(replace(kBase, "law: rosenfeld2020", "law: kaplan2020\ninputs: {N: n}"), "14: field 'inputs'",
+                  "inputs: {N: n}");
+  expect_rejected(kBase + "target: \"test error\"\n", "15: field 'target'", "target: test error");
+  expect_rejected(kBase + "target: width\n", "15: field 'target'", "target: width");
+}
+
 TEST_F(SpecCli, ASeedThatIsNotOneExactIntegerIsRejected) {
   expect_rejected(replace(kBase, "seed: [1]", "seed: [1e30]"), "11: field 'seed'", "seed: [1e30]");
   expect_rejected(replace(kBase, "seed: [1]", "seed: [-1]"), "11: field 'seed'", "seed: [-1]");

@@ -152,6 +152,66 @@ TEST(Spec, TheLawMustBeKnownAndFedByWhatASweepProvides) {
   }
 }
 
+// `inputs:` maps a law's inputs to sweep quantities (m: training samples, n: parameters); a law whose
+// inputs are exactly m and n needs none. sweep_fit turns the spec into what a fit of its cells takes.
+TEST(Spec, InputsMapALawsInputsToSweepQuantities) {
+  auto with = [](const std::string& extra) { return std::string(kGood) + extra; };
+  auto rosenfeld = parse_spec(with("law: rosenfeld2020\neps0: 0.8\n"), "s.yaml");
+  EXPECT_EQ(rosenfeld.target, "test_error");
+  auto fit = sweep_fit(rosenfeld);
+  EXPECT_EQ(fit.law, "rosenfeld2020");
+  EXPECT_EQ(fit.inputs, (std::vector<std::pair<std::string, std::string>>{{"m", "samples"}, {"n", "params"}}));
+  EXPECT_EQ(fit.givens, (std::map<std::string, double>{{"eps0", 0.8}}));
+  EXPECT_EQ(fit.target, "test_error");
+
+  auto power = sweep_fit(parse_spec(with("law: powerlaw\ninputs: {x: m}\ntarget: test_loss\n"), "s.yaml"));
+  EXPECT_EQ(power.inputs, (std::vector<std::pair<std::string, std::string>>{{"x", "samples"}}));
+  EXPECT_TRUE(power.givens.empty());
+  EXPECT_EQ(power.target, "test_loss");
+
+  // In the law's order, whatever the spec's.
+  auto kaplan = sweep_fit(parse_spec(with("law: kaplan2020\ninputs: {D: m, N: n}\n"), "s.yaml"));
+  EXPECT_EQ(kaplan.inputs, (std::vector<std::pair<std::string, std::string>>{{"N", "params"}, {"D", "samples"}}));
+  // m4 takes eps0 from the spec too.
+  auto m4 = sweep_fit(parse_spec(with("law: m4\ninputs: {x: n}\n"), "s.yaml"));
+  EXPECT_EQ(m4.givens, (std::map<std::string, double>{{"eps0", 0.9}}));
+  // Another law than the spec's: the m, n mapping where it applies, else none; unknown: field `law`.
+  EXPECT_EQ(sweep_fit(rosenfeld, "chinchilla").inputs.size(), 0u);
+  EXPECT_EQ(sweep_fit(parse_spec(with("law: powerlaw\ninputs: {x: m}\n"), "s.yaml"), "rosenfeld2020").inputs.size(), 2u);
+  try {
+    sweep_fit(rosenfeld, "nope");
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.source(), "law");
+  }
+}
+
+TEST(Spec, BadInputsAndTargetsNameTheirLineAndField) {
+  struct Case {
+    std::string extra, field;
+    int line;
+    std::string says;
+  };
+  // kGood has 13 lines; the extra starts at line 14.
+  std::vector<Case> cases = {
+      {"law: powerlaw\ninputs: {x: q}\n", "inputs.x", 15, "no sweep quantity"},
+      {"law: powerlaw\ninputs: {y: m}\n", "inputs.y", 15, "no input 'y'"},
+      {"law: kaplan2020\ninputs: {N: n}\n", "inputs", 15, "'D'"},
+      {"law: powerlaw\ninputs: [m]\n", "inputs", 15, "expected a map"},
+      {"target: \"test error\"\n", "target", 14, "not a result.json field name"},
+      {"target: width\n", "target", 14, "not a measured metric"},
+      {"target: params\n", "target", 14, "not a measured metric"},
+      {"target: depth\n", "target", 14, "not a measured metric"},
+  };
+  for (const auto& c : cases) {
+    auto e = error_of(std::string(kGood) + c.extra);
+    EXPECT_EQ(e.source(), "s.yaml") << c.extra;
+    EXPECT_EQ(e.field(), c.field) << c.extra << e.what();
+    EXPECT_EQ(e.line(), c.line) << c.extra << e.what();
+    EXPECT_NE(e.message().find(c.says), std::string::npos) << e.what();
+  }
+}
+
 TEST(Spec, WholeNumbersAreBoundedAndExact) {
   struct Case {
     std::string from, to, field;
