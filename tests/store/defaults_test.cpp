@@ -1,11 +1,11 @@
-// The defaults that run ids leave out (store/defaults.h) are the worker's (TrainConfig in train.h):
+// The defaults that run ids leave out (store/hparam_schema.h) are the worker's (TrainConfig in train.h):
 // if one drifted, a spec writing that value out would name a different run than one leaving it out.
 // train.h is torch-free and TrainConfig's defaults are inline, so this needs no libtorch.
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "store/defaults.h"
+#include "store/hparam_schema.h"
 #include "store/hparams.h"
 #include "train/train.h"
 
@@ -32,7 +32,8 @@ TEST(HparamsDefaults, EqualTrainConfigDefaults) {
   h.set("device", d.device);
   EXPECT_FALSE(d.data_count.has_value());
   Hparams table;  // the same canonical text: 0.0005 and 5e-4 are one value
-  for (const auto& w : kWorkerDefaults) table.set(std::string(w.key), w.value);
+  for (const auto& row : hparam_schema())
+    if (!row.default_value.empty()) table.set(std::string(row.name), row.default_value);
   EXPECT_EQ(table.values(), h.values());
 }
 
