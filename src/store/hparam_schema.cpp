@@ -31,17 +31,17 @@ constexpr std::array kSchema = {
     R{.name = "depth", .type = R::integer, .default_value = "2", .lo = 1, .hi = 6 * 64 + 4,  // the deepest wrn; mlp: 64
       .help = "mlp: hidden layers; wrn: 6n+4 (10, 16, 22, ...)", .core = true},
     R{.name = "data_fraction", .type = R::real, .default_value = "1", .lo = 0, .hi = 1, .lo_open = true,
-      .help = "fraction of the training set left after the validation split, in (0, 1]", .core = true,
+      .help = "fraction of the training set left after the validation split", .core = true,
       .alternative = "data_count"},
     R{.name = "data_count", .type = R::integer, .default_value = "", .lo = 1,
       .help = "or an exact number of training examples (not both)", .core = true, .alternative = "data_fraction"},
     R{.name = "seed", .type = R::integer, .default_value = "1", .lo = 0, .hi = kMaxSeed,
       .help = "data subset, initialisation and batch order", .core = true},
     R{.name = "epochs", .type = R::integer, .default_value = "10", .lo = 1, .hi = kMaxEpochs,
-      .help = "passes over the training subset (at most 1,000,000)", .core = true},
+      .help = "passes over the training subset", .core = true},
     R{.name = "batch_size", .type = R::integer, .default_value = "128", .lo = 1, .hi = 1e6, .help = "examples per SGD step"},
     R{.name = "lr", .type = R::real, .default_value = "0.05", .lo = 0, .lo_open = true, .help = "peak learning rate of SGD"},
-    R{.name = "momentum", .type = R::real, .default_value = "0.9", .lo = 0, .hi = 1, .hi_open = true, .help = "SGD momentum, in [0, 1)"},
+    R{.name = "momentum", .type = R::real, .default_value = "0.9", .lo = 0, .hi = 1, .hi_open = true, .help = "SGD momentum"},
     R{.name = "weight_decay", .type = R::real, .default_value = "0.0005", .lo = 0, .help = "L2, on every parameter"},
     R{.name = "schedule", .type = R::word, .default_value = "cosine", .words = kSchedules,
       .help = "`cosine` (per step, to 0) or `step` (x0.1 at 50% and at 75% of the epochs)"},
@@ -54,6 +54,7 @@ constexpr std::array kSchema = {
 };
 
 std::string bound(const HparamRow& row, double v) {
+  if (v == kMaxSeed) return "2^63 - 1";
   return row.type == HparamRow::integer && std::abs(v) >= 1e6 ? fmt::format("{:.0f}", v) : format_number(v);
 }
 
@@ -74,6 +75,7 @@ double hparam_default_number(std::string_view name) {
 }
 
 std::string hparam_number_problem(const HparamRow& row, double v, double cap, std::string_view as_written) {
+  if (!std::isfinite(v)) return fmt::format("{} is not a finite number", format_number(v));
   if (row.type == HparamRow::integer && v != std::floor(v)) return "must be a whole number";
   const double hi = std::min(row.hi, cap);
   const bool hi_open = row.hi_open && hi == row.hi;
@@ -95,6 +97,15 @@ std::string hparam_word_problem(const HparamRow& row, std::string_view text) {
   return "";
 }
 
+std::string hparam_allowed(const HparamRow& row) {
+  if (row.type == HparamRow::word) return row.words.empty() ? "any word" : fmt::format("{}", fmt::join(row.words, ", "));
+  const std::string range =
+      std::isinf(row.hi) ? fmt::format("{} {}", row.lo_open ? ">" : ">=", bound(row, row.lo))
+                         : fmt::format("in {}{}, {}{}", row.lo_open ? "(" : "[", bound(row, row.lo), bound(row, row.hi),
+                                       row.hi_open ? ")" : "]");
+  return row.type == HparamRow::integer ? "whole, " + range : range;
+}
+
 std::string hparam_flag(const HparamRow& row) {
   std::string flag = "--" + std::string(row.name);
   std::replace(flag.begin(), flag.end(), '_', '-');
@@ -102,9 +113,9 @@ std::string hparam_flag(const HparamRow& row) {
 }
 
 std::string hparam_doc_table() {
-  std::string out = "| key | default | meaning |\n|---|---|---|\n";
+  std::string out = "| key | default | allowed | meaning |\n|---|---|---|---|\n";
   for (const auto& row : kSchema) {
-    out += fmt::format("| `{}` | {} | {} |\n", row.name, row.default_value, row.help);
+    out += fmt::format("| `{}` | {} | {} | {} |\n", row.name, row.default_value, hparam_allowed(row), row.help);
   }
   return out;
 }

@@ -54,9 +54,11 @@ std::string hparam_number_problem(const HparamRow& row, double value, double cap
 // Why `text` is not allowed as a word of `row`, "" when it is.
 std::string hparam_word_problem(const HparamRow& row, std::string_view text);
 
+// What the row allows, in words: "mlp, wrn", "any word", "whole, in [1, 388]", "> 0".
+std::string hparam_allowed(const HparamRow& row);
 // The flag of a row: "--data-fraction".
 std::string hparam_flag(const HparamRow& row);
-// The markdown table of docs/run-directory.md (key | default | meaning), one line per row.
+// The markdown table of docs/run-directory.md (key | default | allowed | meaning), one line per row.
 std::string hparam_doc_table();
 
 }  // namespace scalelab

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "store/hparam_schema.h"
 #include "table/table.h"
@@ -13,11 +14,12 @@
 namespace scalelab {
 namespace {
 
-// The row's help without markdown, and its default: "`cpu` or `cuda`" -> "cpu or cuda [cpu]".
+// The row's help without markdown, its range and its default: "peak learning rate of SGD; > 0 [0.05]".
 std::string flag_help(const HparamRow& row) {
   std::string help;
   for (char ch : row.help)
     if (ch != '`') help += ch;
+  if (row.type != HparamRow::word) help += (help.empty() ? "" : "; ") + hparam_allowed(row);
   if (!row.default_value.empty()) help += (help.empty() ? "[" : " [") + std::string(row.default_value) + "]";
   return help;
 }
@@ -49,7 +51,10 @@ void add_hparam_flags(CLI::App& app, GivenHparams& given) {
     const std::string name(row.name);
     app.add_option_function<std::string>(
            hparam_flag(row), [&given, name](const std::string& text) { given[name] = text; }, flag_help(row))
-        ->check(row_check(row));
+        ->check(row_check(row))
+        ->type_name(row.type == HparamRow::integer ? "INT" : row.type == HparamRow::real ? "NUMBER"
+                    : row.words.empty()            ? "WORD"
+                                                   : fmt::format("{{{}}}", fmt::join(row.words, ",")));
   }
 }
 

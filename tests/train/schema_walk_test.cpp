@@ -57,16 +57,10 @@ std::string spec_with(const std::string& key, const std::string& value) {
     std::string v = name == key ? value : std::string(row.default_value);
     if (name == "depth" && name != key) v = "10";  // a depth mlp and wrn both build
     if (name != key && (v.empty() || (!walked.alternative.empty() && name == walked.alternative))) continue;
-    (name == "dataset" || name == "model" ? top : fixed) += fmt::format("  {}: {}\n", name, v);
+    if (name == "dataset" || name == "model") top += fmt::format("{}: {}\n", name, v);  // top level
+    else fixed += fmt::format("  {}: {}\n", name, v);
   }
-  std::string out = "name: walk\ntrain_size: 60000\n";
-  for (auto& line : {top}) {
-    std::string t = line;
-    std::size_t at = 0;
-    while ((at = t.find("  ", at)) != std::string::npos) t.erase(at, 2);
-    out += t;
-  }
-  out += "fixed:\n" + fixed;
+  std::string out = "name: walk\ntrain_size: 60000\n" + top + "fixed:\n" + fixed;
   out += axis == "width" ? "grid:\n  width: [0.25, 0.5, 1, 2, 4]\n" : "grid:\n  depth: [10, 16, 22, 28, 34]\n";
   return out;
 }
