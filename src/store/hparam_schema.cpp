@@ -42,8 +42,6 @@ constexpr std::array kSchema = {
     R{.name = "batch_size", .type = R::integer, .default_value = "128", .lo = 1, .hi = 1e6, .help = "examples per SGD step"},
     R{.name = "lr", .type = R::real, .default_value = "0.05", .lo = 0, .lo_open = true, .help = "peak learning rate of SGD"},
     R{.name = "momentum", .type = R::real, .default_value = "0.9", .lo = 0, .hi = 1, .hi_open = true, .help = "SGD momentum"},
-    R{.name = "label_smoothing", .type = R::real, .default_value = "0", .lo = 0, .hi = 1, .hi_open = true,
-      .help = "scratch: label smoothing of the cross-entropy"},
     R{.name = "weight_decay", .type = R::real, .default_value = "0.0005", .lo = 0, .help = "L2, on every parameter"},
     R{.name = "schedule", .type = R::word, .default_value = "cosine", .words = kSchedules,
       .help = "`cosine` (per step, to 0) or `step` (x0.1 at 50% and at 75% of the epochs)"},

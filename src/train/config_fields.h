@@ -24,7 +24,6 @@ void for_each_field(Config& c, F&& f) {
   f("batch_size", c.batch_size);
   f("lr", c.lr);
   f("momentum", c.momentum);
-  f("label_smoothing", c.label_smoothing);
   f("weight_decay", c.weight_decay);
   f("schedule", c.schedule);
   f("val_count", c.val_count);

@@ -33,7 +33,6 @@ struct TrainConfig {
   int batch_size = 128;
   double lr = 0.05;
   double momentum = 0.9;
-  double label_smoothing = 0;
   double weight_decay = 5e-4;
   std::string schedule = "cosine";  // cosine (per step, to 0) or step (x0.1 at 50% and 75% of epochs)
   std::int64_t val_count = 5000;    // held out of the training set, stratified, the same for every size;
