@@ -77,7 +77,8 @@ class Parser {
     }
     double v = number(node, key);
     // Whole numbers go through doubles: at most kMaxWhole, so each is exact.
-    if (auto problem = hparam_number_problem(*row, v, row->type == HparamRow::integer ? kMaxWhole : INFINITY, node.Scalar()); !problem.empty()) fail(node, key, problem);
+    const double cap = row->type == HparamRow::integer ? kMaxWhole : INFINITY;
+    if (auto problem = hparam_number_problem(*row, v, cap, node.Scalar()); !problem.empty()) fail(node, key, problem);
     Hparams h;
     h.set("v", v);
     return h.text("v");
