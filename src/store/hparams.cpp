@@ -11,7 +11,7 @@
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
-#include "store/defaults.h"
+#include "store/hparam_schema.h"
 #include "store/yaml_input.h"
 #include "table/table.h"
 
@@ -61,16 +61,17 @@ std::string Hparams::canonical() const {
   // The defaults in the same canonical text as the values (0.0005 reads back as 5e-04).
   static const Hparams defaults = [] {
     Hparams d;
-    for (const auto& w : kWorkerDefaults) d.set(std::string(w.key), w.value);
+    for (const auto& row : hparam_schema())
+      if (!row.default_value.empty()) d.set(std::string(row.name), row.default_value);
     return d;
   }();
   std::map<std::string, std::string> effective = values_;
   effective.erase("threads");
-  for (const auto& d : kWorkerDefaults) {
-    std::string key(d.key);
-    const std::string& value = defaults.text(key);
+  for (const auto& row : hparam_schema()) {
+    if (row.core || row.default_value.empty()) continue;
+    std::string key(row.name);
     auto it = effective.find(key);
-    if (!d.core && it != effective.end() && it->second == value) effective.erase(it);
+    if (it != effective.end() && it->second == defaults.text(key)) effective.erase(it);
   }
   std::string out;
   for (const auto& [key, value] : effective) {  // std::map iterates in sorted key order

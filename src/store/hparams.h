@@ -29,7 +29,7 @@ class Hparams {
 
   // Sorted `key=value` lines of the configuration the worker trains: without `threads` (it changes
   // speed, not results), and without the optional keys that hold the worker's default
-  // (store/defaults.h). So writing `lr: 0.05` out, or not, is the same run. Core keys (which every
+  // (store/hparam_schema.h). So writing `lr: 0.05` out, or not, is the same run. Core keys (which every
   // sweep spec gives) are kept as written.
   std::string canonical() const;
   // 64-bit FNV-1a of canonical(), as 16 hex digits: stable across builds, machines and runs.

@@ -17,46 +17,12 @@ namespace scalelab {
 
 namespace {
 
-// What a hyperparameter may hold. The worker checks again; checking here names the spec's line.
-struct Rule {
-  enum Type { integer, real, word } type;
-  double lo = -INFINITY, hi = INFINITY;
-  bool lo_open = false;
-  std::vector<std::string> words = {};  // allowed words; empty: any
-};
-
-// Whole numbers pass through doubles (Hparams) and the worker's hparams.yaml reader, which takes up to
-// 9e15: below 2^53, so every accepted value is exact (1e30 is no seed: it is not one integer).
-constexpr double kMaxWhole = 9e15;
-
-const std::map<std::string, Rule>& rules() {
-  static const std::map<std::string, Rule> r = {
-      {"dataset", {Rule::word}},
-      {"model", {Rule::word, 0, 0, false, {"mlp", "wrn"}}},
-      {"width", {Rule::real, 0, 64, true}},  // models/spec.cpp's kMaxWidth
-      {"depth", {Rule::integer, 1, 6 * 64 + 4}},  // the deepest wrn models/spec.cpp builds; mlp: 64
-      {"data_fraction", {Rule::real, 0, 1, true}},
-      {"data_count", {Rule::integer, 1, kMaxWhole}},
-      {"seed", {Rule::integer, 0, kMaxWhole}},
-      {"epochs", {Rule::integer, 1, kMaxEpochs}},
-      {"batch_size", {Rule::integer, 1, 1e6}},
-      {"lr", {Rule::real, 0, INFINITY, true}},
-      {"momentum", {Rule::real, 0, 1}},
-      {"weight_decay", {Rule::real, 0}},
-      {"schedule", {Rule::word, 0, 0, false, {"cosine", "step"}}},
-      {"val_count", {Rule::integer, 0, kMaxWhole}},
-      {"early_stopping", {Rule::integer, 0, kMaxEpochs}},
-      {"device", {Rule::word, 0, 0, false, {"cpu", "cuda"}}},
-  };
-  return r;
-}
-
 const std::set<std::string> kTopLevel = {"name",      "description", "dataset", "model",    "fixed", "grid",
                                          "min_steps", "train_size",  "fit_where", "fit_cells", "law", "eps0",
                                          "target",    "inputs"};
 
-// The worker's default validation split (TrainConfig::val_count), when the spec leaves it out.
-constexpr double kWorkerValCount = 5000;
+// The worker's default validation split, when the spec leaves it out.
+const double kWorkerValCount = hparam_default_number("val_count");
 
 // Training-set sizes of the datasets the worker knows, before the validation split.
 // (src/data/dataset.cpp: Fashion-MNIST's files, and the generated synthetic set.)
@@ -95,32 +61,26 @@ class Parser {
     return v;
   }
 
-  // A hyperparameter's value, checked against its rule; returns the text Hparams will hold.
+  // A hyperparameter's value, checked against its schema row; returns the text Hparams will hold.
   std::string hparam(const YAML::Node& node, const std::string& key) const {
-    auto it = rules().find(key);
-    if (it == rules().end()) {
-      std::vector<std::string> known;
-      for (const auto& [k, _] : rules()) known.push_back(k);
+    const HparamRow* row = find_hparam(key);
+    if (!row) {
+      std::vector<std::string_view> known;
+      for (const auto& r : hparam_schema()) known.push_back(r.name);
+      std::sort(known.begin(), known.end());
       fail(node, key, fmt::format("unknown hyperparameter (known: {})", fmt::join(known, ", ")));
     }
-    const Rule& rule = it->second;
-    if (rule.type == Rule::word) {
+    if (row->type == HparamRow::word) {
       auto text = scalar(node, key);
       if (text.empty()) fail(node, key, "must not be empty");
       if (auto problem = hparam_value_problem(text); !problem.empty()) fail(node, key, problem);
-      if (!rule.words.empty() && std::find(rule.words.begin(), rule.words.end(), text) == rule.words.end())
-        fail(node, key, fmt::format("'{}' is not one of {}", text, fmt::join(rule.words, ", ")));
+      if (auto problem = hparam_word_problem(*row, text); !problem.empty()) fail(node, key, problem);
       return text;
     }
     double v = number(node, key);
-    if (rule.type == Rule::integer && v != std::floor(v)) fail(node, key, "must be a whole number");
-    bool below = rule.lo_open ? v <= rule.lo : v < rule.lo;
-    if (below || v > rule.hi) {
-      std::string range = std::isinf(rule.hi) ? fmt::format("{} {}", rule.lo_open ? ">" : ">=", rule.lo)
-                                               : fmt::format("in {}{}, {}]", rule.lo_open ? "(" : "[", rule.lo,
-                                                             rule.type == Rule::integer ? whole(rule.hi) : format_number(rule.hi));
-      fail(node, key, fmt::format("{} is out of range: must be {}", node.Scalar(), range));
-    }
+    // Whole numbers go through doubles: at most kMaxWhole, so each is exact.
+    const double cap = row->type == HparamRow::integer ? kMaxWhole : INFINITY;
+    if (auto problem = hparam_number_problem(*row, v, cap, node.Scalar()); !problem.empty()) fail(node, key, problem);
     Hparams h;
     h.set("v", v);
     return h.text("v");

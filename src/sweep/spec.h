@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "store/hparam_schema.h"
 #include "store/hparams.h"
 #include "table/table.h"
 
@@ -67,7 +68,6 @@ struct SweepSpec {
 
 // Limits a spec is held to (docs/sweeps.md): a grid is counted before it is expanded.
 inline constexpr double kMaxSweepRuns = 100000;
-inline constexpr double kMaxEpochs = 1e6;
 
 // Parses and validates a spec; every mistake is an InputError naming the file, line and field. That
 // includes everything that would only fail after training: an unknown law, a law a sweep cannot feed

@@ -1,53 +1,124 @@
 #include "train/run_files.h"
 
+#include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
+#include <stdexcept>
+#include <type_traits>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "store/hparam_schema.h"
 #include "store/yaml_input.h"
+#include "train/config_fields.h"
 #include "table/table.h"
 
 namespace scalelab {
 namespace {
 
-// One YAML scalar, read as the type of the field it fills; InputError names file, line and key.
+// One value's text, read as the type of the member it fills; InputError names file, line and key.
 class Reader {
  public:
-  Reader(const YAML::Node& node, std::string source, std::string key)
-      : node_(node), source_(std::move(source)), key_(std::move(key)) {}
+  Reader(std::string text, std::string source, int line, std::string key)
+      : text_(std::move(text)), source_(std::move(source)), line_(line), key_(std::move(key)) {}
 
-  std::string text() const {
-    if (!node_.IsScalar()) fail("is not a single value");
-    return node_.Scalar();
-  }
+  const std::string& text() const { return text_; }
   double number() const {
-    const std::string t = text();
     try {
       std::size_t used = 0;
-      const double v = std::stod(t, &used);
-      if (used == t.size() && std::isfinite(v)) return v;
+      const double v = std::stod(text_, &used);
+      if (used == text_.size() && std::isfinite(v)) return v;
     } catch (const std::exception&) {
     }
-    fail(fmt::format("'{}' is not a number", t));
+    fail(fmt::format("'{}' is not a number", text_));
   }
   std::int64_t integer() const {
+    // Exact when written as an integer (a seed up to 2^63 - 1); otherwise through a double, up to 9e15.
+    std::int64_t exact = 0;
+    const char* end = text_.data() + text_.size();
+    if (auto [ptr, ec] = std::from_chars(text_.data(), end, exact); ec == std::errc() && ptr == end) return exact;
     const double v = number();
-    if (v != std::floor(v) || std::abs(v) > 9e15) fail(fmt::format("{} is not a whole number", text()));
+    if (v != std::floor(v) || std::abs(v) > 9e15) fail(fmt::format("{} is not a whole number", text_));
     return static_cast<std::int64_t>(v);
   }
 
- private:
-  [[noreturn]] void fail(const std::string& message) const {
-    throw InputError(source_, node_.Mark().line + 1, key_, message);
+  // Assigns the member, whatever its type (config_fields.h).
+  void into(std::string& m) const { m = text(); }
+  void into(double& m) const { m = number(); }
+  void into(std::optional<double>& m) const { m = number(); }
+  void into(std::int64_t& m) const { m = integer(); }
+  void into(std::optional<std::int64_t>& m) const { m = integer(); }
+  void into(std::uint64_t& m) const { m = std::uint64_t(integer()); }  // a negative wraps; validate() says so
+  void into(int& m) const {
+    const std::int64_t v = integer();
+    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+      fail(fmt::format("{} is out of range", text_));
+    m = int(v);
   }
-  YAML::Node node_;
-  std::string source_, key_;
+
+ private:
+  [[noreturn]] void fail(const std::string& message) const { throw InputError(source_, line_, key_, message); }
+  std::string text_, source_;
+  int line_;
+  std::string key_;
 };
 
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+
 }  // namespace
+
+void set_hparam(TrainConfig& c, std::string_view key, const std::string& text, const std::string& source, int line) {
+  if (!find_hparam(key)) throw InputError(source, line, std::string(key), "unknown hyperparameter (see docs/run-directory.md for the keys)");
+  const Reader value(text, source, line, std::string(key));
+  bool bound = false;
+  for_each_field(c, [&](std::string_view name, auto& member) {
+    if (name == key) value.into(member), bound = true;
+  });
+  if (!bound) throw std::logic_error(fmt::format("hyperparameter '{}' has no TrainConfig member (train/config_fields.h)", key));
+}
+
+void clear_hparam(TrainConfig& c, std::string_view key) {
+  for_each_field(c, [&](std::string_view name, auto& member) {
+    if (name != key) return;
+    if constexpr (is_optional<std::decay_t<decltype(member)>>::value) member.reset();
+  });
+}
+
+void validate(const TrainConfig& c) {
+  auto reject = [](std::string_view field, const std::string& message) {
+    throw InputError("hparams", 0, std::string(field), message);
+  };
+  // Every member against its schema row: the same ranges and words as the sweep spec's.
+  for_each_field(c, [&](std::string_view name, const auto& member) {
+    const HparamRow& row = *find_hparam(name);
+    auto check = [&](const auto& value) {
+      using V = std::decay_t<decltype(value)>;
+      if constexpr (std::is_same_v<V, std::string>) {
+        if (auto problem = hparam_word_problem(row, value); !problem.empty()) reject(name, problem);
+      } else {
+        // Seeds are read as signed 64-bit numbers (flags, hparams.yaml): a larger one is a negative that
+        // wrapped (--seed -1 became 2^64 - 1), and is out of the row's range.
+        if (auto problem = hparam_number_problem(row, static_cast<double>(value), INFINITY, fmt::format("{}", value));
+            !problem.empty())
+          reject(name, fmt::format("{} {}", name, problem));
+      }
+    };
+    if constexpr (is_optional<std::decay_t<decltype(member)>>::value) {
+      if (member) check(*member);
+    } else {
+      check(member);
+    }
+  });
+  // What no single row can say.
+  if (c.val_count == 0 && c.early_stopping > 0)
+    reject("early_stopping", "early stopping watches the validation error: it needs val_count >= 1");
+  if (c.data_fraction && c.data_count) reject("data_fraction", "give data_fraction or data_count, not both");
+  validate(c.model);
+}
 
 TrainConfig parse_hparams(std::string_view yaml, const std::string& source, int* threads) {
   // One document, no repeated or non-scalar key: the same reading as the sweep's (store/yaml_input.h).
@@ -58,30 +129,17 @@ TrainConfig parse_hparams(std::string_view yaml, const std::string& source, int*
   TrainConfig c;
   for (const auto& entry : root) {
     const std::string key = entry.first.as<std::string>();
-    const Reader value(entry.second, source, key);
-    if (key == "dataset") c.dataset = value.text();
-    else if (key == "model") c.model.family = value.text();
-    else if (key == "width") c.model.width = value.number();
-    else if (key == "depth") c.model.depth = int(value.integer());
-    else if (key == "data_fraction") c.data_fraction = value.number();
-    else if (key == "data_count") c.data_count = value.integer();
-    else if (key == "seed") c.seed = std::uint64_t(value.integer());
-    else if (key == "epochs") c.epochs = int(value.integer());
-    else if (key == "batch_size") c.batch_size = int(value.integer());
-    else if (key == "lr") c.lr = value.number();
-    else if (key == "momentum") c.momentum = value.number();
-    else if (key == "weight_decay") c.weight_decay = value.number();
-    else if (key == "schedule") c.schedule = value.text();
-    else if (key == "val_count") c.val_count = value.integer();
-    else if (key == "early_stopping") c.early_stopping = int(value.integer());
-    else if (key == "device") c.device = value.text();
-    else if (key == "threads") {
-      if (threads) *threads = int(value.integer());
-    } else {
-      // A typo must not train a default silently.
+    const int line = entry.second.Mark().line + 1;
+    if (!entry.second.IsScalar()) throw InputError(source, line, key, "is not a single value");
+    if (key == "threads") {
+      if (threads) *threads = int(Reader(entry.second.Scalar(), source, line, key).integer());
+      continue;
+    }
+    // A typo must not train a default silently.
+    if (!find_hparam(key))
       throw InputError(source, entry.first.Mark().line + 1, key,
                        "unknown hyperparameter (see docs/run-directory.md for the keys)");
-    }
+    set_hparam(c, key, entry.second.Scalar(), source, line);
   }
   return c;
 }
@@ -93,24 +151,34 @@ TrainConfig read_hparams(const std::filesystem::path& path, int* threads) {
 
 namespace {
 
+// Every hyperparameter in the schema's order, as JSON of its member's type. A key left out takes its
+// default, unless its alternative is given (data_count replaces data_fraction); one without a default
+// (data_count) is left out.
 nlohmann::ordered_json hparams_object(const TrainConfig& c) {
+  std::set<std::string_view> given;
+  for_each_field(c, [&](std::string_view name, const auto& member) {
+    if constexpr (is_optional<std::decay_t<decltype(member)>>::value) {
+      if (member) given.insert(name);
+    } else {
+      given.insert(name);
+    }
+  });
   nlohmann::ordered_json h;
-  h["dataset"] = c.dataset;
-  h["model"] = c.model.family;
-  h["width"] = c.model.width;
-  h["depth"] = c.model.depth;
-  if (c.data_count) h["data_count"] = *c.data_count;
-  else h["data_fraction"] = c.data_fraction.value_or(1.0);
-  h["seed"] = c.seed;
-  h["epochs"] = c.epochs;
-  h["batch_size"] = c.batch_size;
-  h["lr"] = c.lr;
-  h["momentum"] = c.momentum;
-  h["weight_decay"] = c.weight_decay;
-  h["schedule"] = c.schedule;
-  h["val_count"] = c.val_count;
-  h["early_stopping"] = c.early_stopping;
-  h["device"] = c.device;
+  for_each_field(c, [&](std::string_view name, const auto& member) {
+    const HparamRow& row = *find_hparam(name);
+    using T = std::decay_t<decltype(member)>;
+    if constexpr (is_optional<T>::value) {
+      if (!row.alternative.empty() && given.count(row.alternative) && !row.default_value.empty()) return;
+      if (member) h[std::string(name)] = *member;
+      else if (!row.default_value.empty()) {
+        typename T::value_type d{};
+        Reader(std::string(row.default_value), "hparam_schema", 0, std::string(name)).into(d);
+        h[std::string(name)] = d;
+      }
+    } else {
+      h[std::string(name)] = member;
+    }
+  });
   return h;
 }
 

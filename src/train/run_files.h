@@ -17,6 +17,12 @@ namespace scalelab {
 TrainConfig parse_hparams(std::string_view yaml, const std::string& source, int* threads = nullptr);
 TrainConfig read_hparams(const std::filesystem::path& path, int* threads = nullptr);
 std::string hparams_yaml(const TrainConfig& config);
+// Sets the TrainConfig member of hyperparameter `key` (store/hparam_schema.h) from its text, as
+// hparams.yaml's reader does; InputError names source, line and key (unknown key, bad value).
+void set_hparam(TrainConfig& config, std::string_view key, const std::string& text, const std::string& source,
+                int line);
+// Leaves an optional hyperparameter (data_fraction, data_count) unset; others keep their value.
+void clear_hparam(TrainConfig& config, std::string_view key);
 
 std::string metrics_jsonl(const std::vector<EpochMetrics>& history);  // one JSON object a line
 std::string result_json(const TrainConfig& config, const RunResult& result);

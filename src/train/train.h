@@ -22,7 +22,8 @@
 
 namespace scalelab {
 
-// Every hyperparameter of a run (docs/run-directory.md); hparams.yaml is this struct, key for key.
+// Every hyperparameter of a run, typed for the trainer. The keys, defaults and ranges are the schema's
+// (store/hparam_schema.h); train/config_fields.h binds each row to its member here.
 struct TrainConfig {
   std::string dataset = "fashion-mnist";
   ModelSpec model;  // family, width, depth; the input shape and class count come from the dataset
@@ -41,7 +42,9 @@ struct TrainConfig {
   std::string device = "cpu";       // cpu or cuda
 };
 
-// Throws InputError naming the field for anything out of range (the dataset is checked on loading).
+// Throws InputError naming the field for anything out of its schema row's range (the same check as the
+// sweep spec's), or for data_fraction with data_count and early stopping without val_count. The
+// dataset's name is checked on loading. Defined in run_files.cpp (torch-free).
 void validate(const TrainConfig& config);
 
 struct EpochMetrics {

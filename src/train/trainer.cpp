@@ -20,29 +20,7 @@
 
 namespace scalelab {
 
-void validate(const TrainConfig& c) {
-  auto reject = [](const char* field, const std::string& message) { throw InputError("hparams", 0, field, message); };
-  // Seeds are read as signed 64-bit numbers everywhere else (flags, hparams.yaml): a larger one is a
-  // negative number that wrapped (--seed -1 became 2^64 - 1).
-  if (c.seed > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-    reject("seed", fmt::format("seed {} is not in [0, 2^63)", c.seed));
-  if (c.epochs < 1) reject("epochs", fmt::format("{} epochs; need at least 1", c.epochs));
-  if (c.batch_size < 1) reject("batch_size", fmt::format("batch size {} is not positive", c.batch_size));
-  if (!(c.lr > 0) || !std::isfinite(c.lr)) reject("lr", fmt::format("learning rate {} is not positive", c.lr));
-  if (!(c.momentum >= 0 && c.momentum < 1)) reject("momentum", fmt::format("momentum {} is not in [0, 1)", c.momentum));
-  if (!(c.weight_decay >= 0) || !std::isfinite(c.weight_decay))
-    reject("weight_decay", fmt::format("weight decay {} is negative", c.weight_decay));
-  if (c.schedule != "cosine" && c.schedule != "step")
-    reject("schedule", fmt::format("unknown schedule '{}' (expected cosine or step)", c.schedule));
-  if (c.val_count < 0) reject("val_count", fmt::format("val_count {} is negative", c.val_count));
-  if (c.val_count == 0 && c.early_stopping > 0)
-    reject("early_stopping", "early stopping watches the validation error: it needs val_count >= 1");
-  if (c.early_stopping < 0) reject("early_stopping", fmt::format("patience {} is negative", c.early_stopping));
-  if (c.device != "cpu" && c.device != "cuda")
-    reject("device", fmt::format("unknown device '{}' (expected cpu or cuda)", c.device));
-  if (c.data_fraction && c.data_count) reject("data_fraction", "give data_fraction or data_count, not both");
-  validate(c.model);
-}
+// validate(const TrainConfig&) is in run_files.cpp: torch-free, driven by the schema.
 
 bool cuda_available() { return torch::cuda::is_available(); }
 

@@ -7,7 +7,6 @@
 // It is a process of its own so that a crash or a NaN takes down one run, never the sweep.
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +17,7 @@
 #include "table/table.h"
 #include "train/run_files.h"
 #include "train/train.h"
+#include "train/worker_flags.h"
 
 namespace fs = std::filesystem;
 using namespace scalelab;
@@ -32,39 +32,16 @@ struct Flags {
   std::string config_path, out, data_dir;
   int threads = 0;
   bool quiet = false, save_best = false;
-  std::optional<std::string> dataset, model, schedule, device;
-  std::optional<double> width, data_fraction, lr, momentum, weight_decay;
-  std::optional<std::int64_t> depth, data_count, seed, epochs, batch_size, val_count, early_stopping;
+  GivenHparams hparams;  // one flag per schema row (train/worker_flags.h)
 
-  bool overrides_hparams() const {
-    return dataset || model || schedule || device || width || data_fraction || lr || momentum || weight_decay || depth ||
-           data_count || seed || epochs || batch_size || val_count || early_stopping;
-  }
+  bool overrides_hparams() const { return !hparams.empty(); }
 };
 
 void add_train_flags(CLI::App& train, Flags& f) {
-  const TrainConfig d;  // defaults, shown in --help
   train.add_option("--config", f.config_path, "hparams.yaml to read; flags given as well override it")
       ->check(CLI::ExistingFile);
   train.add_option("--out", f.out, "run directory to write (created)")->required();
-  train.add_option("--dataset", f.dataset, "fashion-mnist or synthetic [" + d.dataset + "]");
-  train.add_option("--model", f.model, "model family: mlp or wrn [mlp]");
-  train.add_option("--width", f.width, "width factor (mlp: x512 units; wrn: k, x16/32/64 channels) [1]");
-  train.add_option("--depth", f.depth, "mlp: hidden layers; wrn: 6n+4 (10, 16, ...) [2]");
-  train.add_option("--data-fraction", f.data_fraction, "fraction of the training set (after validation) [1]");
-  train.add_option("--data-count", f.data_count, "or an exact number of training examples");
-  // A negative seed would wrap to 2^64 - 1 in TrainConfig::seed; exit 2 instead.
-  train.add_option("--seed", f.seed, fmt::format("data subset, initialisation and batch order, >= 0 [{}]", d.seed))
-      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
-  train.add_option("--epochs", f.epochs, fmt::format("[{}]", d.epochs));
-  train.add_option("--batch-size", f.batch_size, fmt::format("[{}]", d.batch_size));
-  train.add_option("--lr", f.lr, fmt::format("peak learning rate of SGD [{}]", d.lr));
-  train.add_option("--momentum", f.momentum, fmt::format("[{}]", d.momentum));
-  train.add_option("--weight-decay", f.weight_decay, fmt::format("[{}]", d.weight_decay));
-  train.add_option("--schedule", f.schedule, "cosine or step [" + d.schedule + "]");
-  train.add_option("--val-count", f.val_count, fmt::format("validation examples held out of training [{}]", d.val_count));
-  train.add_option("--early-stopping", f.early_stopping, "patience in epochs, 0 = off [0]");
-  train.add_option("--device", f.device, "cpu or cuda [cpu]");
+  add_hparam_flags(train, f.hparams);  // --dataset, --model, --width, ... (store/hparam_schema.h)
   train.add_option("--threads", f.threads, "intra-op threads, 1 to 1024 (default 1: measured faster than 2 on the 2-core machines; see docs/training.md)")
       ->check(CLI::Range(1, 1024));
   train.add_option("--data-dir", f.data_dir, "datasets root [$SCALELAB_DATA_DIR or /usr/share/datasets]");
@@ -78,24 +55,7 @@ TrainConfig resolve(const Flags& f, int& threads) {
   threads = f.threads > 0 ? f.threads : config_threads;
   if (threads < 0 || threads > 1024)
     throw InputError(f.config_path, 0, "threads", fmt::format("{} threads: give 1 to 1024 (or leave it out)", threads));
-  if (f.dataset) c.dataset = *f.dataset;
-  if (f.model) c.model.family = *f.model;
-  if (f.width) c.model.width = *f.width;
-  if (f.depth) c.model.depth = int(*f.depth);
-  if (f.data_fraction) c.data_fraction = *f.data_fraction, c.data_count.reset();
-  if (f.data_count) c.data_count = *f.data_count, c.data_fraction.reset();
-  if (f.data_fraction && f.data_count)
-    throw InputError("--data-count", 0, "data_count", "give --data-fraction or --data-count, not both");
-  if (f.seed) c.seed = std::uint64_t(*f.seed);
-  if (f.epochs) c.epochs = int(*f.epochs);
-  if (f.batch_size) c.batch_size = int(*f.batch_size);
-  if (f.lr) c.lr = *f.lr;
-  if (f.momentum) c.momentum = *f.momentum;
-  if (f.weight_decay) c.weight_decay = *f.weight_decay;
-  if (f.schedule) c.schedule = *f.schedule;
-  if (f.val_count) c.val_count = *f.val_count;
-  if (f.early_stopping) c.early_stopping = int(*f.early_stopping);
-  if (f.device) c.device = *f.device;
+  apply_hparam_flags(f.hparams, c);
   validate(c);
   return c;
 }

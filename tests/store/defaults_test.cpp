@@ -1,12 +1,15 @@
-// The defaults that run ids leave out (store/defaults.h) are the worker's (TrainConfig in train.h):
+// The defaults that run ids leave out (store/hparam_schema.h) are the worker's (TrainConfig in train.h):
 // if one drifted, a spec writing that value out would name a different run than one leaving it out.
 // train.h is torch-free and TrainConfig's defaults are inline, so this needs no libtorch.
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string_view>
+#include <type_traits>
 
-#include "store/defaults.h"
+#include "store/hparam_schema.h"
 #include "store/hparams.h"
+#include "train/config_fields.h"
 #include "train/train.h"
 
 namespace scalelab {
@@ -14,25 +17,24 @@ namespace {
 
 TEST(HparamsDefaults, EqualTrainConfigDefaults) {
   const TrainConfig d{};
-  Hparams h;  // TrainConfig{} in Hparams' canonical text
-  h.set("dataset", d.dataset);
-  h.set("model", d.model.family);
-  h.set("width", d.model.width);
-  h.set("depth", static_cast<double>(d.model.depth));
-  h.set("data_fraction", d.data_fraction.value_or(1.0));  // neither fraction nor count: all of it
-  h.set("seed", static_cast<double>(d.seed));
-  h.set("epochs", static_cast<double>(d.epochs));
-  h.set("batch_size", static_cast<double>(d.batch_size));
-  h.set("lr", d.lr);
-  h.set("momentum", d.momentum);
-  h.set("weight_decay", d.weight_decay);
-  h.set("schedule", d.schedule);
-  h.set("val_count", static_cast<double>(d.val_count));
-  h.set("early_stopping", static_cast<double>(d.early_stopping));
-  h.set("device", d.device);
+  Hparams h;  // TrainConfig{} in Hparams' canonical text, member by member (train/config_fields.h)
+  for_each_field(d, [&](std::string_view name, const auto& member) {
+    const std::string key(name);
+    using T = std::decay_t<decltype(member)>;
+    if constexpr (std::is_same_v<T, std::string>) {
+      h.set(key, std::string_view(member));
+    } else if constexpr (std::is_arithmetic_v<T>) {
+      h.set(key, static_cast<double>(member));
+    } else if (member) {  // an optional key, given
+      h.set(key, static_cast<double>(*member));
+    } else if (!find_hparam(name)->alternative.empty() && !find_hparam(name)->default_value.empty()) {
+      h.set(key, 1.0);  // neither data_fraction nor data_count: all of it
+    }
+  });
   EXPECT_FALSE(d.data_count.has_value());
   Hparams table;  // the same canonical text: 0.0005 and 5e-4 are one value
-  for (const auto& w : kWorkerDefaults) table.set(std::string(w.key), w.value);
+  for (const auto& row : hparam_schema())
+    if (!row.default_value.empty()) table.set(std::string(row.name), row.default_value);
   EXPECT_EQ(table.values(), h.values());
 }
 
