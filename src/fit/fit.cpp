@@ -154,8 +154,16 @@ struct Prepared {
   std::vector<int> fit_rows;
 };
 
-Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result, const FitOptions& options) {
-  // Inputs: every law input mapped to a column, nothing else.
+// Where each of the law's inputs, givens and the target is read from in the table.
+struct Columns {
+  std::vector<std::size_t> inputs;
+  std::vector<std::optional<std::size_t>> givens;  // none: a constant or another fit's prediction
+  std::size_t target = 0;
+};
+
+// Inputs: every law input mapped to a column, nothing else.
+std::vector<std::size_t> input_columns(const Table& table, const laws::LawInfo& law, FitResult& result,
+                                       const FitOptions& options) {
   for (const auto& [name, column] : options.inputs)
     if (std::find(law.inputs.begin(), law.inputs.end(), name) == law.inputs.end())
       throw InputError("inputs", 0, name, fmt::format("law {} has no input '{}'", law.name, name));
@@ -170,6 +178,12 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     result.input_columns.push_back(it->second);
     input_cols.push_back(table.column(it->second));
   }
+  return input_cols;
+}
+
+// Givens: every law given a positive number, a column or a fit, nothing else.
+std::vector<std::optional<std::size_t>> given_columns(const Table& table, const laws::LawInfo& law, FitResult& result,
+                                                      const FitOptions& options) {
   for (const auto& [name, given] : options.givens)
     if (std::find(law.givens.begin(), law.givens.end(), name) == law.givens.end())
       throw InputError("givens", 0, name, fmt::format("law {} takes no given '{}'", law.name, name));
@@ -187,85 +201,77 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     result.givens.push_back(given);
     given_cols.push_back(given.value || given.fit ? std::nullopt : std::optional(table.column(given.column)));
   }
-  result.target = options.target;
-  const std::size_t target_col = table.column(options.target);
+  return given_cols;
+}
 
-  std::optional<Predicate> where;
-  if (!options.fit_where.empty()) {
-    where = Predicate::parse(options.fit_where);
-    for (const auto& name : where->names())
-      if (std::find(result.input_names.begin(), result.input_names.end(), name) == result.input_names.end() &&
-          !table.has_column(name))
-        throw InputError("fit_where", 0, name, "names neither a law input nor a column");
+// The fit set's predicate: it may name the law's inputs and any column.
+std::optional<Predicate> parse_fit_where(const Table& table, const FitResult& result, const std::string& fit_where) {
+  if (fit_where.empty()) return std::nullopt;
+  std::optional<Predicate> where = Predicate::parse(fit_where);
+  for (const auto& name : where->names())
+    if (std::find(result.input_names.begin(), result.input_names.end(), name) == result.input_names.end() &&
+        !table.has_column(name))
+      throw InputError("fit_where", 0, name, "names neither a law input nor a column");
+  return where;
+}
+
+// One row: its inputs, givens and measured error, each checked, and whether it is in the fit set.
+PointResult read_point(const Table& table, std::size_t row, const Columns& columns, const FitResult& result,
+                       int eps0_index, const std::optional<Predicate>& where) {
+  const int line = table.line_of(row);
+  auto positive = [&](std::size_t col, const char* what) {
+    double v = table.number(row, col);
+    if (!std::isfinite(v))
+      throw InputError(table.source(), line, table.header()[col], fmt::format("{} is {}", what, v));
+    if (v <= 0)
+      throw InputError(table.source(), line, table.header()[col], fmt::format("{} must be positive, got {}", what, v));
+    return v;
+  };
+  PointResult point;
+  point.line = line;
+  for (auto col : columns.inputs) point.inputs.push_back(positive(col, "input"));
+  for (std::size_t g = 0; g < columns.givens.size(); ++g) {
+    const Given& given = result.givens[g];
+    if (columns.givens[g]) point.givens.push_back(positive(*columns.givens[g], "given"));
+    else if (given.value) point.givens.push_back(*given.value);
+    else point.givens.push_back(predict_given(*given.fit, table, row, result.given_names[g]));
   }
-
-  const int eps0_index = [&] {
-    auto it = std::find(law.givens.begin(), law.givens.end(), "eps0");
-    return it == law.givens.end() ? -1 : static_cast<int>(it - law.givens.begin());
-  }();
-
-  Prepared prepared;
-  prepared.points.num_inputs = static_cast<int>(law.inputs.size());
-  prepared.points.num_givens = static_cast<int>(law.givens.size());
-  if (table.rows() == 0) throw InputError(table.source(), 0, "", "the table has no rows");
-  for (std::size_t row = 0; row < table.rows(); ++row) {
-    const int line = table.line_of(row);
-    auto positive = [&](std::size_t col, const char* what) {
-      double v = table.number(row, col);
-      if (!std::isfinite(v))
-        throw InputError(table.source(), line, table.header()[col], fmt::format("{} is {}", what, v));
-      if (v <= 0)
-        throw InputError(table.source(), line, table.header()[col], fmt::format("{} must be positive, got {}", what, v));
-      return v;
-    };
-    PointResult point;
-    point.line = line;
-    for (auto col : input_cols) point.inputs.push_back(positive(col, "input"));
-    for (std::size_t g = 0; g < given_cols.size(); ++g) {
-      const Given& given = result.givens[g];
-      if (given_cols[g]) point.givens.push_back(positive(*given_cols[g], "given"));
-      else if (given.value) point.givens.push_back(*given.value);
-      else point.givens.push_back(predict_given(*given.fit, table, row, result.given_names[g]));
-    }
-    // A target may be zero or negative (a regression error near zero, a log loss) where the loss
-    // allows it: lsq does; divergence divides by it and huber-log takes its log.
-    if (result.loss == Loss::lsq) {
-      point.measured = table.number(row, target_col);
-      if (!std::isfinite(point.measured))
-        throw InputError(table.source(), line, table.header()[target_col],
-                         fmt::format("measured error is {}", point.measured));
-    } else {
-      point.measured = table.number(row, target_col);
-      if (std::isfinite(point.measured) && point.measured <= 0)
-        throw InputError(table.source(), line, table.header()[target_col],
-                         fmt::format("measured error must be positive for the {} loss ({}), got {}; a target that "
-                                     "may be zero or negative needs loss lsq",
-                                     to_string(result.loss),
-                                     result.loss == Loss::divergence ? "it divides by the measured value"
-                                                                     : "it takes the measured value's log",
-                                     point.measured));
-      point.measured = positive(target_col, "measured error");
-    }
-    if (eps0_index >= 0 && point.measured > point.givens[eps0_index])
+  const std::size_t target_col = columns.target;
+  // A target may be zero or negative (a regression error near zero, a log loss) where the loss
+  // allows it: lsq does; divergence divides by it and huber-log takes its log.
+  if (result.loss == Loss::lsq) {
+    point.measured = table.number(row, target_col);
+    if (!std::isfinite(point.measured))
       throw InputError(table.source(), line, table.header()[target_col],
-                       fmt::format("measured error {} is above eps0 = {} (the random-guess error)", point.measured,
-                                   point.givens[eps0_index]));
-    point.fitted = !where || (*where)([&](std::string_view name) {
-      for (std::size_t i = 0; i < result.input_names.size(); ++i)
-        if (result.input_names[i] == name) return point.inputs[i];
-      return table.number(row, table.column(name));
-    });
-    if (point.fitted) prepared.fit_rows.push_back(static_cast<int>(row));
-    prepared.rows.push_back(std::move(point));
+                       fmt::format("measured error is {}", point.measured));
+  } else {
+    point.measured = table.number(row, target_col);
+    if (std::isfinite(point.measured) && point.measured <= 0)
+      throw InputError(table.source(), line, table.header()[target_col],
+                       fmt::format("measured error must be positive for the {} loss ({}), got {}; a target that "
+                                   "may be zero or negative needs loss lsq",
+                                   to_string(result.loss),
+                                   result.loss == Loss::divergence ? "it divides by the measured value"
+                                                                   : "it takes the measured value's log",
+                                   point.measured));
+    point.measured = positive(target_col, "measured error");
   }
-  if (prepared.fit_rows.size() < law.parameters.size())
-    throw InputError(options.fit_where.empty() ? table.source() : "fit_where", 0, "",
-                     fmt::format("{} rows to fit, but law {} has {} parameters: need at least as many rows",
-                                 prepared.fit_rows.size(), law.name, law.parameters.size()));
+  if (eps0_index >= 0 && point.measured > point.givens[eps0_index])
+    throw InputError(table.source(), line, table.header()[target_col],
+                     fmt::format("measured error {} is above eps0 = {} (the random-guess error)", point.measured,
+                                 point.givens[eps0_index]));
+  point.fitted = !where || (*where)([&](std::string_view name) {
+    for (std::size_t i = 0; i < result.input_names.size(); ++i)
+      if (result.input_names[i] == name) return point.inputs[i];
+    return table.number(row, table.column(name));
+  });
+  return point;
+}
 
-  // Units: raw, or each input as a fraction of its largest value in the table (the paper's units).
-  result.input_scales.assign(law.inputs.size(), 1.0);
-  if (options.normalize) {
+// Units: raw, or each input as a fraction of its largest value in the table (the paper's units).
+void scale_inputs(Prepared& prepared, FitResult& result, std::size_t num_inputs, bool normalize) {
+  result.input_scales.assign(num_inputs, 1.0);
+  if (normalize) {
     std::fill(result.input_scales.begin(), result.input_scales.end(), 0.0);
     for (const auto& point : prepared.rows)
       for (std::size_t i = 0; i < point.inputs.size(); ++i)
@@ -277,6 +283,36 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     prepared.points.givens.insert(prepared.points.givens.end(), point.givens.begin(), point.givens.end());
     prepared.points.measured.push_back(point.measured);
   }
+}
+
+Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result, const FitOptions& options) {
+  Columns columns;
+  columns.inputs = input_columns(table, law, result, options);
+  columns.givens = given_columns(table, law, result, options);
+  result.target = options.target;
+  columns.target = table.column(options.target);
+  const std::optional<Predicate> where = parse_fit_where(table, result, options.fit_where);
+
+  const int eps0_index = [&] {
+    auto it = std::find(law.givens.begin(), law.givens.end(), "eps0");
+    return it == law.givens.end() ? -1 : static_cast<int>(it - law.givens.begin());
+  }();
+
+  Prepared prepared;
+  prepared.points.num_inputs = static_cast<int>(law.inputs.size());
+  prepared.points.num_givens = static_cast<int>(law.givens.size());
+  if (table.rows() == 0) throw InputError(table.source(), 0, "", "the table has no rows");
+  for (std::size_t row = 0; row < table.rows(); ++row) {
+    PointResult point = read_point(table, row, columns, result, eps0_index, where);
+    if (point.fitted) prepared.fit_rows.push_back(static_cast<int>(row));
+    prepared.rows.push_back(std::move(point));
+  }
+  if (prepared.fit_rows.size() < law.parameters.size())
+    throw InputError(options.fit_where.empty() ? table.source() : "fit_where", 0, "",
+                     fmt::format("{} rows to fit, but law {} has {} parameters: need at least as many rows",
+                                 prepared.fit_rows.size(), law.name, law.parameters.size()));
+
+  scale_inputs(prepared, result, law.inputs.size(), options.normalize);
   return prepared;
 }
 
