@@ -384,6 +384,146 @@ void check_options(const FitOptions& options) {
 
 void check_law(const std::string& name) { law_named(name); }
 
+namespace {
+
+// The fitted rows' range of each (scaled) input: where starts of range-bound parameters are drawn.
+InputRanges input_ranges(const Prepared& prepared, std::size_t num_inputs) {
+  InputRanges ranges(num_inputs, {std::numeric_limits<double>::max(), 0.0});
+  for (int row : prepared.fit_rows)
+    for (std::size_t i = 0; i < num_inputs; ++i) {
+      double x = prepared.points.inputs[row * num_inputs + i];
+      ranges[i] = {std::min(ranges[i].first, x), std::max(ranges[i].second, x)};
+    }
+  return ranges;
+}
+
+// A row's scaled inputs and its givens (none: the law takes no givens) in the prepared points.
+const double* row_inputs(const Points& points, const laws::LawInfo& law, std::size_t row) {
+  return &points.inputs[row * law.inputs.size()];
+}
+const double* row_givens(const Points& points, const laws::LawInfo& law, std::size_t row) {
+  return law.givens.empty() ? nullptr : &points.givens[row * law.givens.size()];
+}
+
+// (predicted - measured) / measured; a measured 0 (lsq only) has none.
+double relative_divergence(double predicted, double measured) {
+  return measured == 0 ? NAN : (predicted - measured) / measured;
+}
+
+// The fit itself: the best of the multi-start fit, its parameters, and which sit on a bound.
+MultiStart fit_all_rows(const Table& table, const laws::LawInfo& law, const Prepared& prepared,
+                        const detail::Solver& solver, const InputRanges& ranges, Random& random,
+                        const FitOptions& options, FitResult& result) {
+  const auto starts = latin_hypercube(law, options.starts, ranges, random);
+  if (options.record_starts)
+    for (const auto& start : starts) result.start_points.push_back(bounded_params(law, start));
+  MultiStart best = multi_start(solver, prepared.fit_rows, starts, options.start_rtol, prepared.fit_rows.size());
+  if (!std::isfinite(best.objective))
+    throw InputError(table.source(), 0, options.target, "no start gave a finite loss: the law cannot describe these rows");
+  const std::vector<double> params = bounded_params(law, best.unbounded);
+  result.objective = best.objective;
+  result.starts = options.starts;
+  result.starts_at_best = best.starts_at_best;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    const auto& p = law.parameters[k];
+    // "On the bound": within 0.1% of the range (linear, or in decades for log scales) of an end.
+    double where = detail::bound_fraction(params[k], p);
+    result.parameters.push_back({std::string(p.name), params[k], p.lower, p.upper, where < 1e-3 || where > 1 - 1e-3, {}});
+  }
+  return best;
+}
+
+// Bootstrap: resample the fitted rows with replacement and refit, warm-started from the best fit
+// plus a few fresh starts (a resample's optimum is near the full fit's, but not always).
+void bootstrap(const laws::LawInfo& law, const Prepared& prepared, const detail::Solver& solver,
+               const InputRanges& ranges, Random& random, const MultiStart& best, const FitOptions& options,
+               FitResult& result) {
+  const std::size_t n_fit = prepared.fit_rows.size();
+  for (int b = 0; b < options.bootstrap; ++b) {
+    std::vector<int> rows(n_fit);
+    for (auto& r : rows) r = prepared.fit_rows[random.below(static_cast<int>(n_fit))];
+    auto resample_starts = latin_hypercube(law, options.bootstrap_starts, ranges, random);
+    resample_starts.insert(resample_starts.begin(), best.unbounded);
+    MultiStart refit = multi_start(solver, rows, resample_starts, options.start_rtol, n_fit);
+    if (std::isfinite(refit.objective)) result.bootstrap_samples.push_back(bounded_params(law, refit.unbounded));
+  }
+}
+
+// Per-point predictions, with bootstrap intervals, and the divergence summaries.
+void predict_points(const laws::LawInfo& law, const Prepared& prepared, FitResult& result) {
+  std::vector<double> params;
+  for (const auto& p : result.parameters) params.push_back(p.value);
+  result.points = prepared.rows;
+  for (std::size_t i = 0; i < result.points.size(); ++i) {
+    auto& point = result.points[i];
+    const double* x = row_inputs(prepared.points, law, i);
+    const double* g = row_givens(prepared.points, law, i);
+    point.predicted = evaluate(law, params, x, g);
+    point.divergence = relative_divergence(point.predicted, point.measured);
+    if (!result.bootstrap_samples.empty()) {
+      std::vector<double> predictions;
+      for (const auto& sample : result.bootstrap_samples) predictions.push_back(evaluate(law, sample, x, g));
+      point.interval = interval_of(predictions);
+    }
+  }
+  if (!result.bootstrap_samples.empty())
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      std::vector<double> values;
+      for (const auto& sample : result.bootstrap_samples) values.push_back(sample[k]);
+      result.parameters[k].interval = interval_of(values);
+    }
+  result.fitted = summarise(result.points, true);
+  result.held_out = summarise(result.points, false);
+}
+
+// k-fold cross-validation on the fitted rows: each fold predicted by a fit on the others.
+void cross_validate(const laws::LawInfo& law, const Prepared& prepared, const detail::Solver& solver,
+                    const InputRanges& ranges, Random& random, const FitOptions& options, FitResult& result) {
+  std::vector<int> order = prepared.fit_rows;
+  for (int i = static_cast<int>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
+  std::vector<PointResult> out_of_fold;
+  for (int fold = 0; fold < options.folds; ++fold) {
+    std::vector<int> train, test;
+    for (std::size_t i = 0; i < order.size(); ++i)
+      (static_cast<int>(i % options.folds) == fold ? test : train).push_back(order[i]);
+    if (train.size() < law.parameters.size())
+      throw InputError("folds", 0, "", fmt::format("a fold leaves {} rows to fit, fewer than the {} parameters",
+                                                     train.size(), law.parameters.size()));
+    auto fold_starts = latin_hypercube(law, options.starts, ranges, random);
+    MultiStart fold_fit = multi_start(solver, train, fold_starts, options.start_rtol, train.size());
+    auto fold_params = bounded_params(law, fold_fit.unbounded);
+    for (int row : test) {
+      PointResult point = result.points[row];
+      point.predicted = evaluate(law, fold_params, row_inputs(prepared.points, law, row),
+                                 row_givens(prepared.points, law, row));
+      point.divergence = relative_divergence(point.predicted, point.measured);
+      out_of_fold.push_back(point);
+    }
+  }
+  result.cross_validation = summarise(out_of_fold, true);
+  result.folds = options.folds;
+}
+
+// Flags a user must see.
+void add_warnings(const FitOptions& options, FitResult& result) {
+  const double share = static_cast<double>(result.starts_at_best) / result.starts;
+  if (result.starts > 1 && share < options.start_share_warning)
+    result.warnings.push_back(fmt::format(
+        "only {} of {} starts reached the best objective ({:.0f}% < {:.0f}%): the optimum is hard to find and "
+        "may not be the global one; try more starts",
+        result.starts_at_best, result.starts, 100 * share, 100 * options.start_share_warning));
+  for (const auto& p : result.parameters)
+    if (p.at_bound)
+      result.warnings.push_back(fmt::format("{} = {:.4g} sits on its bound [{:.4g}, {:.4g}]: the bound, not the data, "
+                                            "decided it",
+                                            p.name, p.value, p.lower, p.upper));
+  if (options.bootstrap > 0 && static_cast<int>(result.bootstrap_samples.size()) < options.bootstrap)
+    result.warnings.push_back(fmt::format("{} of {} bootstrap refits failed and were dropped",
+                                          options.bootstrap - result.bootstrap_samples.size(), options.bootstrap));
+}
+
+}  // namespace
+
 FitResult fit_table(const Table& table, const FitOptions& options) {
   const laws::LawInfo& law = law_named(options.law);
   check_options(options);
@@ -403,108 +543,14 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
 
   auto solver = detail::make_solver(law, prepared.points, result.loss, result.huber_delta);
   Random random(options.seed);
-  InputRanges ranges(law.inputs.size(), {std::numeric_limits<double>::max(), 0.0});
-  for (int row : prepared.fit_rows)
-    for (std::size_t i = 0; i < law.inputs.size(); ++i) {
-      double x = prepared.points.inputs[row * law.inputs.size() + i];
-      ranges[i] = {std::min(ranges[i].first, x), std::max(ranges[i].second, x)};
-    }
+  const InputRanges ranges = input_ranges(prepared, law.inputs.size());
 
-  // The fit itself.
-  const auto starts = latin_hypercube(law, options.starts, ranges, random);
-  if (options.record_starts)
-    for (const auto& start : starts) result.start_points.push_back(bounded_params(law, start));
-  MultiStart best = multi_start(*solver, prepared.fit_rows, starts, options.start_rtol, prepared.fit_rows.size());
-  if (!std::isfinite(best.objective))
-    throw InputError(table.source(), 0, options.target, "no start gave a finite loss: the law cannot describe these rows");
-  const std::vector<double> params = bounded_params(law, best.unbounded);
-  result.objective = best.objective;
-  result.starts = options.starts;
-  result.starts_at_best = best.starts_at_best;
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    const auto& p = law.parameters[k];
-    // "On the bound": within 0.1% of the range (linear, or in decades for log scales) of an end.
-    double where = detail::bound_fraction(params[k], p);
-    result.parameters.push_back({std::string(p.name), params[k], p.lower, p.upper, where < 1e-3 || where > 1 - 1e-3, {}});
-  }
-
-  // Bootstrap: resample the fitted rows with replacement and refit, warm-started from the best fit
-  // plus a few fresh starts (a resample's optimum is near the full fit's, but not always).
-  const std::size_t n_fit = prepared.fit_rows.size();
-  for (int b = 0; b < options.bootstrap; ++b) {
-    std::vector<int> rows(n_fit);
-    for (auto& r : rows) r = prepared.fit_rows[random.below(static_cast<int>(n_fit))];
-    auto resample_starts = latin_hypercube(law, options.bootstrap_starts, ranges, random);
-    resample_starts.insert(resample_starts.begin(), best.unbounded);
-    MultiStart refit = multi_start(*solver, rows, resample_starts, options.start_rtol, n_fit);
-    if (std::isfinite(refit.objective)) result.bootstrap_samples.push_back(bounded_params(law, refit.unbounded));
-  }
-
-  // Per-point predictions, with bootstrap intervals.
-  result.points = prepared.rows;
-  for (std::size_t i = 0; i < result.points.size(); ++i) {
-    auto& point = result.points[i];
-    const double* x = &prepared.points.inputs[i * law.inputs.size()];
-    const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[i * law.givens.size()];
-    point.predicted = evaluate(law, params, x, g);
-    point.divergence = point.measured == 0 ? NAN : (point.predicted - point.measured) / point.measured;
-    if (!result.bootstrap_samples.empty()) {
-      std::vector<double> predictions;
-      for (const auto& sample : result.bootstrap_samples) predictions.push_back(evaluate(law, sample, x, g));
-      point.interval = interval_of(predictions);
-    }
-  }
-  if (!result.bootstrap_samples.empty())
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      std::vector<double> values;
-      for (const auto& sample : result.bootstrap_samples) values.push_back(sample[k]);
-      result.parameters[k].interval = interval_of(values);
-    }
-  result.fitted = summarise(result.points, true);
-  result.held_out = summarise(result.points, false);
-
-  // k-fold cross-validation on the fitted rows: each fold predicted by a fit on the others.
-  if (options.folds >= 2) {
-    std::vector<int> order = prepared.fit_rows;
-    for (int i = static_cast<int>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
-    std::vector<PointResult> out_of_fold;
-    for (int fold = 0; fold < options.folds; ++fold) {
-      std::vector<int> train, test;
-      for (std::size_t i = 0; i < order.size(); ++i)
-        (static_cast<int>(i % options.folds) == fold ? test : train).push_back(order[i]);
-      if (train.size() < law.parameters.size())
-        throw InputError("folds", 0, "", fmt::format("a fold leaves {} rows to fit, fewer than the {} parameters",
-                                                       train.size(), law.parameters.size()));
-      auto fold_starts = latin_hypercube(law, options.starts, ranges, random);
-      MultiStart fold_fit = multi_start(*solver, train, fold_starts, options.start_rtol, train.size());
-      auto fold_params = bounded_params(law, fold_fit.unbounded);
-      for (int row : test) {
-        PointResult point = result.points[row];
-        const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[row * law.givens.size()];
-        point.predicted = evaluate(law, fold_params, &prepared.points.inputs[row * law.inputs.size()], g);
-        point.divergence = point.measured == 0 ? NAN : (point.predicted - point.measured) / point.measured;
-        out_of_fold.push_back(point);
-      }
-    }
-    result.cross_validation = summarise(out_of_fold, true);
-    result.folds = options.folds;
-  }
-
-  // Flags a user must see.
-  const double share = static_cast<double>(result.starts_at_best) / result.starts;
-  if (result.starts > 1 && share < options.start_share_warning)
-    result.warnings.push_back(fmt::format(
-        "only {} of {} starts reached the best objective ({:.0f}% < {:.0f}%): the optimum is hard to find and "
-        "may not be the global one; try more starts",
-        result.starts_at_best, result.starts, 100 * share, 100 * options.start_share_warning));
-  for (const auto& p : result.parameters)
-    if (p.at_bound)
-      result.warnings.push_back(fmt::format("{} = {:.4g} sits on its bound [{:.4g}, {:.4g}]: the bound, not the data, "
-                                            "decided it",
-                                            p.name, p.value, p.lower, p.upper));
-  if (options.bootstrap > 0 && static_cast<int>(result.bootstrap_samples.size()) < options.bootstrap)
-    result.warnings.push_back(fmt::format("{} of {} bootstrap refits failed and were dropped",
-                                          options.bootstrap - result.bootstrap_samples.size(), options.bootstrap));
+  // One random stream, drawn in this order: the fit's starts, the resamples, the folds.
+  const MultiStart best = fit_all_rows(table, law, prepared, *solver, ranges, random, options, result);
+  bootstrap(law, prepared, *solver, ranges, random, best, options, result);
+  predict_points(law, prepared, result);
+  if (options.folds >= 2) cross_validate(law, prepared, *solver, ranges, random, options, result);
+  add_warnings(options, result);
   return result;
 }
 
