@@ -14,6 +14,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -79,6 +80,7 @@ class Statement {
     return *this;
   }
   Statement& bind(int i, int v) { return bind(i, static_cast<long>(v)); }
+  Statement& bind(int i, std::optional<double> v) { return v ? bind(i, *v) : bind_null(i); }
   Statement& bind_null(int i) {
     sqlite3_bind_null(stmt_, i);
     return *this;
@@ -259,6 +261,27 @@ std::optional<RunStatus> known_status(const std::string& text) {
 
 double result_wall(const nlohmann::json& result) {
   return result.contains("wall_s") && result["wall_s"].is_number() ? result["wall_s"].get<double>() : 0.0;
+}
+
+// A result's test error; none when it has no numeric one.
+std::optional<double> result_test_error(const nlohmann::json& result) {
+  if (result.contains("test_error") && result["test_error"].is_number()) return result["test_error"].get<double>();
+  return std::nullopt;
+}
+
+// Records a finished directory's result through an UPDATE of (status, result, test_error, wall_s)
+// for an id; a result without a test error records 0.
+void record_finished(Statement& update, const RunDirState& state, const std::string& id) {
+  const auto& r = state.result;
+  update.bind(1, std::string(to_string(state.status))).bind(2, r.dump()).bind(3, result_test_error(r).value_or(0.0))
+      .bind(4, result_wall(r)).bind(5, id).run();
+}
+
+// What a directory says of its run where the index cannot: its result, a failure, or still to run.
+RunStatus directory_status(const RunDirState& state) {
+  return state.kind == RunDirState::finished ? state.status
+         : state.kind == RunDirState::failed ? RunStatus::failed
+                                             : RunStatus::pending;
 }
 
 }  // namespace
@@ -540,12 +563,7 @@ void settle_status(const RawRow& row, std::optional<RunStatus> status, const Run
   const auto& id = row.record.id;
   bool recorded_finished = status == RunStatus::done || status == RunStatus::diverged;
   if (state.kind == RunDirState::finished) {
-    if (state.status != status) {
-      const auto& r = state.result;
-      auto err = r.contains("test_error") && r["test_error"].is_number() ? r["test_error"].get<double>() : 0.0;
-      statements.to_finished.bind(1, std::string(to_string(state.status))).bind(2, r.dump()).bind(3, err)
-          .bind(4, result_wall(r)).bind(5, id).run();
-    }
+    if (state.status != status) record_finished(statements.to_finished, state, id);
   } else if (!status && state.kind == RunDirState::failed && !retry_failed) {
     statements.to_failed.bind(1, state.reason).bind(2, id).run();
   } else if (!set_aside.empty() || !status || status == RunStatus::running || recorded_finished ||
@@ -621,10 +639,7 @@ std::optional<RunRecord> Store::claim(const std::set<std::string>* among) {
       auto state = inspect_run_dir(run_dir(r.id), r.hparams);
       if (state.kind == RunDirState::finished) {
         Statement s(db_, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, owner_pid=0 WHERE id=?");
-        const auto& res = state.result;
-        auto err = res.contains("test_error") && res["test_error"].is_number() ? res["test_error"].get<double>() : 0.0;
-        s.bind(1, std::string(to_string(state.status))).bind(2, res.dump()).bind(3, err).bind(4, result_wall(res))
-            .bind(5, r.id).run();
+        record_finished(s, state, r.id);
         continue;
       }
     }
@@ -679,10 +694,7 @@ void Store::finish(const std::string& id, RunStatus status, const nlohmann::json
               "UPDATE runs SET status=?, result=?, test_error=?, message=?, wall_s=?, finished_at=?, owner_pid=0 "
               "WHERE id=? AND status='running' AND owner_pid=? AND owner_host=?");
   s.bind(1, std::string(to_string(status))).bind(2, result.is_null() ? std::string() : result.dump());
-  if (result.contains("test_error") && result["test_error"].is_number())
-    s.bind(3, result["test_error"].get<double>());
-  else
-    s.bind_null(3);
+  s.bind(3, result_test_error(result));
   s.bind(4, message).bind(5, wall_s).bind(6, now_seconds()).bind(7, id).bind(8, pid_).bind(9, host_).run();
 }
 
@@ -708,9 +720,7 @@ std::vector<RunRecord> Store::runs() const {
       r.status = *status;
     } else {
       auto state = inspect_run_dir(run_dir(r.id), r.hparams);
-      r.status = state.kind == RunDirState::finished ? state.status
-                 : state.kind == RunDirState::failed ? RunStatus::failed
-                                                     : RunStatus::pending;
+      r.status = directory_status(state);
       r.result = state.kind == RunDirState::finished ? state.result : nlohmann::json();
       r.message = "unknown status '" + row.status_text + "' in the index: read from the directory";
     }
@@ -748,9 +758,7 @@ void Store::index_directories() {
         continue;
     }
     auto state = inspect_run_dir(entry.path(), h);
-    RunStatus status = state.kind == RunDirState::finished ? state.status
-                       : state.kind == RunDirState::failed ? RunStatus::failed
-                                                           : RunStatus::pending;
+    RunStatus status = directory_status(state);
     Statement s(db_,
                 "INSERT INTO runs(id, hparams, status, result, test_error, wall_s, message) VALUES(?,?,?,?,?,?,?) "
                 "ON CONFLICT(id) DO UPDATE SET hparams=excluded.hparams, status=excluded.status, "
@@ -758,10 +766,7 @@ void Store::index_directories() {
                 "message=excluded.message, owner_pid=0");
     s.bind(1, id).bind(2, h.to_yaml()).bind(3, std::string(to_string(status)))
         .bind(4, state.result.is_null() ? std::string() : state.result.dump());
-    if (state.result.contains("test_error") && state.result["test_error"].is_number())
-      s.bind(5, state.result["test_error"].get<double>());
-    else
-      s.bind_null(5);
+    s.bind(5, result_test_error(state.result));
     s.bind(6, result_wall(state.result)).bind(7, state.kind == RunDirState::finished ? std::string() : state.reason).run();
   }
   {
