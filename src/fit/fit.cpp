@@ -554,22 +554,11 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
   return result;
 }
 
-Prediction predict(const FitResult& fit, const std::map<std::string, double>& at) {
-  const laws::LawInfo& law = law_named(fit.law);
-  auto lookup = [&](const std::string& name, const std::string& column) {
-    auto it = at.find(name);
-    if (it == at.end() && !column.empty()) it = at.find(column);
-    if (it == at.end())
-      throw InputError("at", 0, name, column.empty() || column == name
-                                            ? fmt::format("missing value for '{}'", name)
-                                            : fmt::format("missing value for '{}' (column {})", name, column));
-    if (!(std::isfinite(it->second) && it->second > 0))
-      throw InputError("at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
-    // A subnormal size (1e-320) loses its precision and turns the law's logs into nonsense.
-    if (it->second < std::numeric_limits<double>::min())
-      throw InputError("at", 0, it->first, fmt::format("{} is too small to compute with", it->second));
-    return it->second;
-  };
+namespace {
+
+// Every name in `at` must be one the fit takes: an input or given (by name or column), or an input
+// of a fit that predicts a given.
+void check_known_names(const FitResult& fit, const std::map<std::string, double>& at) {
   for (const auto& [name, value] : at) {
     bool known = false;
     for (std::size_t i = 0; i < fit.input_names.size(); ++i)
@@ -583,15 +572,41 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
     }
     if (!known) throw InputError("at", 0, name, fmt::format("law {} takes no input or given '{}'", fit.law, name));
   }
-  std::vector<double> inputs, givens;
+}
+
+// A value of `at` by its name, else by its column: a positive number the law can compute with.
+double look_up(const std::map<std::string, double>& at, const std::string& name, const std::string& column) {
+  auto it = at.find(name);
+  if (it == at.end() && !column.empty()) it = at.find(column);
+  if (it == at.end())
+    throw InputError("at", 0, name, column.empty() || column == name
+                                          ? fmt::format("missing value for '{}'", name)
+                                          : fmt::format("missing value for '{}' (column {})", name, column));
+  if (!(std::isfinite(it->second) && it->second > 0))
+    throw InputError("at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
+  // A subnormal size (1e-320) loses its precision and turns the law's logs into nonsense.
+  if (it->second < std::numeric_limits<double>::min())
+    throw InputError("at", 0, it->first, fmt::format("{} is too small to compute with", it->second));
+  return it->second;
+}
+
+// The law's inputs at `at`, in the fit's units.
+std::vector<double> scaled_inputs(const FitResult& fit, const std::map<std::string, double>& at) {
+  std::vector<double> inputs;
   for (std::size_t i = 0; i < fit.input_names.size(); ++i) {
-    double x = lookup(fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i];
+    double x = look_up(at, fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i];
     if (!(std::isfinite(x) && x >= std::numeric_limits<double>::min()))
       throw InputError("at", 0, fit.input_names[i],
                        fmt::format("{} over the fit's scale {} is outside what the law can compute with ({})",
                                    fit.input_names[i], fit.input_scales[i], x));
     inputs.push_back(x);
   }
+  return inputs;
+}
+
+// The law's givens at `at`: constants, values given, or predicted by their own fits.
+std::vector<double> given_values(const FitResult& fit, const std::map<std::string, double>& at) {
+  std::vector<double> givens;
   for (std::size_t g = 0; g < fit.given_names.size(); ++g) {
     const Given& given = fit.givens[g];
     if (given.value) {
@@ -604,9 +619,19 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
           if (at.count(key)) inner[key] = at.at(key);
       givens.push_back(predict(*given.fit, inner).value);
     } else {
-      givens.push_back(lookup(fit.given_names[g], given.column));
+      givens.push_back(look_up(at, fit.given_names[g], given.column));
     }
   }
+  return givens;
+}
+
+}  // namespace
+
+Prediction predict(const FitResult& fit, const std::map<std::string, double>& at) {
+  const laws::LawInfo& law = law_named(fit.law);
+  check_known_names(fit, at);
+  const std::vector<double> inputs = scaled_inputs(fit, at);
+  const std::vector<double> givens = given_values(fit, at);
 
   std::vector<double> params;
   for (const auto& p : fit.parameters) params.push_back(p.value);
