@@ -184,11 +184,7 @@ struct ResultsFlags {
 
 void results_command(const ResultsFlags& flags) {
   fs::path dir = flags.dir;
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
-  if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
-    throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
+  check_sweep_directory(dir);
   // The sweep's own files are its inputs: a --csv naming one would destroy the sweep.
   if (flags.csv_given && flags.csv != "-")
     check_output_path(flags.csv, "--csv",
