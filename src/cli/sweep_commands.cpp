@@ -101,12 +101,18 @@ std::string executor_help() {
   return help + fmt::format("[default: {}]", kDefaultExecutor);
 }
 
+// Warnings the libraries return (an index repaired, runs diverged), printed one way.
+void print_warning(const std::string& warning) { fmt::print(stderr, "scalelab: warning: {}\n", warning); }
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) print_warning(w);
+}
+
 SweepOptions sweep_options(int jobs, const ExecutorInfo& executor) {
   SweepOptions options;
   options.jobs = jobs > 0 ? jobs : available_cores();
   options.worker = worker_command();
   options.executor = executor.make;
-  options.warn = [](const std::string& w) { fmt::print(stderr, "scalelab: warning: {}\n", w); };
+  options.warn = print_warning;
   return options;
 }
 
@@ -176,17 +182,9 @@ struct ResultsFlags {
   std::vector<std::string> metrics;  // further result.json fields to aggregate per cell
 };
 
-void print_warnings(const std::vector<std::string>& warnings) {
-  for (const auto& w : warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
-}
-
 void results_command(const ResultsFlags& flags) {
   fs::path dir = flags.dir;
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
-  if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
-    throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
+  check_sweep_directory(dir);
   // The sweep's own files are its inputs: a --csv naming one would destroy the sweep.
   if (flags.csv_given && flags.csv != "-")
     check_output_path(flags.csv, "--csv",
@@ -194,7 +192,7 @@ void results_command(const ResultsFlags& flags) {
                        dir / "store.lock"});
   if (flags.rebuild) {
     Store store(dir);  // a damaged index is moved aside and rebuilt here, with a warning
-    for (const auto& w : store.warnings()) fmt::print(stderr, "scalelab: warning: {}\n", w);
+    print_warnings(store.warnings());
     store.rebuild();
     fmt::print(stderr, "rebuilt {} from its run directories\n", (dir / "store.sqlite").string());
   }
@@ -223,25 +221,23 @@ struct DemoFlags {
 
 std::string percent(double v) { return std::isfinite(v) ? fmt::format("{:+.1f}%", 100 * v) : "-"; }
 
-void demo_command(const DemoFlags& flags) {
-  const auto& executor = executor_named(flags.executor);
+// The demo's spec: the built-in one, or --spec's. The demo fits the fit set and predicts the rest:
+// without one there is nothing to fit after training.
+SweepSpec demo_spec(const DemoFlags& flags) {
   auto spec = flags.spec.empty() ? parse_spec(std::string(demo_spec_yaml()), "examples/demo.yaml (built in)")
                                  : load_spec(flags.spec);
-  // The demo fits the fit set and predicts the rest: without one there is nothing to fit after training.
   if (!spec.has_fit())
     throw InputError(spec.source, 0, "fit_where", "the demo fits the law on a fit set: give fit_where or fit_cells");
-  fs::path dir = flags.dir;
-  // The law, its inputs, givens and the target come from the spec, checked whole by parse_spec before
-  // anything trains; sweep_fit only maps them onto the measurement table's columns.
-  const SweepFit fit_of_spec = sweep_fit(spec);
-  auto options = sweep_options(flags.jobs, executor);
-  auto planned = expand(spec);
+  return spec;
+}
 
-  // What is left, and how long it should take, before anything starts.
+// What is left, and how long it should take, before anything starts.
+void print_demo_estimate(const SweepSpec& spec, const fs::path& dir, const std::vector<PlannedRun>& planned,
+                         const SweepOptions& options) {
   std::map<std::string, RunStatus> status;  // by configuration: runs may keep legacy ids
   if (fs::exists(dir / "store.sqlite") && fs::is_directory(dir)) {
     Store store(dir);
-    for (const auto& w : store.warnings()) fmt::print(stderr, "scalelab: warning: {}\n", w);
+    print_warnings(store.warnings());
     for (const auto& r : store.runs()) status[r.hparams.hash()] = r.status;
   }
   std::vector<PlannedRun> left;
@@ -254,34 +250,32 @@ void demo_command(const DemoFlags& flags) {
              spec.fixed.text("model"), spec.fixed.text("dataset"), planned.size(), dir.string(), left.size(),
              format_duration(estimate_seconds(left, options.jobs, cores, options.speed)), options.jobs, cores);
   std::fflush(stdout);
-
-  auto outcome = run_sweep(spec, dir, options);
-  print_outcome(outcome, dir);
-  if (outcome.stopped) {
-    fmt::print(stderr, "stopped: run `scalelab demo` again to resume\n");
-    exit_with(130);
-  }
+}
 
 #if __has_include("fit/fit.h")
-  // Compute actually spent: the planned cost scaled by the epochs each run really trained (early
-  // stopping ends some sooner). The fit set's share of it is what the prediction cost.
-  double fit_cost = 0, total_cost = 0;
-  {
-    std::map<std::string, double> epochs_run;
-    for (const auto& r : Store(dir).runs())
-      if (r.result.is_object() && r.result.contains("epochs_run") && r.result["epochs_run"].is_number())
-        epochs_run[r.hparams.hash()] = r.result["epochs_run"].get<double>();
-    for (const auto& run : planned) {
-      auto it = epochs_run.find(run.hparams.hash());
-      double cost = it == epochs_run.end() ? run.cost : run.cost * it->second / run.hparams.number("epochs");
-      total_cost += cost;
-      if (run.in_fit) fit_cost += cost;
-    }
-  }
-  std::vector<std::string> warnings;
-  Table cells = sweep_measurements(dir, &warnings);
-  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+// Compute actually spent: the planned cost scaled by the epochs each run really trained (early
+// stopping ends some sooner). The fit set's share of it is what the prediction cost.
+struct SpentCompute {
+  double fit = 0, total = 0;
+};
 
+SpentCompute spent_compute(const fs::path& dir, const std::vector<PlannedRun>& planned) {
+  SpentCompute spent;
+  std::map<std::string, double> epochs_run;
+  for (const auto& r : Store(dir).runs())
+    if (r.result.is_object() && r.result.contains("epochs_run") && r.result["epochs_run"].is_number())
+      epochs_run[r.hparams.hash()] = r.result["epochs_run"].get<double>();
+  for (const auto& run : planned) {
+    auto it = epochs_run.find(run.hparams.hash());
+    double cost = it == epochs_run.end() ? run.cost : run.cost * it->second / run.hparams.number("epochs");
+    spent.total += cost;
+    if (run.in_fit) spent.fit += cost;
+  }
+  return spent;
+}
+
+// The spec's law fitted on the fit set's cells, written to DIR/fit.json.
+fit::FitResult fit_demo(const Table& cells, const SweepFit& fit_of_spec, const fs::path& dir) {
   fit::FitOptions fo;
   fo.law = fit_of_spec.law;
   fo.inputs = fit_of_spec.inputs;
@@ -294,17 +288,24 @@ void demo_command(const DemoFlags& flags) {
   auto result = fit::fit_table(cells, fo);
   write_file_atomic(dir / "fit.json", fit::to_json(result));
   for (const auto& w : result.warnings) fmt::print(stderr, "fit warning: {}\n", w);
+  return result;
+}
 
+void print_fitted_law(const fit::FitResult& result, const SweepFit& fit_of_spec) {
   std::string params;
   for (const auto& p : result.parameters) params += fmt::format(" {}={:.4g}", p.name, p.value);
   std::string givens;
   for (const auto& [name, value] : fit_of_spec.givens) givens += fmt::format("{}{} = {}", givens.empty() ? "" : ", ", name, value);
   fmt::print("\n{} fitted on {} cells{}:{}\n\n", result.law, result.fitted.count,
              givens.empty() ? "" : " (" + givens + ")", params);
+}
 
+// Every cell measured and predicted: fitted cells first, then the held-out ones the law predicts;
+// each group cheapest first.
+Table prediction_table(const SweepSpec& spec, const Table& cells, const fit::FitResult& result,
+                       const std::string& target) {
   auto keys = cell_keys(spec);
   Table shown({"cell", "role", "params", "samples", "measured", "predicted", "interval_5_95", "divergence"});
-  // Fitted cells first, then the held-out ones the law predicts; each group cheapest first.
   std::vector<std::size_t> order(cells.rows());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return result.points[i].fitted; });
@@ -313,18 +314,56 @@ void demo_command(const DemoFlags& flags) {
     std::string cell;
     for (const auto& key : keys) cell += (cell.empty() ? "" : " ") + key + "=" + cells.at(row, key);
     std::string measured = fmt::format("{:.4f}", point.measured);
-    if (double sd = cells.number(row, cells.column(fit_of_spec.target + "_std")); sd > 0) measured += fmt::format(" ±{:.4f}", sd);
+    if (double sd = cells.number(row, cells.column(target + "_std")); sd > 0) measured += fmt::format(" ±{:.4f}", sd);
     std::string interval =
         point.interval ? fmt::format("[{:.4f}, {:.4f}]", point.interval->p05, point.interval->p95) : "";
     shown.add_row({cell, point.fitted ? "fit" : "held-out", cells.at(row, "params"), cells.at(row, "samples"), measured,
                    fmt::format("{:.4f}", point.predicted), interval, percent(point.divergence)});
   }
+  return shown;
+}
+
+// After the sweep: fit the fit set, predict the rest, print and write the table and the summary.
+void fit_and_predict(const SweepSpec& spec, const SweepFit& fit_of_spec, const fs::path& dir,
+                     const std::vector<PlannedRun>& planned) {
+  const SpentCompute spent = spent_compute(dir, planned);
+  std::vector<std::string> warnings;
+  Table cells = sweep_measurements(dir, &warnings);
+  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+
+  const auto result = fit_demo(cells, fit_of_spec, dir);
+  print_fitted_law(result, fit_of_spec);
+
+  Table shown = prediction_table(spec, cells, result, fit_of_spec.target);
   print_table(shown);
   write_file_atomic(dir / "demo.csv", to_csv(shown));
   fmt::print("\nheld-out cells: mean |divergence| {:.1f}%, max {:.1f}% over {} cells (bias {}); "
              "the fit set used {:.1f}% of the grid's compute\n",
              100 * result.held_out.mean_abs, 100 * result.held_out.max_abs, result.held_out.count,
-             percent(result.held_out.mean), 100 * fit_cost / total_cost);
+             percent(result.held_out.mean), 100 * spent.fit / spent.total);
+}
+#endif
+
+void demo_command(const DemoFlags& flags) {
+  const auto& executor = executor_named(flags.executor);
+  auto spec = demo_spec(flags);
+  fs::path dir = flags.dir;
+  // The law, its inputs, givens and the target come from the spec, checked whole by parse_spec before
+  // anything trains; sweep_fit only maps them onto the measurement table's columns.
+  const SweepFit fit_of_spec = sweep_fit(spec);
+  auto options = sweep_options(flags.jobs, executor);
+  auto planned = expand(spec);
+  print_demo_estimate(spec, dir, planned, options);
+
+  auto outcome = run_sweep(spec, dir, options);
+  print_outcome(outcome, dir);
+  if (outcome.stopped) {
+    fmt::print(stderr, "stopped: run `scalelab demo` again to resume\n");
+    exit_with(130);
+  }
+
+#if __has_include("fit/fit.h")
+  fit_and_predict(spec, fit_of_spec, dir, planned);
 #else
   fmt::print("(the fitting library is not built: `scalelab results {} --per-cell` lists the measurements)\n", dir.string());
 #endif

@@ -154,8 +154,16 @@ struct Prepared {
   std::vector<int> fit_rows;
 };
 
-Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result, const FitOptions& options) {
-  // Inputs: every law input mapped to a column, nothing else.
+// Where each of the law's inputs, givens and the target is read from in the table.
+struct Columns {
+  std::vector<std::size_t> inputs;
+  std::vector<std::optional<std::size_t>> givens;  // none: a constant or another fit's prediction
+  std::size_t target = 0;
+};
+
+// Inputs: every law input mapped to a column, nothing else.
+std::vector<std::size_t> input_columns(const Table& table, const laws::LawInfo& law, FitResult& result,
+                                       const FitOptions& options) {
   for (const auto& [name, column] : options.inputs)
     if (std::find(law.inputs.begin(), law.inputs.end(), name) == law.inputs.end())
       throw InputError("inputs", 0, name, fmt::format("law {} has no input '{}'", law.name, name));
@@ -170,6 +178,12 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     result.input_columns.push_back(it->second);
     input_cols.push_back(table.column(it->second));
   }
+  return input_cols;
+}
+
+// Givens: every law given a positive number, a column or a fit, nothing else.
+std::vector<std::optional<std::size_t>> given_columns(const Table& table, const laws::LawInfo& law, FitResult& result,
+                                                      const FitOptions& options) {
   for (const auto& [name, given] : options.givens)
     if (std::find(law.givens.begin(), law.givens.end(), name) == law.givens.end())
       throw InputError("givens", 0, name, fmt::format("law {} takes no given '{}'", law.name, name));
@@ -187,85 +201,77 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     result.givens.push_back(given);
     given_cols.push_back(given.value || given.fit ? std::nullopt : std::optional(table.column(given.column)));
   }
-  result.target = options.target;
-  const std::size_t target_col = table.column(options.target);
+  return given_cols;
+}
 
-  std::optional<Predicate> where;
-  if (!options.fit_where.empty()) {
-    where = Predicate::parse(options.fit_where);
-    for (const auto& name : where->names())
-      if (std::find(result.input_names.begin(), result.input_names.end(), name) == result.input_names.end() &&
-          !table.has_column(name))
-        throw InputError("fit_where", 0, name, "names neither a law input nor a column");
+// The fit set's predicate: it may name the law's inputs and any column.
+std::optional<Predicate> parse_fit_where(const Table& table, const FitResult& result, const std::string& fit_where) {
+  if (fit_where.empty()) return std::nullopt;
+  std::optional<Predicate> where = Predicate::parse(fit_where);
+  for (const auto& name : where->names())
+    if (std::find(result.input_names.begin(), result.input_names.end(), name) == result.input_names.end() &&
+        !table.has_column(name))
+      throw InputError("fit_where", 0, name, "names neither a law input nor a column");
+  return where;
+}
+
+// One row: its inputs, givens and measured error, each checked, and whether it is in the fit set.
+PointResult read_point(const Table& table, std::size_t row, const Columns& columns, const FitResult& result,
+                       int eps0_index, const std::optional<Predicate>& where) {
+  const int line = table.line_of(row);
+  auto positive = [&](std::size_t col, const char* what) {
+    double v = table.number(row, col);
+    if (!std::isfinite(v))
+      throw InputError(table.source(), line, table.header()[col], fmt::format("{} is {}", what, v));
+    if (v <= 0)
+      throw InputError(table.source(), line, table.header()[col], fmt::format("{} must be positive, got {}", what, v));
+    return v;
+  };
+  PointResult point;
+  point.line = line;
+  for (auto col : columns.inputs) point.inputs.push_back(positive(col, "input"));
+  for (std::size_t g = 0; g < columns.givens.size(); ++g) {
+    const Given& given = result.givens[g];
+    if (columns.givens[g]) point.givens.push_back(positive(*columns.givens[g], "given"));
+    else if (given.value) point.givens.push_back(*given.value);
+    else point.givens.push_back(predict_given(*given.fit, table, row, result.given_names[g]));
   }
-
-  const int eps0_index = [&] {
-    auto it = std::find(law.givens.begin(), law.givens.end(), "eps0");
-    return it == law.givens.end() ? -1 : static_cast<int>(it - law.givens.begin());
-  }();
-
-  Prepared prepared;
-  prepared.points.num_inputs = static_cast<int>(law.inputs.size());
-  prepared.points.num_givens = static_cast<int>(law.givens.size());
-  if (table.rows() == 0) throw InputError(table.source(), 0, "", "the table has no rows");
-  for (std::size_t row = 0; row < table.rows(); ++row) {
-    const int line = table.line_of(row);
-    auto positive = [&](std::size_t col, const char* what) {
-      double v = table.number(row, col);
-      if (!std::isfinite(v))
-        throw InputError(table.source(), line, table.header()[col], fmt::format("{} is {}", what, v));
-      if (v <= 0)
-        throw InputError(table.source(), line, table.header()[col], fmt::format("{} must be positive, got {}", what, v));
-      return v;
-    };
-    PointResult point;
-    point.line = line;
-    for (auto col : input_cols) point.inputs.push_back(positive(col, "input"));
-    for (std::size_t g = 0; g < given_cols.size(); ++g) {
-      const Given& given = result.givens[g];
-      if (given_cols[g]) point.givens.push_back(positive(*given_cols[g], "given"));
-      else if (given.value) point.givens.push_back(*given.value);
-      else point.givens.push_back(predict_given(*given.fit, table, row, result.given_names[g]));
-    }
-    // A target may be zero or negative (a regression error near zero, a log loss) where the loss
-    // allows it: lsq does; divergence divides by it and huber-log takes its log.
-    if (result.loss == Loss::lsq) {
-      point.measured = table.number(row, target_col);
-      if (!std::isfinite(point.measured))
-        throw InputError(table.source(), line, table.header()[target_col],
-                         fmt::format("measured error is {}", point.measured));
-    } else {
-      point.measured = table.number(row, target_col);
-      if (std::isfinite(point.measured) && point.measured <= 0)
-        throw InputError(table.source(), line, table.header()[target_col],
-                         fmt::format("measured error must be positive for the {} loss ({}), got {}; a target that "
-                                     "may be zero or negative needs loss lsq",
-                                     to_string(result.loss),
-                                     result.loss == Loss::divergence ? "it divides by the measured value"
-                                                                     : "it takes the measured value's log",
-                                     point.measured));
-      point.measured = positive(target_col, "measured error");
-    }
-    if (eps0_index >= 0 && point.measured > point.givens[eps0_index])
+  const std::size_t target_col = columns.target;
+  // A target may be zero or negative (a regression error near zero, a log loss) where the loss
+  // allows it: lsq does; divergence divides by it and huber-log takes its log.
+  if (result.loss == Loss::lsq) {
+    point.measured = table.number(row, target_col);
+    if (!std::isfinite(point.measured))
       throw InputError(table.source(), line, table.header()[target_col],
-                       fmt::format("measured error {} is above eps0 = {} (the random-guess error)", point.measured,
-                                   point.givens[eps0_index]));
-    point.fitted = !where || (*where)([&](std::string_view name) {
-      for (std::size_t i = 0; i < result.input_names.size(); ++i)
-        if (result.input_names[i] == name) return point.inputs[i];
-      return table.number(row, table.column(name));
-    });
-    if (point.fitted) prepared.fit_rows.push_back(static_cast<int>(row));
-    prepared.rows.push_back(std::move(point));
+                       fmt::format("measured error is {}", point.measured));
+  } else {
+    point.measured = table.number(row, target_col);
+    if (std::isfinite(point.measured) && point.measured <= 0)
+      throw InputError(table.source(), line, table.header()[target_col],
+                       fmt::format("measured error must be positive for the {} loss ({}), got {}; a target that "
+                                   "may be zero or negative needs loss lsq",
+                                   to_string(result.loss),
+                                   result.loss == Loss::divergence ? "it divides by the measured value"
+                                                                   : "it takes the measured value's log",
+                                   point.measured));
+    point.measured = positive(target_col, "measured error");
   }
-  if (prepared.fit_rows.size() < law.parameters.size())
-    throw InputError(options.fit_where.empty() ? table.source() : "fit_where", 0, "",
-                     fmt::format("{} rows to fit, but law {} has {} parameters: need at least as many rows",
-                                 prepared.fit_rows.size(), law.name, law.parameters.size()));
+  if (eps0_index >= 0 && point.measured > point.givens[eps0_index])
+    throw InputError(table.source(), line, table.header()[target_col],
+                     fmt::format("measured error {} is above eps0 = {} (the random-guess error)", point.measured,
+                                 point.givens[eps0_index]));
+  point.fitted = !where || (*where)([&](std::string_view name) {
+    for (std::size_t i = 0; i < result.input_names.size(); ++i)
+      if (result.input_names[i] == name) return point.inputs[i];
+    return table.number(row, table.column(name));
+  });
+  return point;
+}
 
-  // Units: raw, or each input as a fraction of its largest value in the table (the paper's units).
-  result.input_scales.assign(law.inputs.size(), 1.0);
-  if (options.normalize) {
+// Units: raw, or each input as a fraction of its largest value in the table (the paper's units).
+void scale_inputs(Prepared& prepared, FitResult& result, std::size_t num_inputs, bool normalize) {
+  result.input_scales.assign(num_inputs, 1.0);
+  if (normalize) {
     std::fill(result.input_scales.begin(), result.input_scales.end(), 0.0);
     for (const auto& point : prepared.rows)
       for (std::size_t i = 0; i < point.inputs.size(); ++i)
@@ -277,6 +283,36 @@ Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result
     prepared.points.givens.insert(prepared.points.givens.end(), point.givens.begin(), point.givens.end());
     prepared.points.measured.push_back(point.measured);
   }
+}
+
+Prepared prepare(const Table& table, const laws::LawInfo& law, FitResult& result, const FitOptions& options) {
+  Columns columns;
+  columns.inputs = input_columns(table, law, result, options);
+  columns.givens = given_columns(table, law, result, options);
+  result.target = options.target;
+  columns.target = table.column(options.target);
+  const std::optional<Predicate> where = parse_fit_where(table, result, options.fit_where);
+
+  const int eps0_index = [&] {
+    auto it = std::find(law.givens.begin(), law.givens.end(), "eps0");
+    return it == law.givens.end() ? -1 : static_cast<int>(it - law.givens.begin());
+  }();
+
+  Prepared prepared;
+  prepared.points.num_inputs = static_cast<int>(law.inputs.size());
+  prepared.points.num_givens = static_cast<int>(law.givens.size());
+  if (table.rows() == 0) throw InputError(table.source(), 0, "", "the table has no rows");
+  for (std::size_t row = 0; row < table.rows(); ++row) {
+    PointResult point = read_point(table, row, columns, result, eps0_index, where);
+    if (point.fitted) prepared.fit_rows.push_back(static_cast<int>(row));
+    prepared.rows.push_back(std::move(point));
+  }
+  if (prepared.fit_rows.size() < law.parameters.size())
+    throw InputError(options.fit_where.empty() ? table.source() : "fit_where", 0, "",
+                     fmt::format("{} rows to fit, but law {} has {} parameters: need at least as many rows",
+                                 prepared.fit_rows.size(), law.name, law.parameters.size()));
+
+  scale_inputs(prepared, result, law.inputs.size(), options.normalize);
   return prepared;
 }
 
@@ -348,6 +384,146 @@ void check_options(const FitOptions& options) {
 
 void check_law(const std::string& name) { law_named(name); }
 
+namespace {
+
+// The fitted rows' range of each (scaled) input: where starts of range-bound parameters are drawn.
+InputRanges input_ranges(const Prepared& prepared, std::size_t num_inputs) {
+  InputRanges ranges(num_inputs, {std::numeric_limits<double>::max(), 0.0});
+  for (int row : prepared.fit_rows)
+    for (std::size_t i = 0; i < num_inputs; ++i) {
+      double x = prepared.points.inputs[row * num_inputs + i];
+      ranges[i] = {std::min(ranges[i].first, x), std::max(ranges[i].second, x)};
+    }
+  return ranges;
+}
+
+// A row's scaled inputs and its givens (none: the law takes no givens) in the prepared points.
+const double* row_inputs(const Points& points, const laws::LawInfo& law, std::size_t row) {
+  return &points.inputs[row * law.inputs.size()];
+}
+const double* row_givens(const Points& points, const laws::LawInfo& law, std::size_t row) {
+  return law.givens.empty() ? nullptr : &points.givens[row * law.givens.size()];
+}
+
+// (predicted - measured) / measured; a measured 0 (lsq only) has none.
+double relative_divergence(double predicted, double measured) {
+  return measured == 0 ? NAN : (predicted - measured) / measured;
+}
+
+// The fit itself: the best of the multi-start fit, its parameters, and which sit on a bound.
+MultiStart fit_all_rows(const Table& table, const laws::LawInfo& law, const Prepared& prepared,
+                        const detail::Solver& solver, const InputRanges& ranges, Random& random,
+                        const FitOptions& options, FitResult& result) {
+  const auto starts = latin_hypercube(law, options.starts, ranges, random);
+  if (options.record_starts)
+    for (const auto& start : starts) result.start_points.push_back(bounded_params(law, start));
+  MultiStart best = multi_start(solver, prepared.fit_rows, starts, options.start_rtol, prepared.fit_rows.size());
+  if (!std::isfinite(best.objective))
+    throw InputError(table.source(), 0, options.target, "no start gave a finite loss: the law cannot describe these rows");
+  const std::vector<double> params = bounded_params(law, best.unbounded);
+  result.objective = best.objective;
+  result.starts = options.starts;
+  result.starts_at_best = best.starts_at_best;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    const auto& p = law.parameters[k];
+    // "On the bound": within 0.1% of the range (linear, or in decades for log scales) of an end.
+    double where = detail::bound_fraction(params[k], p);
+    result.parameters.push_back({std::string(p.name), params[k], p.lower, p.upper, where < 1e-3 || where > 1 - 1e-3, {}});
+  }
+  return best;
+}
+
+// Bootstrap: resample the fitted rows with replacement and refit, warm-started from the best fit
+// plus a few fresh starts (a resample's optimum is near the full fit's, but not always).
+void bootstrap(const laws::LawInfo& law, const Prepared& prepared, const detail::Solver& solver,
+               const InputRanges& ranges, Random& random, const MultiStart& best, const FitOptions& options,
+               FitResult& result) {
+  const std::size_t n_fit = prepared.fit_rows.size();
+  for (int b = 0; b < options.bootstrap; ++b) {
+    std::vector<int> rows(n_fit);
+    for (auto& r : rows) r = prepared.fit_rows[random.below(static_cast<int>(n_fit))];
+    auto resample_starts = latin_hypercube(law, options.bootstrap_starts, ranges, random);
+    resample_starts.insert(resample_starts.begin(), best.unbounded);
+    MultiStart refit = multi_start(solver, rows, resample_starts, options.start_rtol, n_fit);
+    if (std::isfinite(refit.objective)) result.bootstrap_samples.push_back(bounded_params(law, refit.unbounded));
+  }
+}
+
+// Per-point predictions, with bootstrap intervals, and the divergence summaries.
+void predict_points(const laws::LawInfo& law, const Prepared& prepared, FitResult& result) {
+  std::vector<double> params;
+  for (const auto& p : result.parameters) params.push_back(p.value);
+  result.points = prepared.rows;
+  for (std::size_t i = 0; i < result.points.size(); ++i) {
+    auto& point = result.points[i];
+    const double* x = row_inputs(prepared.points, law, i);
+    const double* g = row_givens(prepared.points, law, i);
+    point.predicted = evaluate(law, params, x, g);
+    point.divergence = relative_divergence(point.predicted, point.measured);
+    if (!result.bootstrap_samples.empty()) {
+      std::vector<double> predictions;
+      for (const auto& sample : result.bootstrap_samples) predictions.push_back(evaluate(law, sample, x, g));
+      point.interval = interval_of(predictions);
+    }
+  }
+  if (!result.bootstrap_samples.empty())
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      std::vector<double> values;
+      for (const auto& sample : result.bootstrap_samples) values.push_back(sample[k]);
+      result.parameters[k].interval = interval_of(values);
+    }
+  result.fitted = summarise(result.points, true);
+  result.held_out = summarise(result.points, false);
+}
+
+// k-fold cross-validation on the fitted rows: each fold predicted by a fit on the others.
+void cross_validate(const laws::LawInfo& law, const Prepared& prepared, const detail::Solver& solver,
+                    const InputRanges& ranges, Random& random, const FitOptions& options, FitResult& result) {
+  std::vector<int> order = prepared.fit_rows;
+  for (int i = static_cast<int>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
+  std::vector<PointResult> out_of_fold;
+  for (int fold = 0; fold < options.folds; ++fold) {
+    std::vector<int> train, test;
+    for (std::size_t i = 0; i < order.size(); ++i)
+      (static_cast<int>(i % options.folds) == fold ? test : train).push_back(order[i]);
+    if (train.size() < law.parameters.size())
+      throw InputError("folds", 0, "", fmt::format("a fold leaves {} rows to fit, fewer than the {} parameters",
+                                                     train.size(), law.parameters.size()));
+    auto fold_starts = latin_hypercube(law, options.starts, ranges, random);
+    MultiStart fold_fit = multi_start(solver, train, fold_starts, options.start_rtol, train.size());
+    auto fold_params = bounded_params(law, fold_fit.unbounded);
+    for (int row : test) {
+      PointResult point = result.points[row];
+      point.predicted = evaluate(law, fold_params, row_inputs(prepared.points, law, row),
+                                 row_givens(prepared.points, law, row));
+      point.divergence = relative_divergence(point.predicted, point.measured);
+      out_of_fold.push_back(point);
+    }
+  }
+  result.cross_validation = summarise(out_of_fold, true);
+  result.folds = options.folds;
+}
+
+// Flags a user must see.
+void add_warnings(const FitOptions& options, FitResult& result) {
+  const double share = static_cast<double>(result.starts_at_best) / result.starts;
+  if (result.starts > 1 && share < options.start_share_warning)
+    result.warnings.push_back(fmt::format(
+        "only {} of {} starts reached the best objective ({:.0f}% < {:.0f}%): the optimum is hard to find and "
+        "may not be the global one; try more starts",
+        result.starts_at_best, result.starts, 100 * share, 100 * options.start_share_warning));
+  for (const auto& p : result.parameters)
+    if (p.at_bound)
+      result.warnings.push_back(fmt::format("{} = {:.4g} sits on its bound [{:.4g}, {:.4g}]: the bound, not the data, "
+                                            "decided it",
+                                            p.name, p.value, p.lower, p.upper));
+  if (options.bootstrap > 0 && static_cast<int>(result.bootstrap_samples.size()) < options.bootstrap)
+    result.warnings.push_back(fmt::format("{} of {} bootstrap refits failed and were dropped",
+                                          options.bootstrap - result.bootstrap_samples.size(), options.bootstrap));
+}
+
+}  // namespace
+
 FitResult fit_table(const Table& table, const FitOptions& options) {
   const laws::LawInfo& law = law_named(options.law);
   check_options(options);
@@ -367,127 +543,22 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
 
   auto solver = detail::make_solver(law, prepared.points, result.loss, result.huber_delta);
   Random random(options.seed);
-  InputRanges ranges(law.inputs.size(), {std::numeric_limits<double>::max(), 0.0});
-  for (int row : prepared.fit_rows)
-    for (std::size_t i = 0; i < law.inputs.size(); ++i) {
-      double x = prepared.points.inputs[row * law.inputs.size() + i];
-      ranges[i] = {std::min(ranges[i].first, x), std::max(ranges[i].second, x)};
-    }
+  const InputRanges ranges = input_ranges(prepared, law.inputs.size());
 
-  // The fit itself.
-  const auto starts = latin_hypercube(law, options.starts, ranges, random);
-  if (options.record_starts)
-    for (const auto& start : starts) result.start_points.push_back(bounded_params(law, start));
-  MultiStart best = multi_start(*solver, prepared.fit_rows, starts, options.start_rtol, prepared.fit_rows.size());
-  if (!std::isfinite(best.objective))
-    throw InputError(table.source(), 0, options.target, "no start gave a finite loss: the law cannot describe these rows");
-  const std::vector<double> params = bounded_params(law, best.unbounded);
-  result.objective = best.objective;
-  result.starts = options.starts;
-  result.starts_at_best = best.starts_at_best;
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    const auto& p = law.parameters[k];
-    // "On the bound": within 0.1% of the range (linear, or in decades for log scales) of an end.
-    double where = detail::bound_fraction(params[k], p);
-    result.parameters.push_back({std::string(p.name), params[k], p.lower, p.upper, where < 1e-3 || where > 1 - 1e-3, {}});
-  }
-
-  // Bootstrap: resample the fitted rows with replacement and refit, warm-started from the best fit
-  // plus a few fresh starts (a resample's optimum is near the full fit's, but not always).
-  const std::size_t n_fit = prepared.fit_rows.size();
-  for (int b = 0; b < options.bootstrap; ++b) {
-    std::vector<int> rows(n_fit);
-    for (auto& r : rows) r = prepared.fit_rows[random.below(static_cast<int>(n_fit))];
-    auto resample_starts = latin_hypercube(law, options.bootstrap_starts, ranges, random);
-    resample_starts.insert(resample_starts.begin(), best.unbounded);
-    MultiStart refit = multi_start(*solver, rows, resample_starts, options.start_rtol, n_fit);
-    if (std::isfinite(refit.objective)) result.bootstrap_samples.push_back(bounded_params(law, refit.unbounded));
-  }
-
-  // Per-point predictions, with bootstrap intervals.
-  result.points = prepared.rows;
-  for (std::size_t i = 0; i < result.points.size(); ++i) {
-    auto& point = result.points[i];
-    const double* x = &prepared.points.inputs[i * law.inputs.size()];
-    const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[i * law.givens.size()];
-    point.predicted = evaluate(law, params, x, g);
-    point.divergence = point.measured == 0 ? NAN : (point.predicted - point.measured) / point.measured;
-    if (!result.bootstrap_samples.empty()) {
-      std::vector<double> predictions;
-      for (const auto& sample : result.bootstrap_samples) predictions.push_back(evaluate(law, sample, x, g));
-      point.interval = interval_of(predictions);
-    }
-  }
-  if (!result.bootstrap_samples.empty())
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      std::vector<double> values;
-      for (const auto& sample : result.bootstrap_samples) values.push_back(sample[k]);
-      result.parameters[k].interval = interval_of(values);
-    }
-  result.fitted = summarise(result.points, true);
-  result.held_out = summarise(result.points, false);
-
-  // k-fold cross-validation on the fitted rows: each fold predicted by a fit on the others.
-  if (options.folds >= 2) {
-    std::vector<int> order = prepared.fit_rows;
-    for (int i = static_cast<int>(order.size()) - 1; i > 0; --i) std::swap(order[i], order[random.below(i + 1)]);
-    std::vector<PointResult> out_of_fold;
-    for (int fold = 0; fold < options.folds; ++fold) {
-      std::vector<int> train, test;
-      for (std::size_t i = 0; i < order.size(); ++i)
-        (static_cast<int>(i % options.folds) == fold ? test : train).push_back(order[i]);
-      if (train.size() < law.parameters.size())
-        throw InputError("folds", 0, "", fmt::format("a fold leaves {} rows to fit, fewer than the {} parameters",
-                                                       train.size(), law.parameters.size()));
-      auto fold_starts = latin_hypercube(law, options.starts, ranges, random);
-      MultiStart fold_fit = multi_start(*solver, train, fold_starts, options.start_rtol, train.size());
-      auto fold_params = bounded_params(law, fold_fit.unbounded);
-      for (int row : test) {
-        PointResult point = result.points[row];
-        const double* g = law.givens.empty() ? nullptr : &prepared.points.givens[row * law.givens.size()];
-        point.predicted = evaluate(law, fold_params, &prepared.points.inputs[row * law.inputs.size()], g);
-        point.divergence = point.measured == 0 ? NAN : (point.predicted - point.measured) / point.measured;
-        out_of_fold.push_back(point);
-      }
-    }
-    result.cross_validation = summarise(out_of_fold, true);
-    result.folds = options.folds;
-  }
-
-  // Flags a user must see.
-  const double share = static_cast<double>(result.starts_at_best) / result.starts;
-  if (result.starts > 1 && share < options.start_share_warning)
-    result.warnings.push_back(fmt::format(
-        "only {} of {} starts reached the best objective ({:.0f}% < {:.0f}%): the optimum is hard to find and "
-        "may not be the global one; try more starts",
-        result.starts_at_best, result.starts, 100 * share, 100 * options.start_share_warning));
-  for (const auto& p : result.parameters)
-    if (p.at_bound)
-      result.warnings.push_back(fmt::format("{} = {:.4g} sits on its bound [{:.4g}, {:.4g}]: the bound, not the data, "
-                                            "decided it",
-                                            p.name, p.value, p.lower, p.upper));
-  if (options.bootstrap > 0 && static_cast<int>(result.bootstrap_samples.size()) < options.bootstrap)
-    result.warnings.push_back(fmt::format("{} of {} bootstrap refits failed and were dropped",
-                                          options.bootstrap - result.bootstrap_samples.size(), options.bootstrap));
+  // One random stream, drawn in this order: the fit's starts, the resamples, the folds.
+  const MultiStart best = fit_all_rows(table, law, prepared, *solver, ranges, random, options, result);
+  bootstrap(law, prepared, *solver, ranges, random, best, options, result);
+  predict_points(law, prepared, result);
+  if (options.folds >= 2) cross_validate(law, prepared, *solver, ranges, random, options, result);
+  add_warnings(options, result);
   return result;
 }
 
-Prediction predict(const FitResult& fit, const std::map<std::string, double>& at) {
-  const laws::LawInfo& law = law_named(fit.law);
-  auto lookup = [&](const std::string& name, const std::string& column) {
-    auto it = at.find(name);
-    if (it == at.end() && !column.empty()) it = at.find(column);
-    if (it == at.end())
-      throw InputError("at", 0, name, column.empty() || column == name
-                                            ? fmt::format("missing value for '{}'", name)
-                                            : fmt::format("missing value for '{}' (column {})", name, column));
-    if (!(std::isfinite(it->second) && it->second > 0))
-      throw InputError("at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
-    // A subnormal size (1e-320) loses its precision and turns the law's logs into nonsense.
-    if (it->second < std::numeric_limits<double>::min())
-      throw InputError("at", 0, it->first, fmt::format("{} is too small to compute with", it->second));
-    return it->second;
-  };
+namespace {
+
+// Every name in `at` must be one the fit takes: an input or given (by name or column), or an input
+// of a fit that predicts a given.
+void check_known_names(const FitResult& fit, const std::map<std::string, double>& at) {
   for (const auto& [name, value] : at) {
     bool known = false;
     for (std::size_t i = 0; i < fit.input_names.size(); ++i)
@@ -501,15 +572,41 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
     }
     if (!known) throw InputError("at", 0, name, fmt::format("law {} takes no input or given '{}'", fit.law, name));
   }
-  std::vector<double> inputs, givens;
+}
+
+// A value of `at` by its name, else by its column: a positive number the law can compute with.
+double look_up(const std::map<std::string, double>& at, const std::string& name, const std::string& column) {
+  auto it = at.find(name);
+  if (it == at.end() && !column.empty()) it = at.find(column);
+  if (it == at.end())
+    throw InputError("at", 0, name, column.empty() || column == name
+                                          ? fmt::format("missing value for '{}'", name)
+                                          : fmt::format("missing value for '{}' (column {})", name, column));
+  if (!(std::isfinite(it->second) && it->second > 0))
+    throw InputError("at", 0, it->first, fmt::format("must be a positive number, got {}", it->second));
+  // A subnormal size (1e-320) loses its precision and turns the law's logs into nonsense.
+  if (it->second < std::numeric_limits<double>::min())
+    throw InputError("at", 0, it->first, fmt::format("{} is too small to compute with", it->second));
+  return it->second;
+}
+
+// The law's inputs at `at`, in the fit's units.
+std::vector<double> scaled_inputs(const FitResult& fit, const std::map<std::string, double>& at) {
+  std::vector<double> inputs;
   for (std::size_t i = 0; i < fit.input_names.size(); ++i) {
-    double x = lookup(fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i];
+    double x = look_up(at, fit.input_names[i], fit.input_columns[i]) / fit.input_scales[i];
     if (!(std::isfinite(x) && x >= std::numeric_limits<double>::min()))
       throw InputError("at", 0, fit.input_names[i],
                        fmt::format("{} over the fit's scale {} is outside what the law can compute with ({})",
                                    fit.input_names[i], fit.input_scales[i], x));
     inputs.push_back(x);
   }
+  return inputs;
+}
+
+// The law's givens at `at`: constants, values given, or predicted by their own fits.
+std::vector<double> given_values(const FitResult& fit, const std::map<std::string, double>& at) {
+  std::vector<double> givens;
   for (std::size_t g = 0; g < fit.given_names.size(); ++g) {
     const Given& given = fit.givens[g];
     if (given.value) {
@@ -522,9 +619,19 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
           if (at.count(key)) inner[key] = at.at(key);
       givens.push_back(predict(*given.fit, inner).value);
     } else {
-      givens.push_back(lookup(fit.given_names[g], given.column));
+      givens.push_back(look_up(at, fit.given_names[g], given.column));
     }
   }
+  return givens;
+}
+
+}  // namespace
+
+Prediction predict(const FitResult& fit, const std::map<std::string, double>& at) {
+  const laws::LawInfo& law = law_named(fit.law);
+  check_known_names(fit, at);
+  const std::vector<double> inputs = scaled_inputs(fit, at);
+  const std::vector<double> givens = given_values(fit, at);
 
   std::vector<double> params;
   for (const auto& p : fit.parameters) params.push_back(p.value);

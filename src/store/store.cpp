@@ -14,6 +14,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -79,6 +80,7 @@ class Statement {
     return *this;
   }
   Statement& bind(int i, int v) { return bind(i, static_cast<long>(v)); }
+  Statement& bind(int i, std::optional<double> v) { return v ? bind(i, *v) : bind_null(i); }
   Statement& bind_null(int i) {
     sqlite3_bind_null(stmt_, i);
     return *this;
@@ -259,6 +261,27 @@ std::optional<RunStatus> known_status(const std::string& text) {
 
 double result_wall(const nlohmann::json& result) {
   return result.contains("wall_s") && result["wall_s"].is_number() ? result["wall_s"].get<double>() : 0.0;
+}
+
+// A result's test error; none when it has no numeric one.
+std::optional<double> result_test_error(const nlohmann::json& result) {
+  if (result.contains("test_error") && result["test_error"].is_number()) return result["test_error"].get<double>();
+  return std::nullopt;
+}
+
+// Records a finished directory's result through an UPDATE of (status, result, test_error, wall_s)
+// for an id; a result without a test error records 0.
+void record_finished(Statement& update, const RunDirState& state, const std::string& id) {
+  const auto& r = state.result;
+  update.bind(1, std::string(to_string(state.status))).bind(2, r.dump()).bind(3, result_test_error(r).value_or(0.0))
+      .bind(4, result_wall(r)).bind(5, id).run();
+}
+
+// What a directory says of its run where the index cannot: its result, a failure, or still to run.
+RunStatus directory_status(const RunDirState& state) {
+  return state.kind == RunDirState::finished ? state.status
+         : state.kind == RunDirState::failed ? RunStatus::failed
+                                             : RunStatus::pending;
 }
 
 }  // namespace
@@ -444,111 +467,149 @@ fs::path Store::quarantine(const std::string& id) {
   return to;
 }
 
+namespace {
+
+// The directories under runs/ and which configuration each holds. A directory named by the legacy
+// hash of its hparams.yaml (written before defaults were normalised) is the same configuration's.
+struct RunDirectories {
+  std::map<std::string, std::string> dir_of_hash;  // Hparams::hash() -> directory name
+  std::map<std::string, std::string> text;         // directory name -> its hparams.yaml
+};
+
+RunDirectories scan_run_directories(const fs::path& runs) {
+  RunDirectories dirs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(runs, ec)) {
+    if (!entry.is_directory(ec)) continue;  // a stray file under runs/ is nobody's run
+    auto id = entry.path().filename().string();
+    try {
+      auto h = Hparams::read(entry.path() / "hparams.yaml");
+      if (!h.names(id)) continue;
+      dirs.text[id] = h.to_yaml();
+      auto [it, fresh] = dirs.dir_of_hash.emplace(h.hash(), id);
+      if (!fresh && id == h.hash()) it->second = id;  // the current name wins over a legacy one
+    } catch (const std::exception&) {
+    }
+  }
+  return dirs;
+}
+
+// Adds the planned runs that are new (pending) and updates every planned run's cost; a run whose
+// configuration has a directory keeps that directory's name and text. Returns the planned runs by id.
+std::map<std::string, const Hparams*> insert_planned(sqlite3* db, const std::vector<Store::Planned>& runs,
+                                                     RunDirectories& dirs, Store::PlanOutcome& out) {
+  std::map<std::string, const Hparams*> planned_by_id;
+  Statement insert(db,
+                   "INSERT INTO runs(id, hparams, status, cost) VALUES(?, ?, 'pending', ?) "
+                   "ON CONFLICT(id) DO UPDATE SET cost = excluded.cost");
+  for (const auto& run : runs) {
+    auto id = run.hparams.hash();
+    std::string text = run.hparams.to_yaml();
+    if (auto it = dirs.dir_of_hash.find(id); it != dirs.dir_of_hash.end()) {
+      id = it->second;
+      text = dirs.text[id];
+    }
+    out.ids.push_back(id);
+    planned_by_id[id] = &run.hparams;
+    insert.bind(1, id).bind(2, text).bind(3, run.cost).run();
+  }
+  return planned_by_id;
+}
+
+std::vector<RawRow> read_all_rows(sqlite3* db) {
+  std::vector<RawRow> rows;
+  Statement all(db, fmt::format("SELECT {} FROM runs", kColumns).c_str());
+  while (all.step()) rows.push_back(read_raw(all));
+  return rows;
+}
+
+// The updates plan() makes to a row, prepared once for all rows.
+struct PlanStatements {
+  explicit PlanStatements(sqlite3* db)
+      : set_hparams(db, "UPDATE runs SET hparams=? WHERE id=?"),
+        drop(db, "DELETE FROM runs WHERE id=?"),
+        to_finished(db, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, message='', owner_pid=0 WHERE id=?"),
+        to_failed(db, "UPDATE runs SET status='failed', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?"),
+        to_pending(db, "UPDATE runs SET status='pending', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?") {}
+  Statement set_hparams, drop, to_finished, to_failed, to_pending;
+};
+
+// A row's configuration, repaired in the index from its directory or the plan when the index's text
+// does not hash to its id; none (and the row dropped) when nothing says what it is.
+std::optional<Hparams> repair_hparams(const RawRow& row, const fs::path& run_dir, const Hparams* planned,
+                                      PlanStatements& statements, Store::PlanOutcome& out) {
+  const auto& id = row.record.id;
+  std::string source;
+  auto hparams = trusted_hparams(id, row.hparams_text, run_dir, planned, &source);
+  if (!hparams) {
+    out.warnings.push_back(fmt::format("index row {} holds hyperparameters that do not hash to its id, and no run "
+                                       "directory or spec says what it is: dropped from the index",
+                                       id));
+    statements.drop.bind(1, id).run();
+    return std::nullopt;
+  }
+  if (source != "index") {
+    out.warnings.push_back(fmt::format("index row {} held hyperparameters that do not hash to its id: repaired from {}",
+                                       id, source));
+    statements.set_hparams.bind(1, hparams->to_yaml()).bind(2, id).run();
+  }
+  return hparams;
+}
+
+// A row's status settled by what its directory holds: a finished directory is the truth; a failure
+// is recorded (unless failed runs are retried); otherwise a run that must run again is pending, with why.
+void settle_status(const RawRow& row, std::optional<RunStatus> status, const RunDirState& state,
+                   const std::string& set_aside, bool retry_failed, PlanStatements& statements) {
+  const auto& id = row.record.id;
+  bool recorded_finished = status == RunStatus::done || status == RunStatus::diverged;
+  if (state.kind == RunDirState::finished) {
+    if (state.status != status) record_finished(statements.to_finished, state, id);
+  } else if (!status && state.kind == RunDirState::failed && !retry_failed) {
+    statements.to_failed.bind(1, state.reason).bind(2, id).run();
+  } else if (!set_aside.empty() || !status || status == RunStatus::running || recorded_finished ||
+             (retry_failed && status == RunStatus::failed)) {
+    // (running here: its owner is gone, so the next claimer restarts it anyway)
+    if (status == RunStatus::running && set_aside.empty()) return;
+    std::string why = !set_aside.empty()                         ? set_aside
+                      : !status                                  ? "unknown status '" + row.status_text + "' in the index"
+                      : state.kind == RunDirState::corrupt       ? "previous result discarded: " + state.reason
+                      : recorded_finished                        ? "previous result missing"
+                                                                 : "retrying after failure";
+    statements.to_pending.bind(1, why).bind(2, id).run();
+  }
+}
+
+}  // namespace
+
 Store::PlanOutcome Store::plan(const std::vector<Planned>& runs, bool retry_failed) {
   if (read_only()) throw std::logic_error("store: plan() on a read-only store");
   Transaction t(db_);
   PlanOutcome out;
 
-  // The directories first: which configuration each holds. A directory named by the legacy hash of
-  // its hparams.yaml (written before defaults were normalised) is the same configuration's.
-  std::map<std::string, std::string> dir_of_hash;  // Hparams::hash() -> directory name
-  std::map<std::string, std::string> dir_text;     // directory name -> its hparams.yaml
-  {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir_ / "runs", ec)) {
-      if (!entry.is_directory(ec)) continue;  // a stray file under runs/ is nobody's run
-      auto id = entry.path().filename().string();
-      try {
-        auto h = Hparams::read(entry.path() / "hparams.yaml");
-        if (!h.names(id)) continue;
-        dir_text[id] = h.to_yaml();
-        auto [it, fresh] = dir_of_hash.emplace(h.hash(), id);
-        if (!fresh && id == h.hash()) it->second = id;  // the current name wins over a legacy one
-      } catch (const std::exception&) {
-      }
-    }
-  }
-  std::map<std::string, const Hparams*> planned_by_id;
-  {
-    Statement insert(db_,
-                     "INSERT INTO runs(id, hparams, status, cost) VALUES(?, ?, 'pending', ?) "
-                     "ON CONFLICT(id) DO UPDATE SET cost = excluded.cost");
-    for (const auto& run : runs) {
-      auto id = run.hparams.hash();
-      std::string text = run.hparams.to_yaml();
-      if (auto it = dir_of_hash.find(id); it != dir_of_hash.end()) {
-        id = it->second;
-        text = dir_text[id];
-      }
-      out.ids.push_back(id);
-      planned_by_id[id] = &run.hparams;
-      insert.bind(1, id).bind(2, text).bind(3, run.cost).run();
-    }
-  }
+  // The directories first: which configuration each holds.
+  RunDirectories dirs = scan_run_directories(dir_ / "runs");
+  const std::map<std::string, const Hparams*> planned_by_id = insert_planned(db_, runs, dirs, out);
   // Read the status before looking at the directory, inside the write lock: an owner writes
   // result.json before it records `done`, so a `done` read here always finds its result.json.
-  std::vector<RawRow> rows;
-  {
-    Statement all(db_, fmt::format("SELECT {} FROM runs", kColumns).c_str());
-    while (all.step()) rows.push_back(read_raw(all));
-  }
-  Statement set_hparams(db_, "UPDATE runs SET hparams=? WHERE id=?");
-  Statement drop(db_, "DELETE FROM runs WHERE id=?");
-  Statement to_finished(db_,
-                        "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, message='', owner_pid=0 WHERE id=?");
-  Statement to_failed(db_, "UPDATE runs SET status='failed', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?");
-  Statement to_pending(db_,
-                       "UPDATE runs SET status='pending', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?");
-  for (auto& row : rows) {
+  const std::vector<RawRow> rows = read_all_rows(db_);
+  PlanStatements statements(db_);
+  for (const auto& row : rows) {
     const auto& id = row.record.id;
     auto status = known_status(row.status_text);
     if (status == RunStatus::running &&
         owner_alive(row.record.owner_pid, row.record.owner_host, row.record.owner_start, row.heartbeat))
       continue;  // its owner settles it
     auto planned = planned_by_id.find(id);
-    std::string source;
-    auto hparams = trusted_hparams(id, row.hparams_text, run_dir(id),
-                                   planned == planned_by_id.end() ? nullptr : planned->second, &source);
-    if (!hparams) {
-      out.warnings.push_back(fmt::format("index row {} holds hyperparameters that do not hash to its id, and no run "
-                                         "directory or spec says what it is: dropped from the index",
-                                         id));
-      drop.bind(1, id).run();
-      continue;
-    }
-    if (source != "index") {
-      out.warnings.push_back(fmt::format("index row {} held hyperparameters that do not hash to its id: repaired from {}",
-                                         id, source));
-      set_hparams.bind(1, hparams->to_yaml()).bind(2, id).run();
-    }
+    auto hparams = repair_hparams(row, run_dir(id), planned == planned_by_id.end() ? nullptr : planned->second,
+                                  statements, out);
+    if (!hparams) continue;
     std::string set_aside;
     if (auto why = foreign_reason(run_dir(id), id); !why.empty()) {
       auto to = quarantine(id);
       set_aside = fmt::format("{}: moved to {}; run again", why, to.string());
       out.warnings.push_back(fmt::format("run {}: {}", id, set_aside));
     }
-    auto state = inspect_run_dir(run_dir(id), *hparams);
-    bool recorded_finished = status == RunStatus::done || status == RunStatus::diverged;
-    if (state.kind == RunDirState::finished) {
-      if (state.status != status) {
-        const auto& r = state.result;
-        auto err = r.contains("test_error") && r["test_error"].is_number() ? r["test_error"].get<double>() : 0.0;
-        to_finished.bind(1, std::string(to_string(state.status))).bind(2, r.dump()).bind(3, err)
-            .bind(4, result_wall(r)).bind(5, id).run();
-      }
-    } else if (!status && state.kind == RunDirState::failed && !retry_failed) {
-      to_failed.bind(1, state.reason).bind(2, id).run();
-    } else if (!set_aside.empty() || !status || status == RunStatus::running || recorded_finished ||
-               (retry_failed && status == RunStatus::failed)) {
-      // (running here: its owner is gone, so the next claimer restarts it anyway)
-      if (status == RunStatus::running && set_aside.empty()) continue;
-      std::string why = !set_aside.empty()                         ? set_aside
-                        : !status                                  ? "unknown status '" + row.status_text + "' in the index"
-                        : state.kind == RunDirState::corrupt       ? "previous result discarded: " + state.reason
-                        : recorded_finished                        ? "previous result missing"
-                                                                   : "retrying after failure";
-      to_pending.bind(1, why).bind(2, id).run();
-    }
+    settle_status(row, status, inspect_run_dir(run_dir(id), *hparams), set_aside, retry_failed, statements);
   }
   t.commit();
   return out;
@@ -578,10 +639,7 @@ std::optional<RunRecord> Store::claim(const std::set<std::string>* among) {
       auto state = inspect_run_dir(run_dir(r.id), r.hparams);
       if (state.kind == RunDirState::finished) {
         Statement s(db_, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, owner_pid=0 WHERE id=?");
-        const auto& res = state.result;
-        auto err = res.contains("test_error") && res["test_error"].is_number() ? res["test_error"].get<double>() : 0.0;
-        s.bind(1, std::string(to_string(state.status))).bind(2, res.dump()).bind(3, err).bind(4, result_wall(res))
-            .bind(5, r.id).run();
+        record_finished(s, state, r.id);
         continue;
       }
     }
@@ -636,10 +694,7 @@ void Store::finish(const std::string& id, RunStatus status, const nlohmann::json
               "UPDATE runs SET status=?, result=?, test_error=?, message=?, wall_s=?, finished_at=?, owner_pid=0 "
               "WHERE id=? AND status='running' AND owner_pid=? AND owner_host=?");
   s.bind(1, std::string(to_string(status))).bind(2, result.is_null() ? std::string() : result.dump());
-  if (result.contains("test_error") && result["test_error"].is_number())
-    s.bind(3, result["test_error"].get<double>());
-  else
-    s.bind_null(3);
+  s.bind(3, result_test_error(result));
   s.bind(4, message).bind(5, wall_s).bind(6, now_seconds()).bind(7, id).bind(8, pid_).bind(9, host_).run();
 }
 
@@ -665,9 +720,7 @@ std::vector<RunRecord> Store::runs() const {
       r.status = *status;
     } else {
       auto state = inspect_run_dir(run_dir(r.id), r.hparams);
-      r.status = state.kind == RunDirState::finished ? state.status
-                 : state.kind == RunDirState::failed ? RunStatus::failed
-                                                     : RunStatus::pending;
+      r.status = directory_status(state);
       r.result = state.kind == RunDirState::finished ? state.result : nlohmann::json();
       r.message = "unknown status '" + row.status_text + "' in the index: read from the directory";
     }
@@ -705,9 +758,7 @@ void Store::index_directories() {
         continue;
     }
     auto state = inspect_run_dir(entry.path(), h);
-    RunStatus status = state.kind == RunDirState::finished ? state.status
-                       : state.kind == RunDirState::failed ? RunStatus::failed
-                                                           : RunStatus::pending;
+    RunStatus status = directory_status(state);
     Statement s(db_,
                 "INSERT INTO runs(id, hparams, status, result, test_error, wall_s, message) VALUES(?,?,?,?,?,?,?) "
                 "ON CONFLICT(id) DO UPDATE SET hparams=excluded.hparams, status=excluded.status, "
@@ -715,10 +766,7 @@ void Store::index_directories() {
                 "message=excluded.message, owner_pid=0");
     s.bind(1, id).bind(2, h.to_yaml()).bind(3, std::string(to_string(status)))
         .bind(4, state.result.is_null() ? std::string() : state.result.dump());
-    if (state.result.contains("test_error") && state.result["test_error"].is_number())
-      s.bind(5, state.result["test_error"].get<double>());
-    else
-      s.bind_null(5);
+    s.bind(5, result_test_error(state.result));
     s.bind(6, result_wall(state.result)).bind(7, state.kind == RunDirState::finished ? std::string() : state.reason).run();
   }
   {

@@ -15,6 +15,14 @@ namespace scalelab {
 
 namespace fs = std::filesystem;
 
+void check_sweep_directory(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
+  if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
+    throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
+}
+
 namespace {
 
 struct RunView {
@@ -39,11 +47,8 @@ struct SweepView {
   std::vector<std::string> store_warnings;  // the index rebuilt, or read from the directories
 
   explicit SweepView(const fs::path& dir) {
+    check_sweep_directory(dir);
     std::error_code ec;
-    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-      throw InputError(dir.string(), 0, "", "is not a directory: give a sweep directory");
-    if (!fs::exists(dir / "store.sqlite") && !fs::exists(dir / "runs"))
-      throw InputError(dir.string(), 0, "", "not a sweep directory (no store.sqlite, no runs/)");
     std::map<std::string, const PlannedRun*> by_id;
     if (fs::exists(dir / "spec.yaml")) {
       auto spec = load_spec(dir / "spec.yaml");

@@ -17,6 +17,10 @@ namespace scalelab {
 // Every function here returns its warnings (the index rebuilt or read from the run directories, runs
 // left out) in `warnings`, for the caller to show; nothing is printed. Null: the caller drops them.
 
+// Throws InputError naming the directory unless it is a sweep's: a directory with store.sqlite or
+// runs/ (or nothing there yet is not one either).
+void check_sweep_directory(const std::filesystem::path& sweep_dir);
+
 // One row per run: id, status, role, the cell's axes, seed, params, samples, epochs, test_error,
 // val_error, wall_s, attempts, message.
 Table run_table(const std::filesystem::path& sweep_dir, std::vector<std::string>* warnings);

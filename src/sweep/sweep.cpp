@@ -148,6 +148,209 @@ bool check_sweep_dir(const SweepSpec& spec, const fs::path& dir) {
   return true;
 }
 
+// Writes the spec into the sweep directory (after check_sweep_dir and opening the store): a replaced
+// spec.yaml is kept as spec.yaml.previous, with a warning.
+void write_spec(const SweepSpec& spec, const fs::path& dir, bool replace_spec, std::vector<std::string>& warnings) {
+  if (replace_spec) {
+    // `results` and `fit --sweep` read the directory's spec: it must be the one now being run.
+    write_file_atomic(dir / "spec.yaml.previous", read_file(dir / "spec.yaml"));
+    warnings.push_back(fmt::format("{} replaced by {} (the previous one is kept as spec.yaml.previous)",
+                                   (dir / "spec.yaml").string(), spec.source));
+  }
+  if (replace_spec || !fs::exists(dir / "spec.yaml")) write_file_atomic(dir / "spec.yaml", spec.text);
+}
+
+// The spec's runs and the ids the store knows them by (a legacy directory keeps its id).
+struct SweepPlan {
+  std::vector<PlannedRun> planned;
+  std::map<std::string, const PlannedRun*> by_id;  // into planned
+  std::set<std::string> ids;
+};
+
+SweepPlan plan_runs(const SweepSpec& spec, Store& store, std::vector<std::string>& warnings) {
+  SweepPlan plan;
+  plan.planned = expand(spec);
+  std::vector<Store::Planned> to_plan;
+  for (const auto& run : plan.planned) to_plan.push_back({run.hparams, run.cost});
+  auto planned_ids = store.plan(to_plan);
+  for (std::size_t i = 0; i < plan.planned.size(); ++i) {
+    plan.by_id[planned_ids.ids[i]] = &plan.planned[i];
+    plan.ids.insert(planned_ids.ids[i]);
+  }
+  warnings.insert(warnings.end(), planned_ids.warnings.begin(), planned_ids.warnings.end());
+  return plan;
+}
+
+// The loop of one sweep: claims runs, starts their workers, records how they end, renews the
+// lease, and on a stop cancels what it runs. Its state is what the loop's steps share.
+class SweepLoop {
+ public:
+  SweepLoop(Store& store, const SweepPlan& plan, const SweepOptions& options, int jobs, int cores, SweepOutcome& outcome)
+      : store_(store),
+        plan_(plan),
+        options_(options),
+        jobs_(jobs),
+        threads_(std::max(1, cores / jobs)),
+        outcome_(outcome),
+        // Heartbeats renew this process's lease well within it, and notice runs taken over by another sweep.
+        heartbeat_every_(static_cast<long>(std::min(5000.0, 1000 * store.lease_seconds() / 4))),
+        executor_(options.executor(jobs, options.worker)),
+        time_model_(options.speed, jobs, cores) {
+    if (options.progress) progress_.emplace(options.progress);
+  }
+
+  void run() {
+    while (!stop_.requested()) {
+      start_runs();
+      if (redraw_) draw(true), redraw_ = false;
+      if (executor_->running() == 0) {
+        if (!others_running()) break;
+        draw(false);
+        for (int i = 0; i < 25 && !stop_.requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        continue;
+      }
+      record_ends();
+      renew_lease();
+      draw(false);
+    }
+    if (stop_.requested()) stop();
+    draw(true);
+    if (progress_) progress_->finish();
+  }
+
+ private:
+  // Claims and starts runs while the executor has free slots.
+  void start_runs() {
+    while (executor_->running() < executor_->slots() && !stop_.requested()) {
+      auto claimed = store_.claim(&plan_.ids);
+      if (!claimed) break;
+      auto run_dir = store_.run_dir(claimed->id);
+      std::string note;
+      auto token = store_.prepare(*claimed, &note);
+      if (!note.empty()) {
+        outcome_.warnings.push_back(fmt::format("run {}: {}", claimed->id, note));
+        if (options_.warn) options_.warn(outcome_.warnings.back());
+      }
+      executor_->start({claimed->id, run_dir, threads_, token});
+      outcome_.started += 1;
+      mine_[claimed->id] = std::move(*claimed);
+    }
+  }
+
+  // Nothing left to claim. Wait while other processes run the rest: if one dies, its runs
+  // become claimable and this process takes them over.
+  bool others_running() const {
+    auto runs = store_.runs();
+    return std::any_of(runs.begin(), runs.end(),
+                       [&](const RunRecord& r) { return r.status == RunStatus::running && plan_.ids.count(r.id); });
+  }
+
+  // Records the runs whose workers ended.
+  void record_ends() {
+    for (const auto& end : executor_->wait(std::chrono::milliseconds(250))) {
+      auto& record = mine_.at(end.id);
+      if (lost_.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) {
+        // Another sweep owns the run now: its directory and its record are that sweep's to write.
+        last_event_ = fmt::format("taken over by another sweep: {}", run_label(*plan_.by_id.at(end.id)));
+        outcome_.taken_over += 1;
+        lost_.erase(end.id);
+        mine_.erase(end.id);
+        redraw_ = true;
+        continue;
+      }
+      auto verdict = judge(end, store_.run_dir(end.id), record.hparams);
+      if (verdict.status == RunStatus::failed) write_failure(store_.run_dir(end.id), verdict.message);
+      store_.finish(end.id, verdict.status, verdict.result, verdict.message, end.wall_s);
+      if (verdict.status == RunStatus::done) time_model_.add(record.cost, end.wall_s);
+      last_event_ = fmt::format("{} {}", to_string(verdict.status), run_label(*plan_.by_id.at(end.id)));
+      if (verdict.status == RunStatus::done && verdict.result.contains("test_error"))
+        last_event_ += fmt::format(" test_error={:.4f}", verdict.result["test_error"].get<double>());
+      if (verdict.status == RunStatus::failed)
+        last_event_ += fmt::format(" ({})", verdict.message.substr(0, verdict.message.find('\n')));
+      mine_.erase(end.id);
+      redraw_ = true;  // after the freed slot is refilled, so `running` counts the new run
+    }
+  }
+
+  // Renews the lease; runs another sweep has taken over meanwhile are cancelled here.
+  void renew_lease() {
+    if (Clock::now() - last_heartbeat_ <= heartbeat_every_) return;
+    auto owned = store_.heartbeat();
+    for (const auto& [id, _] : mine_)
+      if (!owned.count(id) && !lost_.count(id)) {
+        lost_.insert(id);
+        executor_->cancel(id);
+      }
+    last_heartbeat_ = Clock::now();
+  }
+
+  // A stop: every worker is cancelled.
+  void stop() {
+    outcome_.stopped = true;
+    for (const auto& end : executor_->cancel_all()) {
+      if (lost_.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) continue;  // another sweep's now
+      // A worker that finished just before the stop keeps its result; the others start again later.
+      auto verdict = judge(end, store_.run_dir(end.id), mine_.at(end.id).hparams);
+      if (verdict.status != RunStatus::failed) store_.finish(end.id, verdict.status, verdict.result, "", end.wall_s);
+      else store_.release(end.id);
+    }
+    mine_.clear();
+  }
+
+  // The progress line, at most every 500 ms unless forced.
+  void draw(bool force) {
+    if (!progress_ || (!force && Clock::now() - last_draw_ < std::chrono::milliseconds(500))) return;
+    last_draw_ = Clock::now();
+    ProgressState s;
+    double left = 0;
+    for (const auto& r : store_.runs()) {
+      auto it = plan_.by_id.find(r.id);
+      if (it == plan_.by_id.end()) continue;
+      s.total += 1;
+      if (r.status == RunStatus::done || r.status == RunStatus::diverged || r.status == RunStatus::failed) s.done += 1;
+      if (r.status == RunStatus::diverged) s.diverged += 1;
+      if (r.status == RunStatus::failed) s.failed += 1;
+      if (r.status == RunStatus::running && !mine_.count(r.id)) s.running_elsewhere += 1;
+      if (r.status == RunStatus::pending || r.status == RunStatus::running) left += time_model_.seconds(r.cost);
+    }
+    for (const auto& [id, _] : mine_) s.running.push_back(run_label(*plan_.by_id.at(id)));
+    s.seconds_left = left / jobs_;
+    s.last_event = last_event_;
+    progress_->update(s);
+  }
+
+  Store& store_;
+  const SweepPlan& plan_;
+  const SweepOptions& options_;
+  const int jobs_, threads_;
+  SweepOutcome& outcome_;
+  const std::chrono::milliseconds heartbeat_every_;
+  StopSignals stop_;
+  std::unique_ptr<Executor> executor_;
+  std::optional<Progress> progress_;
+  TimeModel time_model_;
+  std::map<std::string, RunRecord> mine_;  // claimed and running here
+  std::set<std::string> lost_;              // of those, taken over by another sweep: not ours to record
+  std::string last_event_;
+  Clock::time_point last_heartbeat_ = Clock::now();
+  Clock::time_point last_draw_{};
+  bool redraw_ = false;
+};
+
+// The outcome's counts: the plan's runs by their status in the store.
+void count_runs(const Store& store, const std::set<std::string>& ids, SweepOutcome& outcome) {
+  for (const auto& r : store.runs()) {
+    if (!ids.count(r.id)) continue;
+    outcome.total += 1;
+    switch (r.status) {
+      case RunStatus::done: outcome.done += 1; break;
+      case RunStatus::diverged: outcome.diverged += 1; break;
+      case RunStatus::failed: outcome.failed += 1; break;
+      default: outcome.pending += 1; break;
+    }
+  }
+}
+
 }  // namespace
 
 double estimate_seconds(const std::vector<PlannedRun>& runs, int jobs, int cores, const Speed& speed) {
@@ -165,155 +368,20 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   auto started_at = Clock::now();
   int cores = options.cores > 0 ? options.cores : available_cores();
   int jobs = std::max(1, options.jobs);
-  int threads = std::max(1, cores / jobs);
 
   bool replace_spec = check_sweep_dir(spec, dir);
   Store store(dir);
   SweepOutcome outcome;
   outcome.warnings = store.warnings();
-  if (replace_spec) {
-    // `results` and `fit --sweep` read the directory's spec: it must be the one now being run.
-    write_file_atomic(dir / "spec.yaml.previous", read_file(dir / "spec.yaml"));
-    outcome.warnings.push_back(fmt::format("{} replaced by {} (the previous one is kept as spec.yaml.previous)",
-                                           (dir / "spec.yaml").string(), spec.source));
-  }
-  if (replace_spec || !fs::exists(dir / "spec.yaml")) write_file_atomic(dir / "spec.yaml", spec.text);
-  auto planned = expand(spec);
-  std::map<std::string, const PlannedRun*> by_id;
-  std::set<std::string> ids;
-  std::vector<Store::Planned> to_plan;
-  for (const auto& run : planned) to_plan.push_back({run.hparams, run.cost});
-  auto plan = store.plan(to_plan);
-  for (std::size_t i = 0; i < planned.size(); ++i) {
-    by_id[plan.ids[i]] = &planned[i];
-    ids.insert(plan.ids[i]);
-  }
-  outcome.warnings.insert(outcome.warnings.end(), plan.warnings.begin(), plan.warnings.end());
+  write_spec(spec, dir, replace_spec, outcome.warnings);
+  const SweepPlan plan = plan_runs(spec, store, outcome.warnings);
   if (options.warn)
     for (const auto& w : outcome.warnings) options.warn(w);
-  // Heartbeats renew this process's lease well within it, and notice runs taken over by another sweep.
-  auto heartbeat_every = std::chrono::milliseconds(
-      static_cast<long>(std::min(5000.0, 1000 * store.lease_seconds() / 4)));
 
-  StopSignals stop;
-  auto executor = options.executor(jobs, options.worker);
-  std::optional<Progress> progress;
-  if (options.progress) progress.emplace(options.progress);
-  TimeModel time_model(options.speed, jobs, cores);
-  std::map<std::string, RunRecord> mine;  // claimed and running here
-  std::set<std::string> lost;              // of those, taken over by another sweep: not ours to record
-  std::string last_event;
-  auto last_heartbeat = Clock::now();
-  auto last_draw = Clock::time_point{};
-  bool redraw = false;
+  SweepLoop loop(store, plan, options, jobs, cores, outcome);  // its signal handlers and executor last to the end
+  loop.run();
 
-  auto draw = [&](bool force) {
-    if (!progress || (!force && Clock::now() - last_draw < std::chrono::milliseconds(500))) return;
-    last_draw = Clock::now();
-    ProgressState s;
-    double left = 0;
-    for (const auto& r : store.runs()) {
-      auto it = by_id.find(r.id);
-      if (it == by_id.end()) continue;
-      s.total += 1;
-      if (r.status == RunStatus::done || r.status == RunStatus::diverged || r.status == RunStatus::failed) s.done += 1;
-      if (r.status == RunStatus::diverged) s.diverged += 1;
-      if (r.status == RunStatus::failed) s.failed += 1;
-      if (r.status == RunStatus::running && !mine.count(r.id)) s.running_elsewhere += 1;
-      if (r.status == RunStatus::pending || r.status == RunStatus::running) left += time_model.seconds(r.cost);
-    }
-    for (const auto& [id, _] : mine) s.running.push_back(run_label(*by_id.at(id)));
-    s.seconds_left = left / jobs;
-    s.last_event = last_event;
-    progress->update(s);
-  };
-
-  while (!stop.requested()) {
-    while (executor->running() < executor->slots() && !stop.requested()) {
-      auto claimed = store.claim(&ids);
-      if (!claimed) break;
-      auto run_dir = store.run_dir(claimed->id);
-      std::string note;
-      auto token = store.prepare(*claimed, &note);
-      if (!note.empty()) {
-        outcome.warnings.push_back(fmt::format("run {}: {}", claimed->id, note));
-        if (options.warn) options.warn(outcome.warnings.back());
-      }
-      executor->start({claimed->id, run_dir, threads, token});
-      outcome.started += 1;
-      mine[claimed->id] = std::move(*claimed);
-    }
-    if (redraw) draw(true), redraw = false;
-    if (executor->running() == 0) {
-      // Nothing left to claim. Wait while other processes run the rest: if one dies, its runs
-      // become claimable and this process takes them over.
-      auto runs = store.runs();
-      bool others = std::any_of(runs.begin(), runs.end(),
-                                [&](const RunRecord& r) { return r.status == RunStatus::running && ids.count(r.id); });
-      if (!others) break;
-      draw(false);
-      for (int i = 0; i < 25 && !stop.requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(40));
-      continue;
-    }
-    for (const auto& end : executor->wait(std::chrono::milliseconds(250))) {
-      auto& record = mine.at(end.id);
-      if (lost.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) {
-        // Another sweep owns the run now: its directory and its record are that sweep's to write.
-        last_event = fmt::format("taken over by another sweep: {}", run_label(*by_id.at(end.id)));
-        outcome.taken_over += 1;
-        lost.erase(end.id);
-        mine.erase(end.id);
-        redraw = true;
-        continue;
-      }
-      auto verdict = judge(end, store.run_dir(end.id), record.hparams);
-      if (verdict.status == RunStatus::failed) write_failure(store.run_dir(end.id), verdict.message);
-      store.finish(end.id, verdict.status, verdict.result, verdict.message, end.wall_s);
-      if (verdict.status == RunStatus::done) time_model.add(record.cost, end.wall_s);
-      last_event = fmt::format("{} {}", to_string(verdict.status), run_label(*by_id.at(end.id)));
-      if (verdict.status == RunStatus::done && verdict.result.contains("test_error"))
-        last_event += fmt::format(" test_error={:.4f}", verdict.result["test_error"].get<double>());
-      if (verdict.status == RunStatus::failed)
-        last_event += fmt::format(" ({})", verdict.message.substr(0, verdict.message.find('\n')));
-      mine.erase(end.id);
-      redraw = true;  // after the freed slot is refilled, so `running` counts the new run
-    }
-    if (Clock::now() - last_heartbeat > heartbeat_every) {
-      auto owned = store.heartbeat();
-      for (const auto& [id, _] : mine)
-        if (!owned.count(id) && !lost.count(id)) {
-          lost.insert(id);
-          executor->cancel(id);
-        }
-      last_heartbeat = Clock::now();
-    }
-    draw(false);
-  }
-
-  if (stop.requested()) {
-    outcome.stopped = true;
-    for (const auto& end : executor->cancel_all()) {
-      if (lost.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) continue;  // another sweep's now
-      // A worker that finished just before the stop keeps its result; the others start again later.
-      auto verdict = judge(end, store.run_dir(end.id), mine.at(end.id).hparams);
-      if (verdict.status != RunStatus::failed) store.finish(end.id, verdict.status, verdict.result, "", end.wall_s);
-      else store.release(end.id);
-    }
-    mine.clear();
-  }
-  draw(true);
-  if (progress) progress->finish();
-
-  for (const auto& r : store.runs()) {
-    if (!ids.count(r.id)) continue;
-    outcome.total += 1;
-    switch (r.status) {
-      case RunStatus::done: outcome.done += 1; break;
-      case RunStatus::diverged: outcome.diverged += 1; break;
-      case RunStatus::failed: outcome.failed += 1; break;
-      default: outcome.pending += 1; break;
-    }
-  }
+  count_runs(store, plan.ids, outcome);
   outcome.wall_s = std::chrono::duration<double>(Clock::now() - started_at).count();
   return outcome;
 }

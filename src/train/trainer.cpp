@@ -2,6 +2,7 @@
 // beyond reading labels once, before the data moves.
 #include <malloc.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -143,14 +144,103 @@ void save_checkpoint(ClassifierImpl& model, const std::filesystem::path& path) {
   std::filesystem::rename(temporary, path);
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Where the run stands in its steps: the learning rate follows the step over all epochs.
+struct StepCounter {
+  std::int64_t per_epoch = 0, total = 0;
+  std::int64_t done = 0;  // steps taken so far, over all epochs
+};
+
+// One pass over the training set in a fresh random order, the last learning rate it used, and
+// whether the loss stopped being finite (the pass ends there).
+struct EpochPass {
+  double loss_sum = 0, lr = 0;
+  std::int64_t wrong = 0, seen = 0;
+  bool diverged = false;
+  double seconds = 0;
+};
+
+EpochPass train_epoch(ClassifierImpl& model, Sgd& optimizer, const Examples& train, const TrainConfig& c,
+                      at::Generator& order_generator, torch::Device device, int epoch, StepCounter& steps,
+                      ProgressBar& bar) {
+  model.train();
+  const auto epoch_start = Clock::now();
+  const std::int64_t m = train.size();
+  const auto order = torch::randperm(m, order_generator, torch::kInt64).to(device);
+  EpochPass pass;
+  pass.lr = c.lr;
+  for (std::int64_t b = 0; b < m; b += c.batch_size, ++steps.done) {
+    pass.lr = learning_rate(c, steps.done, steps.total, epoch - 1);
+    optimizer.set_lr(pass.lr);
+    const auto index = order.slice(0, b, std::min(m, b + c.batch_size));
+    const auto x = train.inputs.index_select(0, index);
+    const auto y = train.labels.index_select(0, index);
+    const StepStats stats = train_step(model, optimizer, x, y);
+    if (!std::isfinite(stats.loss)) {
+      pass.diverged = true;
+      break;
+    }
+    const auto n = index.size(0);
+    pass.loss_sum += stats.loss * double(n);
+    pass.wrong += stats.wrong;
+    pass.seen += n;
+    bar.step(epoch, steps.done % steps.per_epoch + 1, pass.loss_sum / double(pass.seen),
+             double(pass.seen) / seconds_since(epoch_start));
+  }
+  pass.seconds = seconds_since(epoch_start);
+  return pass;
+}
+
+// The epoch's metrics: the pass's training loss and error, the validation and test sets evaluated.
+EpochMetrics epoch_metrics(ClassifierImpl& model, const Examples& val, const Examples& test, int epoch,
+                           const EpochPass& pass, Clock::time_point run_start) {
+  EpochMetrics e;
+  e.epoch = epoch;
+  e.train_loss = pass.loss_sum / double(pass.seen);
+  e.train_error = double(pass.wrong) / double(pass.seen);
+  // Without a validation split (val_count 0) its metrics are NaN (null in JSON), and the last
+  // epoch counts as the best.
+  const auto val_eval = val.size() > 0 ? evaluate(model, val) : Evaluation{NAN, NAN};
+  const auto test_eval = evaluate(model, test);
+  e.val_error = val_eval.error;
+  e.val_loss = val_eval.loss;
+  e.test_error = test_eval.error;
+  e.test_loss = test_eval.loss;
+  e.lr = pass.lr;
+  e.wall_s = seconds_since(run_start);
+  e.samples_per_s = double(pass.seen) / pass.seconds;
+  return e;
+}
+
+// Weights can overflow without the training loss showing it yet.
+bool evaluation_diverged(const EpochMetrics& e, bool has_val) {
+  return (has_val && !std::isfinite(e.val_loss)) || !std::isfinite(e.test_loss);
+}
+
+// Keeps the epoch; a new best (by validation error, or the last one without validation) is
+// checkpointed.
+void record_epoch(RunResult& result, const EpochMetrics& e, bool has_val, ClassifierImpl& model,
+                  const std::filesystem::path& checkpoint) {
+  result.history.push_back(e);
+  result.epochs_run = e.epoch;
+  if (!result.best || e.val_error < result.best->val_error || !has_val) {
+    result.best = e;
+    result.best_epoch = e.epoch;
+    if (!checkpoint.empty()) save_checkpoint(model, checkpoint);
+  }
+}
+
 }  // namespace
 
 RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   auto& s = *state_;
   const TrainConfig& c = s.config;
   ClassifierImpl& model = *s.model;
-  const auto start = std::chrono::steady_clock::now();
-  auto seconds_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
+  const auto start = Clock::now();
+  const bool has_val = s.val.size() > 0;
 
   RunResult result;
   result.params = s.params;
@@ -159,57 +249,19 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   Sgd optimizer(model.parameters(), c.momentum, c.weight_decay);
   // Batch order from its own generator, so it does not depend on how many draws initialisation took.
   auto order_generator = at::detail::createCPUGenerator(c.seed * 0x9E3779B97F4A7C15ull + 1);
-  const std::int64_t m = s.train.size();
-  const std::int64_t steps_per_epoch = (m + c.batch_size - 1) / c.batch_size;
-  const std::int64_t total_steps = steps_per_epoch * c.epochs;
+  StepCounter steps;
+  steps.per_epoch = (s.train.size() + c.batch_size - 1) / c.batch_size;
+  steps.total = steps.per_epoch * c.epochs;
   const std::string label = fmt::format("{} w={} d={}", c.model.family, format_number(c.model.width), c.model.depth);
-  ProgressBar bar(s.progress, label, c.epochs, steps_per_epoch);
+  ProgressBar bar(s.progress, label, c.epochs, steps.per_epoch);
 
-  std::int64_t step = 0;
   for (int epoch = 1; epoch <= c.epochs; ++epoch) {
-    model.train();
-    const auto epoch_start = std::chrono::steady_clock::now();
-    const auto order = torch::randperm(m, order_generator, torch::kInt64).to(s.device);
-    double loss_sum = 0, lr = c.lr;
-    std::int64_t wrong = 0, seen = 0;
-    bool diverged = false;
-    for (std::int64_t b = 0; b < m; b += c.batch_size, ++step) {
-      lr = learning_rate(c, step, total_steps, epoch - 1);
-      optimizer.set_lr(lr);
-      const auto index = order.slice(0, b, std::min(m, b + c.batch_size));
-      const auto x = s.train.inputs.index_select(0, index);
-      const auto y = s.train.labels.index_select(0, index);
-      const StepStats stats = train_step(model, optimizer, x, y);
-      if (!std::isfinite(stats.loss)) {
-        diverged = true;
-        break;
-      }
-      const auto n = index.size(0);
-      loss_sum += stats.loss * double(n);
-      wrong += stats.wrong;
-      seen += n;
-      bar.step(epoch, step % steps_per_epoch + 1, loss_sum / double(seen), double(seen) / seconds_since(epoch_start));
-    }
-    const double train_seconds = seconds_since(epoch_start);
-
+    const EpochPass pass = train_epoch(model, optimizer, s.train, c, order_generator, s.device, epoch, steps, bar);
     EpochMetrics e;
+    bool diverged = pass.diverged;
     if (!diverged) {
-      e.epoch = epoch;
-      e.train_loss = loss_sum / double(seen);
-      e.train_error = double(wrong) / double(seen);
-      // Without a validation split (val_count 0) its metrics are NaN (null in JSON), and the last
-      // epoch counts as the best.
-      const auto val = s.val.size() > 0 ? evaluate(model, s.val) : Evaluation{NAN, NAN};
-      const auto test = evaluate(model, s.test);
-      e.val_error = val.error;
-      e.val_loss = val.loss;
-      e.test_error = test.error;
-      e.test_loss = test.loss;
-      e.lr = lr;
-      e.wall_s = seconds_since(start);
-      e.samples_per_s = double(seen) / train_seconds;
-      // Weights can overflow without the training loss showing it yet.
-      diverged = (s.val.size() > 0 && !std::isfinite(e.val_loss)) || !std::isfinite(e.test_loss);
+      e = epoch_metrics(model, s.val, s.test, epoch, pass, start);
+      diverged = evaluation_diverged(e, has_val);
     }
     if (diverged) {
       result.status = "diverged";
@@ -218,13 +270,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
       break;
     }
 
-    result.history.push_back(e);
-    result.epochs_run = epoch;
-    if (!result.best || e.val_error < result.best->val_error || s.val.size() == 0) {
-      result.best = e;
-      result.best_epoch = epoch;
-      if (!s.checkpoint.empty()) save_checkpoint(model, s.checkpoint);
-    }
+    record_epoch(result, e, has_val, model, s.checkpoint);
     bar.epoch_done(epoch, e.train_loss, e.val_error, e.test_error, e.samples_per_s);
     if (on_epoch) on_epoch(result.history);
     if (c.early_stopping > 0 && epoch - result.best_epoch >= c.early_stopping) {
