@@ -10,7 +10,6 @@ const std::vector<DatasetEntry> kDatasets = {
     {"fashion-mnist", 1, 28, 28, 10, 60000, 10000,
      "four IDX .gz files in DATA_ROOT/fashion-mnist (Debian package dataset-fashion-mnist)"},
     {"synthetic", 1, 8, 8, 10, 2000, 1000, "generated from a fixed seed (no files; for tests and smoke runs)"},
-    {"scratch-rgb", 3, 12, 12, 5, 600, 200, "generated (scratch)"},
 };
 
 }  // namespace

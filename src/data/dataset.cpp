@@ -148,30 +148,6 @@ class Synthetic : public Dataset {
   Examples train_, test_;
 };
 
-class ScratchRgb : public Dataset {
- public:
-  ScratchRgb() {
-    const DatasetEntry& entry = *find_dataset(info_.name);
-    torch::Generator gen = at::detail::createCPUGenerator(7);
-    auto make = [&](std::int64_t n) {
-      Examples e;
-      e.labels = torch::arange(n, torch::kInt64) % info_.classes;
-      e.inputs = e.labels.to(torch::kFloat32).view({n, 1, 1, 1}) +
-                 torch::randn({n, info_.channels, info_.height, info_.width}, gen);
-      return e;
-    };
-    train_ = make(entry.train_size);
-    test_ = make(entry.test_size);
-  }
-  const DatasetInfo& info() const override { return info_; }
-  const Examples& train() const override { return train_; }
-  const Examples& test() const override { return test_; }
-
- private:
-  DatasetInfo info_ = info_of("scratch-rgb");
-  Examples train_, test_;
-};
-
 }  // namespace
 
 // The readers, keyed by the catalogue's names (tests/data checks both hold the same names).
@@ -182,7 +158,6 @@ const std::map<std::string, DatasetReader, std::less<>>& dataset_readers() {
          return std::make_unique<FashionMnist>(root / "fashion-mnist");
        }},
       {"synthetic", [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<Synthetic>(); }},
-      {"scratch-rgb", [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<ScratchRgb>(); }},
   };
   return readers;
 }
