@@ -74,25 +74,11 @@ torch::Tensor WideResNetImpl::forward(torch::Tensor x) {
   return classifier_->forward(x);
 }
 
-CNNImpl::CNNImpl(const ModelSpec& spec) {
-  const int c = scaled_units(16, spec.width);
-  convs_ = register_module("convs", torch::nn::ModuleList());
-  for (int i = 0; i < spec.depth; ++i)
-    convs_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(i == 0 ? spec.input_channels : c, c, 3).padding(1)));
-  classifier_ = register_module("classifier", torch::nn::Linear(c, spec.classes));
-}
-
-torch::Tensor CNNImpl::forward(torch::Tensor x) {
-  for (auto& layer : *convs_) x = torch::relu(layer->as<torch::nn::Conv2d>()->forward(x));
-  return classifier_->forward(x.mean({2, 3}));
-}
-
 const std::map<std::string, ModelBuilder, std::less<>>& model_builders() {
   // Keyed by the names of models/spec.cpp's registry; tests/models checks both hold the same names.
   static const std::map<std::string, ModelBuilder, std::less<>> builders = {
       {"mlp", [](const ModelSpec& spec) -> std::shared_ptr<ClassifierImpl> { return MLP(spec).ptr(); }},
       {"wrn", [](const ModelSpec& spec) -> std::shared_ptr<ClassifierImpl> { return WideResNet(spec).ptr(); }},
-      {"cnn", [](const ModelSpec& spec) -> std::shared_ptr<ClassifierImpl> { return CNN(spec).ptr(); }},
   };
   return builders;
 }

@@ -66,17 +66,6 @@ class WideResNetImpl : public ClassifierImpl {
 };
 TORCH_MODULE(WideResNet);
 
-class CNNImpl : public ClassifierImpl {
- public:
-  explicit CNNImpl(const ModelSpec& spec);
-  torch::Tensor forward(torch::Tensor x) override;
-
- private:
-  torch::nn::ModuleList convs_;
-  torch::nn::Linear classifier_{nullptr};
-};
-TORCH_MODULE(CNN);
-
 // The libtorch builders, keyed by the family names of model_families() (models/spec.h).
 using ModelBuilder = std::shared_ptr<ClassifierImpl> (*)(const ModelSpec&);
 const std::map<std::string, ModelBuilder, std::less<>>& model_builders();

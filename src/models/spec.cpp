@@ -111,24 +111,10 @@ double wrn_flops(const ModelSpec& spec) {
   return 2 * macs;
 }
 
-// cnn (scratch): depth 3x3 convolutions of 16*width channels with bias, global average pool, linear.
-void cnn_validate(const ModelSpec& spec) {
-  if (spec.depth < 1 || spec.depth > 16) reject("depth", fmt::format("cnn depth {} is not in [1, 16]", spec.depth));
-}
-std::int64_t cnn_parameters(const ModelSpec& spec) {
-  const std::int64_t c = scaled_units(16, spec.width);
-  return (spec.input_channels * c * 9 + c) + (spec.depth - 1) * (c * c * 9 + c) + (c * spec.classes + spec.classes);
-}
-double cnn_flops(const ModelSpec& spec) {
-  const double c = scaled_units(16, spec.width), pixels = double(spec.input_height) * spec.input_width;
-  return 2 * (pixels * (spec.input_channels * c * 9 + (spec.depth - 1) * c * c * 9) + c * spec.classes);
-}
-
 // The registry. The first entry is the default family (ModelSpec::family).
 const std::vector<ModelFamily> kFamilies = {
     {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops},
     {"wrn", "k, x16/32/64 channels", "6n+4 (10, 16, ...)", 10, wrn_validate, wrn_parameters, wrn_flops},
-    {"cnn", "x16 channels", "conv layers", 2, cnn_validate, cnn_parameters, cnn_flops},
 };
 
 }  // namespace
