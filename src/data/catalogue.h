@@ -21,8 +21,9 @@ struct DatasetEntry {
   std::string_view source;      // where the files come from (or "generated")
 };
 
-// The first entry is the default dataset.
+// The first entry is the default dataset (TrainConfig::dataset).
 const std::vector<DatasetEntry>& dataset_catalogue();
+std::string_view default_dataset();
 const DatasetEntry* find_dataset(std::string_view name);  // nullptr when unknown
 std::vector<std::string> dataset_catalogue_names();
 std::string dataset_list();  // "fashion-mnist, synthetic": for messages and --help

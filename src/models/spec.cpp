@@ -111,25 +111,29 @@ double wrn_flops(const ModelSpec& spec) {
   return 2 * macs;
 }
 
-// The registry. The first entry is the default family (ModelSpec::family).
-const std::vector<ModelFamily> kFamilies = {
-    {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops},
-    {"wrn", "k, x16/32/64 channels", "6n+4 (10, 16, ...)", 10, wrn_validate, wrn_parameters, wrn_flops},
-};
-
 }  // namespace
 
-const std::vector<ModelFamily>& model_families() { return kFamilies; }
+// The registry. The first entry is the default family (ModelSpec::family). A function's static, so
+// that a ModelSpec made during static initialisation finds it built.
+const std::vector<ModelFamily>& model_families() {
+  static const std::vector<ModelFamily> families = {
+      {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops},
+      {"wrn", "k, x16/32/64 channels", "6n+4 (10, 16, ...)", 10, wrn_validate, wrn_parameters, wrn_flops},
+  };
+  return families;
+}
+
+std::string_view default_model_family() { return model_families().front().name; }
 
 const ModelFamily* find_model_family(std::string_view name) {
-  for (const auto& f : kFamilies)
+  for (const auto& f : model_families())
     if (f.name == name) return &f;
   return nullptr;
 }
 
 std::vector<std::string> model_family_names() {
   std::vector<std::string> names;
-  for (const auto& f : kFamilies) names.emplace_back(f.name);
+  for (const auto& f : model_families()) names.emplace_back(f.name);
   return names;
 }
 

@@ -9,8 +9,11 @@
 
 namespace scalelab {
 
+// The first family of the registry (model_families() below).
+std::string_view default_model_family();
+
 struct ModelSpec {
-  std::string family = "mlp";  // a name in model_families()
+  std::string family = std::string(default_model_family());  // a name in model_families()
   double width = 1.0;          // width factor (mlp: times 512 units; wrn: k, times 16/32/64 channels)
   int depth = 2;               // mlp: hidden layers; wrn: total depth, 6*blocks + 4
   int input_channels = 1;
@@ -22,7 +25,7 @@ struct ModelSpec {
 // The registry of model families, torch-free: each family's name, its own checks, its exact size and
 // cost. The libtorch builder of the same name is in models.cpp (build_model), on the worker side;
 // tests/models checks that every family here has one, with the same parameter count on every dataset.
-// Adding a family: its module (models.cpp / models.h), its entry in kFamilies (spec.cpp) with its
+// Adding a family: its module (models.cpp / models.h), its entry in model_families() (spec.cpp) with its
 // counts, and its builder entry in models.cpp's builders().
 struct ModelFamily {
   std::string_view name;

@@ -18,13 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "data/catalogue.h"
 #include "models/spec.h"
 
 namespace scalelab {
 
 // Every hyperparameter of a run (docs/run-directory.md); hparams.yaml is this struct, key for key.
 struct TrainConfig {
-  std::string dataset = "fashion-mnist";
+  std::string dataset = std::string(default_dataset());  // the catalogue's first entry
   ModelSpec model;  // family, width, depth; the input shape and class count come from the dataset
   std::optional<double> data_fraction;     // of the training set left after the validation split
   std::optional<std::int64_t> data_count;  // or an exact number of training examples; neither: all
