@@ -13,8 +13,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
-#include "data/catalogue.h"
-#include "models/spec.h"
 #include "store/claim.h"
 #include "store/worker_exit.h"
 #include "table/table.h"
@@ -49,16 +47,10 @@ void add_train_flags(CLI::App& train, Flags& f) {
   train.add_option("--config", f.config_path, "hparams.yaml to read; flags given as well override it")
       ->check(CLI::ExistingFile);
   train.add_option("--out", f.out, "run directory to write (created)")->required();
-  // Names and their meanings from the registries (data/catalogue.h, models/spec.h).
-  std::string width_help, depth_help;
-  for (const auto& family : model_families()) {
-    width_help += fmt::format("{}{}: {}", width_help.empty() ? "" : "; ", family.name, family.width_help);
-    depth_help += fmt::format("{}{}: {}", depth_help.empty() ? "" : "; ", family.name, family.depth_help);
-  }
-  train.add_option("--dataset", f.dataset, dataset_list() + " [" + d.dataset + "]");
-  train.add_option("--model", f.model, "model family: " + model_family_list() + " [" + d.model.family + "]");
-  train.add_option("--width", f.width, fmt::format("width factor ({}) [{}]", width_help, d.model.width));
-  train.add_option("--depth", f.depth, fmt::format("{} [{}]", depth_help, d.model.depth));
+  train.add_option("--dataset", f.dataset, "fashion-mnist or synthetic [" + d.dataset + "]");
+  train.add_option("--model", f.model, "model family: mlp or wrn [mlp]");
+  train.add_option("--width", f.width, "width factor (mlp: x512 units; wrn: k, x16/32/64 channels) [1]");
+  train.add_option("--depth", f.depth, "mlp: hidden layers; wrn: 6n+4 (10, 16, ...) [2]");
   train.add_option("--data-fraction", f.data_fraction, "fraction of the training set (after validation) [1]");
   train.add_option("--data-count", f.data_count, "or an exact number of training examples");
   // A negative seed would wrap to 2^64 - 1 in TrainConfig::seed; exit 2 instead.
