@@ -9,6 +9,7 @@
 #include <fmt/core.h>
 #include <torch/torch.h>  // the precompiled header: free here
 
+#include "data/catalogue.h"
 #include "table/table.h"
 
 namespace scalelab {
@@ -72,6 +73,13 @@ IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
 
 namespace {
 
+// The catalogue's entry for a reader: its shape and sizes are what the reader must load.
+DatasetInfo info_of(std::string_view name) {
+  const DatasetEntry* entry = find_dataset(name);
+  if (!entry) throw std::logic_error(fmt::format("dataset reader '{}' has no catalogue entry", name));
+  return {std::string(entry->name), entry->channels, entry->height, entry->width, entry->classes};
+}
+
 class FashionMnist : public Dataset {
  public:
   explicit FashionMnist(const std::filesystem::path& dir) {
@@ -91,7 +99,8 @@ class FashionMnist : public Dataset {
     const IdxArray labels = read_idx_gz(labels_path, 1);
     if (images.dims[1] != info_.height || images.dims[2] != info_.width)
       throw InputError(images_path.string(), 0, "",
-                       fmt::format("images are {}x{}, expected 28x28", images.dims[1], images.dims[2]));
+                       fmt::format("images are {}x{}, expected {}x{}", images.dims[1], images.dims[2], info_.height,
+                                   info_.width));
     if (images.dims[0] != labels.dims[0])
       throw InputError(labels_path.string(), 0, "",
                        fmt::format("{} labels for {} images", labels.dims[0], images.dims[0]));
@@ -102,7 +111,7 @@ class FashionMnist : public Dataset {
     float normalised[256];
     for (int v = 0; v < 256; ++v) normalised[v] = float((v / 255.0 - kMean) / kStd);
     Examples examples;
-    examples.inputs = torch::empty({n, 1, 28, 28}, torch::kFloat32);
+    examples.inputs = torch::empty({n, info_.channels, info_.height, info_.width}, torch::kFloat32);
     float* out = examples.inputs.data_ptr<float>();
     for (std::size_t i = 0; i < images.bytes.size(); ++i) out[i] = normalised[images.bytes[i]];
     examples.labels =
@@ -110,7 +119,7 @@ class FashionMnist : public Dataset {
     return examples;
   }
 
-  DatasetInfo info_{"fashion-mnist", 1, 28, 28, 10};
+  DatasetInfo info_ = info_of("fashion-mnist");
   Examples train_, test_;
 };
 
@@ -118,36 +127,49 @@ class FashionMnist : public Dataset {
 class Synthetic : public Dataset {
  public:
   Synthetic() {
+    const DatasetEntry& entry = *find_dataset(info_.name);
     torch::Generator gen = at::detail::createCPUGenerator(12345);
-    auto means = 0.7 * torch::randn({info_.classes, 1, 8, 8}, gen);
+    auto means = 0.7 * torch::randn({info_.classes, info_.channels, info_.height, info_.width}, gen);
     auto make = [&](std::int64_t n) {
       Examples e;
       e.labels = torch::arange(n, torch::kInt64) % info_.classes;
-      e.inputs = means.index_select(0, e.labels) + torch::randn({n, 1, 8, 8}, gen);
+      e.inputs = means.index_select(0, e.labels) + torch::randn({n, info_.channels, info_.height, info_.width}, gen);
       return e;
     };
-    train_ = make(2000);
-    test_ = make(1000);
+    train_ = make(entry.train_size);
+    test_ = make(entry.test_size);
   }
   const DatasetInfo& info() const override { return info_; }
   const Examples& train() const override { return train_; }
   const Examples& test() const override { return test_; }
 
  private:
-  DatasetInfo info_{"synthetic", 1, 8, 8, 10};
+  DatasetInfo info_ = info_of("synthetic");
   Examples train_, test_;
 };
 
 }  // namespace
 
-std::vector<std::string> dataset_names() { return {"fashion-mnist", "synthetic"}; }
+// The readers, keyed by the catalogue's names (tests/data checks both hold the same names).
+const std::map<std::string, DatasetReader, std::less<>>& dataset_readers() {
+  static const std::map<std::string, DatasetReader, std::less<>> readers = {
+      {"fashion-mnist",
+       [](const std::filesystem::path& root) -> std::unique_ptr<Dataset> {
+         return std::make_unique<FashionMnist>(root / "fashion-mnist");
+       }},
+      {"synthetic", [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<Synthetic>(); }},
+  };
+  return readers;
+}
+
+std::vector<std::string> dataset_names() { return dataset_catalogue_names(); }
 
 std::unique_ptr<Dataset> open_dataset(const std::string& name, const std::filesystem::path& root) {
   const auto base = root.empty() ? default_data_root() : root;
-  if (name == "fashion-mnist") return std::make_unique<FashionMnist>(base / "fashion-mnist");
-  if (name == "synthetic") return std::make_unique<Synthetic>();
-  throw InputError("hparams", 0, "dataset",
-                   fmt::format("unknown dataset '{}' (known: fashion-mnist, synthetic)", name));
+  const auto it = dataset_readers().find(name);
+  if (!find_dataset(name) || it == dataset_readers().end())
+    throw InputError("hparams", 0, "dataset", fmt::format("unknown dataset '{}' (known: {})", name, dataset_list()));
+  return it->second(base);
 }
 
 }  // namespace scalelab

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,10 +37,15 @@ class Dataset {
   virtual const Examples& test() const = 0;
 };
 
+// The readers, keyed by the names of the catalogue (data/catalogue.h): each gets the data root.
+using DatasetReader = std::unique_ptr<Dataset> (*)(const std::filesystem::path& root);
+const std::map<std::string, DatasetReader, std::less<>>& dataset_readers();
+
 // Where datasets live unless told otherwise: $SCALELAB_DATA_DIR, else /usr/share/datasets.
 std::filesystem::path default_data_root();
 
-// "fashion-mnist": the four IDX .gz files in root/fashion-mnist (Debian's dataset-fashion-mnist).
+// A dataset of the catalogue (data/catalogue.h: shapes, sizes, where the files come from), e.g.
+// "fashion-mnist": the four IDX .gz files in root/fashion-mnist (Debian's dataset-fashion-mnist);
 // "synthetic": 10 Gaussian classes of 1x8x8 inputs, 2,000 train and 1,000 test, generated from a fixed
 // seed (no files; for tests and smoke runs).
 // Throws InputError naming the file for a missing or corrupt file, or naming the dataset if unknown.

@@ -74,10 +74,21 @@ torch::Tensor WideResNetImpl::forward(torch::Tensor x) {
   return classifier_->forward(x);
 }
 
+const std::map<std::string, ModelBuilder, std::less<>>& model_builders() {
+  // Keyed by the names of models/spec.cpp's registry; tests/models checks both hold the same names.
+  static const std::map<std::string, ModelBuilder, std::less<>> builders = {
+      {"mlp", [](const ModelSpec& spec) -> std::shared_ptr<ClassifierImpl> { return MLP(spec).ptr(); }},
+      {"wrn", [](const ModelSpec& spec) -> std::shared_ptr<ClassifierImpl> { return WideResNet(spec).ptr(); }},
+  };
+  return builders;
+}
+
 std::shared_ptr<ClassifierImpl> build_model(const ModelSpec& spec) {
   validate(spec);
-  if (spec.family == "mlp") return MLP(spec).ptr();
-  return WideResNet(spec).ptr();
+  const auto it = model_builders().find(spec.family);
+  if (it == model_builders().end())
+    throw std::logic_error("model family '" + spec.family + "' is registered without a libtorch builder");
+  return it->second(spec);
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

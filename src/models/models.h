@@ -1,7 +1,11 @@
 // The model families as libtorch modules. Every family maps an input batch [N, C, H, W] to logits
 // [N, classes]; build_model() picks the family from a ModelSpec, so the trainer never names one.
-// Adding a family: a module here, its counts in spec.cpp, one line in build_model().
+// Adding a family: a module here, its registry entry and counts in spec.cpp, one entry in model_builders().
 #pragma once
+
+#include <functional>
+#include <map>
+#include <string>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -61,6 +65,10 @@ class WideResNetImpl : public ClassifierImpl {
   torch::nn::Linear classifier_{nullptr};
 };
 TORCH_MODULE(WideResNet);
+
+// The libtorch builders, keyed by the family names of model_families() (models/spec.h).
+using ModelBuilder = std::shared_ptr<ClassifierImpl> (*)(const ModelSpec&);
+const std::map<std::string, ModelBuilder, std::less<>>& model_builders();
 
 // Validates the spec (InputError) and builds its module with libtorch's default initialisation,
 // drawn from torch's global generator: seed it (torch::manual_seed) first for a reproducible model.

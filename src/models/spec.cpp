@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "table/table.h"
 
@@ -40,30 +41,34 @@ std::vector<int> wrn_channels(const ModelSpec& spec) {
 
 int wrn_blocks_per_group(const ModelSpec& spec) { return (spec.depth - 4) / 6; }
 
-void validate(const ModelSpec& spec) {
-  if (spec.family != "mlp" && spec.family != "wrn")
-    reject("model", fmt::format("unknown model family '{}' (expected mlp or wrn)", spec.family));
-  if (!std::isfinite(spec.width) || spec.width <= 0 || spec.width > kMaxWidth)
-    reject("width", fmt::format("width factor {} is not in (0, {}]", spec.width, kMaxWidth));
-  if (spec.input_channels < 1 || spec.input_height < 1 || spec.input_width < 1)
-    reject("input", "input channels, height and width must be positive");
-  if (spec.classes < 2) reject("classes", fmt::format("{} classes; need at least 2", spec.classes));
-  if (spec.family == "mlp") {
-    if (spec.depth < 1 || spec.depth > kMaxMlpDepth)
-      reject("depth", fmt::format("mlp depth {} (hidden layers) is not in [1, {}]", spec.depth, kMaxMlpDepth));
-  } else {
-    if (spec.depth < 10 || spec.depth > kMaxWrnDepth || (spec.depth - 4) % 6 != 0)
-      reject("depth", fmt::format("wrn depth {} is not 6n+4 with n >= 1 (10, 16, 22, 28, ...)", spec.depth));
-  }
+namespace {
+
+// mlp: depth hidden layers of 512*width units, then a linear classifier.
+void mlp_validate(const ModelSpec& spec) {
+  if (spec.depth < 1 || spec.depth > kMaxMlpDepth)
+    reject("depth", fmt::format("mlp depth {} (hidden layers) is not in [1, {}]", spec.depth, kMaxMlpDepth));
 }
 
-std::int64_t parameter_count(const ModelSpec& spec) {
-  validate(spec);
-  if (spec.family == "mlp") {
-    const std::int64_t in = std::int64_t{spec.input_channels} * spec.input_height * spec.input_width;
-    const std::int64_t h = mlp_hidden_units(spec);
-    return (in * h + h) + (spec.depth - 1) * (h * h + h) + (h * spec.classes + spec.classes);
-  }
+std::int64_t mlp_parameters(const ModelSpec& spec) {
+  const std::int64_t in = std::int64_t{spec.input_channels} * spec.input_height * spec.input_width;
+  const std::int64_t h = mlp_hidden_units(spec);
+  return (in * h + h) + (spec.depth - 1) * (h * h + h) + (h * spec.classes + spec.classes);
+}
+
+double mlp_flops(const ModelSpec& spec) {
+  const double in = double(spec.input_channels) * spec.input_height * spec.input_width;
+  const double h = mlp_hidden_units(spec);
+  const double macs = in * h + (spec.depth - 1) * h * h + h * spec.classes;
+  return 2 * macs;
+}
+
+// wrn: WRN-(6n+4)-k.
+void wrn_validate(const ModelSpec& spec) {
+  if (spec.depth < 10 || spec.depth > kMaxWrnDepth || (spec.depth - 4) % 6 != 0)
+    reject("depth", fmt::format("wrn depth {} is not 6n+4 with n >= 1 (10, 16, 22, 28, ...)", spec.depth));
+}
+
+std::int64_t wrn_parameters(const ModelSpec& spec) {
   // Convolutions have no bias (batch norm follows each); batch norm has a weight and a bias a channel.
   const auto c = wrn_channels(spec);
   const int blocks = wrn_blocks_per_group(spec);
@@ -83,15 +88,8 @@ std::int64_t parameter_count(const ModelSpec& spec) {
   return n;
 }
 
-double forward_flops(const ModelSpec& spec) {
-  validate(spec);
+double wrn_flops(const ModelSpec& spec) {
   double macs = 0;
-  if (spec.family == "mlp") {
-    const double in = double(spec.input_channels) * spec.input_height * spec.input_width;
-    const double h = mlp_hidden_units(spec);
-    macs = in * h + (spec.depth - 1) * h * h + h * spec.classes;
-    return 2 * macs;
-  }
   const auto c = wrn_channels(spec);
   const int blocks = wrn_blocks_per_group(spec);
   int height = spec.input_height, width = spec.input_width;
@@ -111,6 +109,57 @@ double forward_flops(const ModelSpec& spec) {
   }
   macs += in * spec.classes;  // global average pooling leaves one value a channel
   return 2 * macs;
+}
+
+}  // namespace
+
+// The registry. The first entry is the default family (ModelSpec::family). A function's static, so
+// that a ModelSpec made during static initialisation finds it built.
+const std::vector<ModelFamily>& model_families() {
+  static const std::vector<ModelFamily> families = {
+      {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops},
+      {"wrn", "k, x16/32/64 channels", "6n+4 (10, 16, ...)", 10, wrn_validate, wrn_parameters, wrn_flops},
+  };
+  return families;
+}
+
+std::string_view default_model_family() { return model_families().front().name; }
+
+const ModelFamily* find_model_family(std::string_view name) {
+  for (const auto& f : model_families())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::vector<std::string> model_family_names() {
+  std::vector<std::string> names;
+  for (const auto& f : model_families()) names.emplace_back(f.name);
+  return names;
+}
+
+std::string model_family_list() { return fmt::format("{}", fmt::join(model_family_names(), ", ")); }
+
+void validate(const ModelSpec& spec) {
+  const ModelFamily* family = find_model_family(spec.family);
+  if (!family)
+    reject("model", fmt::format("unknown model family '{}' (expected {})", spec.family,
+                                fmt::join(model_family_names(), " or ")));
+  if (!std::isfinite(spec.width) || spec.width <= 0 || spec.width > kMaxWidth)
+    reject("width", fmt::format("width factor {} is not in (0, {}]", spec.width, kMaxWidth));
+  if (spec.input_channels < 1 || spec.input_height < 1 || spec.input_width < 1)
+    reject("input", "input channels, height and width must be positive");
+  if (spec.classes < 2) reject("classes", fmt::format("{} classes; need at least 2", spec.classes));
+  family->validate(spec);
+}
+
+std::int64_t parameter_count(const ModelSpec& spec) {
+  validate(spec);
+  return find_model_family(spec.family)->parameter_count(spec);
+}
+
+double forward_flops(const ModelSpec& spec) {
+  validate(spec);
+  return find_model_family(spec.family)->forward_flops(spec);
 }
 
 }  // namespace scalelab

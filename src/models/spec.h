@@ -4,12 +4,16 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace scalelab {
 
+// The first family of the registry (model_families() below).
+std::string_view default_model_family();
+
 struct ModelSpec {
-  std::string family = "mlp";  // "mlp" or "wrn"
+  std::string family = std::string(default_model_family());  // a name in model_families()
   double width = 1.0;          // width factor (mlp: times 512 units; wrn: k, times 16/32/64 channels)
   int depth = 2;               // mlp: hidden layers; wrn: total depth, 6*blocks + 4
   int input_channels = 1;
@@ -17,6 +21,26 @@ struct ModelSpec {
   int input_width = 28;
   int classes = 10;
 };
+
+// The registry of model families, torch-free: each family's name, its own checks, its exact size and
+// cost. The libtorch builder of the same name is in models.cpp (build_model), on the worker side;
+// tests/models checks that every family here has one, with the same parameter count on every dataset.
+// Adding a family: its module (models.cpp / models.h), its entry in model_families() (spec.cpp) with its
+// counts, and its builder entry in models.cpp's builders().
+struct ModelFamily {
+  std::string_view name;
+  std::string_view width_help;  // what the width factor and depth mean, for --help and messages
+  std::string_view depth_help;
+  int example_depth;            // a valid depth (tests, examples)
+  // Family-specific checks of width/depth (InputError naming the field); the shared ones run first.
+  void (*validate)(const ModelSpec&);
+  std::int64_t (*parameter_count)(const ModelSpec&);
+  double (*forward_flops)(const ModelSpec&);
+};
+const std::vector<ModelFamily>& model_families();
+const ModelFamily* find_model_family(std::string_view name);  // nullptr when unknown
+std::vector<std::string> model_family_names();
+std::string model_family_list();  // "mlp, wrn": for messages and --help
 
 // Throws InputError (field named) for an unknown family or an impossible width/depth.
 void validate(const ModelSpec& spec);

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include "data/catalogue.h"
 #include "laws/laws.h"
 #include "models/spec.h"
 #include "store/yaml_input.h"
@@ -24,13 +25,15 @@ const std::set<std::string> kTopLevel = {"name",      "description", "dataset", 
 // The worker's default validation split, when the spec leaves it out.
 const double kWorkerValCount = hparam_default_number("val_count");
 
-// Training-set sizes of the datasets the worker knows, before the validation split.
-// (src/data/dataset.cpp: Fashion-MNIST's files, and the generated synthetic set.)
+// Training-set sizes of the datasets the worker knows, before the validation split, from the dataset
+// catalogue (data/catalogue.h); 0 for a dataset it does not know (the spec then gives train_size).
 double default_train_size(const std::string& dataset) {
-  return dataset == "fashion-mnist" ? 60000 : dataset == "synthetic" ? 2000 : 0;
+  const DatasetEntry* entry = find_dataset(dataset);
+  return entry ? static_cast<double>(entry->train_size) : 0;
 }
 double default_test_size(const std::string& dataset) {
-  return dataset == "fashion-mnist" ? 10000 : dataset == "synthetic" ? 1000 : 0;
+  const DatasetEntry* entry = find_dataset(dataset);
+  return entry ? static_cast<double>(entry->test_size) : 0;
 }
 
 // What a sweep gives a law: each cell's training samples m and parameters n, and the spec's eps0.
@@ -454,7 +457,15 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
     model.family = h.text("model");
     model.width = h.number("width");
     model.depth = static_cast<int>(h.number("depth"));
-    validate(model);  // InputError naming width or depth
+    // The model the worker builds takes its input shape and classes from the dataset; for a dataset
+    // the catalogue does not know (the spec gave train_size), ModelSpec's defaults stand in.
+    if (const DatasetEntry* data = find_dataset(h.text("dataset"))) {
+      model.input_channels = data->channels;
+      model.input_height = data->height;
+      model.input_width = data->width;
+      model.classes = data->classes;
+    }
+    validate(model);  // InputError naming model, width or depth
     run.params = static_cast<double>(parameter_count(model));
     const double eval_samples = spec.dataset_size > 0 ? val + spec.test_size : spec.eval_samples;
     run.cost = forward_flops(model) * h.number("epochs") * (3 * run.train_samples + eval_samples);

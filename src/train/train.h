@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "data/catalogue.h"
 #include "models/spec.h"
 
 namespace scalelab {
@@ -25,7 +26,7 @@ namespace scalelab {
 // Every hyperparameter of a run, typed for the trainer. The keys, defaults and ranges are the schema's
 // (store/hparam_schema.h); train/config_fields.h binds each row to its member here.
 struct TrainConfig {
-  std::string dataset = "fashion-mnist";
+  std::string dataset = std::string(default_dataset());  // the catalogue's first entry
   ModelSpec model;  // family, width, depth; the input shape and class count come from the dataset
   std::optional<double> data_fraction;     // of the training set left after the validation split
   std::optional<std::int64_t> data_count;  // or an exact number of training examples; neither: all

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "data/catalogue.h"
 #include "data/dataset.h"
 #include "data/subset.h"
 #include "table/table.h"
@@ -149,6 +150,52 @@ TEST(Datasets, SyntheticIsDeterministicAndBalanced) {
   EXPECT_TRUE(torch::equal(a->train().inputs, b->train().inputs));
   EXPECT_EQ(a->train().inputs.sizes(), (std::vector<std::int64_t>{2000, 1, 8, 8}));
   EXPECT_EQ(torch::bincount(a->train().labels).min().item<std::int64_t>(), 200);
+}
+
+// The torch-free catalogue (what `scalelab` plans sweeps with) against what each reader loads: the
+// shapes of the inputs, the number of classes, the train and test sizes. Fashion-MNIST is checked when
+// its files are installed; without them the rest is checked and the test reports a skip.
+TEST(Datasets, CatalogueEqualsWhatTheReadersLoad) {
+  std::string skipped;
+  for (const auto& entry : dataset_catalogue()) {
+    const std::string name(entry.name);
+    if (name == "fashion-mnist" && !fs::exists(kFashionDir / "train-images-idx3-ubyte.gz")) {
+      skipped = kFashionDir.string() + " is absent (Debian package dataset-fashion-mnist): not checked";
+      continue;
+    }
+    const auto data = open_dataset(name, kFashionDir.parent_path());
+    const DatasetInfo& info = data->info();
+    EXPECT_EQ(info.name, name);
+    EXPECT_EQ(info.channels, entry.channels) << name;
+    EXPECT_EQ(info.height, entry.height) << name;
+    EXPECT_EQ(info.width, entry.width) << name;
+    EXPECT_EQ(info.classes, entry.classes) << name;
+    const std::vector<std::int64_t> shape{entry.channels, entry.height, entry.width};
+    for (const auto* split : {&data->train(), &data->test()}) {
+      const bool train = split == &data->train();
+      EXPECT_EQ(split->size(), train ? entry.train_size : entry.test_size) << name << (train ? " train" : " test");
+      const auto sizes = split->inputs.sizes().vec();
+      EXPECT_EQ(std::vector<std::int64_t>(sizes.begin() + 1, sizes.end()), shape) << name;
+      EXPECT_EQ(split->inputs.size(0), split->size()) << name;
+      // Every class occurs, and no label lies outside [0, classes).
+      EXPECT_EQ(split->labels.min().item<std::int64_t>(), 0) << name;
+      EXPECT_EQ(split->labels.max().item<std::int64_t>(), entry.classes - 1) << name;
+      const auto counts = torch::bincount(split->labels);
+      EXPECT_EQ(counts.size(0), entry.classes) << name;
+      EXPECT_GT(counts.min().item<std::int64_t>(), 0) << name;
+    }
+  }
+  if (!skipped.empty()) GTEST_SKIP() << skipped;
+}
+
+// Every catalogue entry has a reader and every reader a catalogue entry: the names are one list.
+TEST(Datasets, EveryCatalogueEntryHasAReader) {
+  std::vector<std::string> readers;
+  for (const auto& [name, _] : dataset_readers()) readers.push_back(name);
+  auto names = dataset_catalogue_names();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(readers, names);
+  EXPECT_EQ(dataset_names(), dataset_catalogue_names());
 }
 
 // --- subsets ----------------------------------------------------------------------------------

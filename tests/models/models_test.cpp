@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
+#include <fmt/core.h>
+
+#include "data/catalogue.h"
 #include "models/models.h"
 
 namespace scalelab {
@@ -30,6 +35,41 @@ TEST(Models, BuiltCountEqualsParameterCount) {
     ++checked;
   }
   EXPECT_EQ(checked, 9 * 7 + 2);
+}
+
+// Every registered family, on every registered dataset's shape and classes: the torch-free count is
+// the built module's count, and the module maps that dataset's inputs to one logit vector an example.
+TEST(Models, BuiltCountEqualsParameterCountForEveryFamilyOnEveryDataset) {
+  int checked = 0;
+  for (const auto& family : model_families()) {
+    for (const auto& data : dataset_catalogue()) {
+      for (double width : {1.0 / 16, 0.3, 1.0}) {
+        for (int depth : {family.example_depth, family.example_depth + 6}) {
+          const ModelSpec spec{.family = std::string(family.name), .width = width, .depth = depth,
+                               .input_channels = data.channels, .input_height = data.height,
+                               .input_width = data.width, .classes = data.classes};
+          const auto model = build_model(spec);
+          const auto what = fmt::format("{} w={} d={} on {}", family.name, width, depth, data.name);
+          EXPECT_EQ(count_parameters(*model), parameter_count(spec)) << what;
+          torch::manual_seed(0);
+          const auto y = model->forward(torch::randn({2, data.channels, data.height, data.width}));
+          EXPECT_EQ(y.sizes(), (std::vector<std::int64_t>{2, data.classes})) << what;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, int(model_families().size() * dataset_catalogue().size()) * 3 * 2);
+  EXPECT_GE(dataset_catalogue().size(), 2u);
+}
+
+// Every family of the torch-free registry has a libtorch builder and every builder a registry entry.
+TEST(Models, EveryRegisteredFamilyHasABuilder) {
+  std::vector<std::string> builders;
+  for (const auto& [name, _] : model_builders()) builders.push_back(name);
+  auto names = model_family_names();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(builders, names);
 }
 
 TEST(Models, ForwardGivesOneLogitVectorAnExample) {

@@ -68,5 +68,26 @@ TEST(ModelSpec, ValidateNamesTheField) {
   EXPECT_THROW(parameter_count({.family = "wrn", .depth = 11}), InputError);
 }
 
+// The torch-free registry: every family validates its example depth and counts through its entry;
+// unknown names are refused with the registry's names.
+TEST(ModelSpec, RegistryHoldsEveryFamilyAndRefusesOthers) {
+  ASSERT_GE(model_families().size(), 2u);
+  for (const auto& family : model_families()) {
+    EXPECT_EQ(find_model_family(family.name), &family);
+    const ModelSpec spec{.family = std::string(family.name), .width = 0.25, .depth = family.example_depth};
+    EXPECT_NO_THROW(validate(spec)) << family.name;
+    EXPECT_EQ(parameter_count(spec), family.parameter_count(spec)) << family.name;
+    EXPECT_EQ(forward_flops(spec), family.forward_flops(spec)) << family.name;
+  }
+  EXPECT_EQ(find_model_family("resnet-9000"), nullptr);
+  try {
+    validate({.family = "resnet-9000"});
+    ADD_FAILURE() << "validated an unknown family";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "model");
+    for (const auto& name : model_family_names()) EXPECT_NE(e.message().find(name), std::string::npos) << e.message();
+  }
+}
+
 }  // namespace
 }  // namespace scalelab

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "sweep/demo_spec.h"
@@ -43,6 +44,54 @@ std::string replace(std::string text, const std::string& from, const std::string
   auto at = text.find(from);
   EXPECT_NE(at, std::string::npos) << from;
   return text.replace(at, from.size(), to);
+}
+
+// A second dataset is planned with its own shape and sizes (data/catalogue.h): synthetic is 1x8x8
+// inputs, 10 classes, 2000 training and 1000 test examples.
+TEST(Spec, SyntheticSweepIsPlannedWithItsOwnShapeAndSizes) {
+  const char* yaml = R"(name: syn
+dataset: synthetic
+model: mlp
+fixed:
+  depth: 1
+  epochs: 2
+  batch_size: 100
+  val_count: 500
+grid:
+  width: [0.0625, 0.125, 0.25]
+  data_fraction: [0.25, 0.5, 1]
+fit_where: "n<=5000"
+)";
+  const auto spec = parse_spec(yaml, "syn.yaml");
+  EXPECT_EQ(spec.dataset_size, 2000);
+  EXPECT_EQ(spec.test_size, 1000);
+  const auto runs = expand(spec);
+  ASSERT_EQ(runs.size(), 9u);
+  // mlp, depth 1, h = 512 * width hidden units, on 1*8*8 = 64 inputs and 10 classes:
+  //   parameters = (64*h + h) + (h*10 + 10) = 75h + 10
+  //     h = 32: 2410      h = 64: 4810      h = 128: 9610
+  //   (on the 28x28 defaults, 784 inputs, width 1/16 alone would be 25450: no cell would pass n<=5000)
+  //   forward FLOPs = 2 * (64*h + h*10) = 148h
+  //     h = 32: 4736      h = 64: 9472      h = 128: 18944
+  // m = data_fraction * (2000 - val_count 500) = 375, 750, 1500.
+  // cost = FLOPs * epochs * (3m + val_count + test) = FLOPs * 2 * (3m + 500 + 1000)
+  //   width 1/16, fraction 0.25: 4736 * 2 * (1125 + 1500) = 4736 * 5250  = 24864000
+  //   width 1/8,  fraction 1:    9472 * 2 * (4500 + 1500) = 9472 * 12000 = 113664000
+  //   width 1/4,  fraction 0.5:  18944 * 2 * (2250 + 1500) = 18944 * 7500 = 142080000
+  const std::map<std::string, double> params = {{"0.0625", 2410}, {"0.125", 4810}, {"0.25", 9610}};
+  const std::map<std::string, double> samples = {{"0.25", 375}, {"0.5", 750}, {"1", 1500}};
+  int fitted = 0;
+  for (const auto& r : runs) {
+    const auto width = r.hparams.text("width"), fraction = r.hparams.text("data_fraction");
+    EXPECT_EQ(r.params, params.at(width)) << r.cell;
+    EXPECT_EQ(r.train_samples, samples.at(fraction)) << r.cell;
+    EXPECT_EQ(r.in_fit, r.params <= 5000) << r.cell;
+    fitted += r.in_fit;
+    if (width == "0.0625" && fraction == "0.25") EXPECT_EQ(r.cost, 24864000) << r.cell;
+    if (width == "0.125" && fraction == "1") EXPECT_EQ(r.cost, 113664000) << r.cell;
+    if (width == "0.25" && fraction == "0.5") EXPECT_EQ(r.cost, 142080000) << r.cell;
+  }
+  EXPECT_EQ(fitted, 6);
 }
 
 TEST(Spec, ExpandsTheGridIntoRunsWithCellsCostsAndTheFitSet) {

@@ -1,0 +1,33 @@
+#include "data/catalogue.h"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+namespace scalelab {
+// A function's static, so that a TrainConfig made during static initialisation finds it built.
+const std::vector<DatasetEntry>& dataset_catalogue() {
+  static const std::vector<DatasetEntry> datasets = {
+      {"fashion-mnist", 1, 28, 28, 10, 60000, 10000,
+       "four IDX .gz files in DATA_ROOT/fashion-mnist (Debian package dataset-fashion-mnist)"},
+      {"synthetic", 1, 8, 8, 10, 2000, 1000, "generated from a fixed seed (no files; for tests and smoke runs)"},
+  };
+  return datasets;
+}
+
+std::string_view default_dataset() { return dataset_catalogue().front().name; }
+
+const DatasetEntry* find_dataset(std::string_view name) {
+  for (const auto& d : dataset_catalogue())
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::vector<std::string> dataset_catalogue_names() {
+  std::vector<std::string> names;
+  for (const auto& d : dataset_catalogue()) names.emplace_back(d.name);
+  return names;
+}
+
+std::string dataset_list() { return fmt::format("{}", fmt::join(dataset_catalogue_names(), ", ")); }
+
+}  // namespace scalelab
