@@ -7,13 +7,13 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include "models/spec.h"
 #include "table/table.h"
 
 namespace scalelab {
 namespace {
 
 using R = HparamRow;
-constexpr std::string_view kModels[] = {"mlp", "wrn"};
 constexpr std::string_view kSchedules[] = {"cosine", "step"};
 constexpr std::string_view kDevices[] = {"cpu", "cuda"};
 // Seeds are signed 64-bit numbers on the worker's command line (a larger one is a negative that
@@ -24,7 +24,8 @@ constexpr double kMaxSeed = 9223372036854775807.0;
 constexpr std::array kSchema = {
     R{.name = "dataset", .type = R::word, .default_value = "fashion-mnist",
       .help = "`fashion-mnist` or `synthetic` (10 Gaussian classes of 8x8, for tests)", .core = true},
-    R{.name = "model", .type = R::word, .default_value = "mlp", .words = kModels, .help = "`mlp` or `wrn`",
+    R{.name = "model", .type = R::word, .default_value = "mlp", .registry = model_family_names,
+      .help = "model family (models/spec.h's registry): `mlp` (width x 512 units, depth hidden layers) or `wrn`",
       .core = true},
     R{.name = "width", .type = R::real, .default_value = "1", .lo = 0, .hi = 64, .lo_open = true,  // models' kMaxWidth
       .help = "width factor: mlp 512*width units; wrn k, 16k/32k/64k channels (rounded, at least 1)", .core = true},
@@ -90,15 +91,24 @@ std::string hparam_number_problem(const HparamRow& row, double v, double cap, st
                      range);
 }
 
+std::vector<std::string> hparam_words(const HparamRow& row) {
+  if (row.registry) return row.registry();
+  return {row.words.begin(), row.words.end()};
+}
+
 std::string hparam_word_problem(const HparamRow& row, std::string_view text) {
   if (text.empty()) return "must not be empty";
-  if (!row.words.empty() && std::find(row.words.begin(), row.words.end(), text) == row.words.end())
-    return fmt::format("'{}' is not one of {}", text, fmt::join(row.words, ", "));
+  auto words = hparam_words(row);
+  if (!words.empty() && std::find(words.begin(), words.end(), text) == words.end())
+    return fmt::format("'{}' is not one of {}", text, fmt::join(words, ", "));
   return "";
 }
 
 std::string hparam_allowed(const HparamRow& row) {
-  if (row.type == HparamRow::word) return row.words.empty() ? "any word" : fmt::format("{}", fmt::join(row.words, ", "));
+  if (row.type == HparamRow::word) {
+    auto words = hparam_words(row);
+    return words.empty() ? "any word" : fmt::format("{}", fmt::join(words, ", "));
+  }
   const std::string range =
       std::isinf(row.hi) ? fmt::format("{} {}", row.lo_open ? ">" : ">=", bound(row, row.lo))
                          : fmt::format("in {}{}, {}{}", row.lo_open ? "(" : "[", bound(row, row.lo), bound(row, row.hi),

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace scalelab {
 
@@ -26,6 +27,9 @@ struct HparamRow {
   double lo = -INFINITY, hi = INFINITY;  // numbers: the allowed range
   bool lo_open = false, hi_open = false;
   std::span<const std::string_view> words = {};  // words: the allowed ones; empty: any non-empty word
+  // Words taken from a registry instead (model families: models/spec.h), so that adding an entry there
+  // is all it takes for specs, flags and hparams.yaml to accept it.
+  std::vector<std::string> (*registry)() = nullptr;
   std::string_view help;           // one line: docs/run-directory.md's meaning and the flag's --help
   // Names the run: every sweep spec gives it, and a run's id keeps it as written. The other keys are
   // left out of the id when they hold their default, so writing a default out is the same run.
@@ -51,6 +55,8 @@ inline constexpr double kMaxEpochs = 1e6;
 // whole numbers: its values go through doubles).
 std::string hparam_number_problem(const HparamRow& row, double value, double cap = INFINITY,
                                   std::string_view as_written = {});
+// The words a row allows: its own list, or its registry's names; empty: any word.
+std::vector<std::string> hparam_words(const HparamRow& row);
 // Why `text` is not allowed as a word of `row`, "" when it is.
 std::string hparam_word_problem(const HparamRow& row, std::string_view text);
 

@@ -53,8 +53,8 @@ void add_hparam_flags(CLI::App& app, GivenHparams& given) {
            hparam_flag(row), [&given, name](const std::string& text) { given[name] = text; }, flag_help(row))
         ->check(row_check(row))
         ->type_name(row.type == HparamRow::integer ? "INT" : row.type == HparamRow::real ? "NUMBER"
-                    : row.words.empty()            ? "WORD"
-                                                   : fmt::format("{{{}}}", fmt::join(row.words, ",")));
+                    : hparam_words(row).empty()    ? "WORD"
+                                                   : fmt::format("{{{}}}", fmt::join(hparam_words(row), ",")));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "store/hparam_schema.h"
+#include "models/spec.h"
 #include "store/hparams.h"
 #include "table/table.h"
 
@@ -39,6 +40,16 @@ TEST(HparamSchema, RowsAreWellFormed) {
   }
   EXPECT_EQ(find_hparam("threads"), nullptr);  // not a hyperparameter: it changes speed, not results
   EXPECT_EQ(hparam_flag(*find_hparam("data_fraction")), "--data-fraction");
+}
+
+// The model row's words are the family registry's: a family added there is accepted by specs, flags and
+// hparams.yaml with no edit here, and the schema's default is the registry's default family.
+TEST(HparamSchema, ModelWordsAreTheFamilyRegistry) {
+  const HparamRow& model = *find_hparam("model");
+  EXPECT_EQ(hparam_words(model), model_family_names());
+  EXPECT_EQ(model.default_value, default_model_family());
+  for (const auto& family : model_family_names()) EXPECT_EQ(hparam_word_problem(model, family), "") << family;
+  EXPECT_NE(hparam_word_problem(model, "not-a-family").find("is not one of"), std::string::npos);
 }
 
 }  // namespace

@@ -25,8 +25,8 @@ namespace {
 // A value of `row` in its range, not its default.
 std::string in_range(const HparamRow& row) {
   if (row.type == HparamRow::word) {
-    for (auto w : row.words)
-      if (w != row.default_value) return std::string(w);
+    for (const auto& w : hparam_words(row))
+      if (w != row.default_value) return w;
     return "synthetic";
   }
   if (row.type == HparamRow::integer) return format_number(row.lo + 2);
@@ -35,7 +35,7 @@ std::string in_range(const HparamRow& row) {
 
 // Values of `row` out of its range (or not among its words).
 std::vector<std::string> out_of_range(const HparamRow& row) {
-  if (row.type == HparamRow::word) return {row.words.empty() ? "\"\"" : "nonsense"};
+  if (row.type == HparamRow::word) return {hparam_words(row).empty() ? "\"\"" : "nonsense"};
   std::vector<std::string> out = {format_number(row.lo_open ? row.lo : row.lo - 1)};
   if (!std::isinf(row.hi)) {
     if (row.hi > 1e15) out.push_back("9223372036854775808");  // the seed's 2^63
