@@ -102,31 +102,36 @@ std::vector<std::string> cell_keys(const SweepSpec& spec) {
   return keys;
 }
 
-SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
-  Parser p(source);
-  // Invalid YAML, a second document, a key given twice (at any depth): InputErrors.
-  YAML::Node root = load_one_document(yaml, source);
-  if (!root.IsMap()) throw InputError(source, root.Mark().line + 1, "", "a sweep spec is a map (name:, grid:, ...)");
+namespace {
 
-  SweepSpec spec;
-  spec.source = source;
-  spec.text = yaml;
+// A top-level field every spec must give.
+YAML::Node required(const YAML::Node& root, const char* key, const std::string& source) {
+  if (!root[key]) throw InputError(source, root.Mark().line + 1, key, "missing");
+  return root[key];
+}
+
+// Where a hyperparameter was given: its grid axis, its `fixed` entry, or the top level.
+std::pair<YAML::Node, std::string> where_given(const YAML::Node& root, const std::string& key) {
+  const YAML::Node grid = root["grid"];
+  if (grid[key]) return {grid[key], "grid." + key};
+  if (root["fixed"] && root["fixed"][key]) return {root["fixed"][key], key};
+  if (root[key]) return {root[key], key};
+  return {root, key};
+}
+
+// The spec's own fields, then dataset, model and `fixed`.
+void read_fields(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
   for (const auto& item : root) {
     auto key = item.first.as<std::string>();
     if (!kTopLevel.count(key))
       p.fail(item.first, key, fmt::format("unknown field (fields: {})", fmt::join(kTopLevel, ", ")));
   }
-  auto required = [&](const char* key) {
-    if (!root[key]) throw InputError(source, root.Mark().line + 1, key, "missing");
-    return root[key];
-  };
-
-  spec.name = p.scalar(required("name"), "name");
+  spec.name = p.scalar(required(root, "name", spec.source), "name");
   if (spec.name.empty() || spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
                                std::string::npos)
     p.fail(root["name"], "name", "use letters, digits, '_', '.' and '-'");
-  spec.fixed.set("dataset", p.hparam(required("dataset"), "dataset"));
-  spec.fixed.set("model", p.hparam(required("model"), "model"));
+  spec.fixed.set("dataset", p.hparam(required(root, "dataset", spec.source), "dataset"));
+  spec.fixed.set("model", p.hparam(required(root, "model", spec.source), "model"));
 
   if (auto fixed = root["fixed"]) {
     if (!fixed.IsMap()) p.fail(fixed, "fixed", "expected a map of hyperparameters");
@@ -137,7 +142,11 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     }
   }
 
-  auto grid = required("grid");
+}
+
+// The grid's axes, counted before anything is expanded, and the keys every run needs.
+void read_grid(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
+  auto grid = required(root, "grid", spec.source);
   if (!grid.IsMap()) p.fail(grid, "grid", "expected a map of axis -> list of values");
   for (const auto& item : grid) {
     auto key = item.first.as<std::string>();
@@ -169,13 +178,18 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
   }
   for (const char* key : {"width", "depth"})
     if (!spec.axis(key) && !spec.fixed.has(key))
-      throw InputError(source, grid.Mark().line + 1, fmt::format("grid.{}", key), "missing (in grid: or fixed:)");
+      throw InputError(spec.source, grid.Mark().line + 1, fmt::format("grid.{}", key), "missing (in grid: or fixed:)");
   bool has_fraction = spec.axis("data_fraction") || spec.fixed.has("data_fraction");
   bool has_count = spec.axis("data_count") || spec.fixed.has("data_count");
   if (has_fraction == has_count)
-    throw InputError(source, grid.Mark().line + 1, "grid.data_fraction", "give exactly one of data_fraction and data_count");
+    throw InputError(spec.source, grid.Mark().line + 1, "grid.data_fraction", "give exactly one of data_fraction and data_count");
   if (!spec.axis("seed") && !spec.fixed.has("seed")) spec.fixed.set("seed", 0.0);
 
+}
+
+// Steps, epochs and the dataset's sizes (with the validation split the worker takes first).
+void read_sizes(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
+  const bool has_fraction = spec.axis("data_fraction") || spec.fixed.has("data_fraction");
   if (auto n = root["min_steps"]) {
     double v = p.number(n, "min_steps");
     if (v < 0 || v != std::floor(v) || v > 1e9)
@@ -185,7 +199,7 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
       p.fail(n, "min_steps", "needs batch_size (in fixed:) to turn steps into epochs");
   }
   if (!spec.fixed.has("epochs") && !spec.axis("epochs"))
-    throw InputError(source, root.Mark().line + 1, "fixed.epochs", "missing");
+    throw InputError(spec.source, root.Mark().line + 1, "fixed.epochs", "missing");
   spec.dataset_size = default_train_size(spec.fixed.text("dataset"));
   spec.test_size = default_test_size(spec.fixed.text("dataset"));
   if (auto n = root["train_size"]) {
@@ -199,14 +213,17 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
   spec.train_size = spec.dataset_size > 0 ? spec.dataset_size - val_count : 0;
   spec.eval_samples = val_count + spec.test_size;
   if (has_fraction && spec.dataset_size <= 0)
-    throw InputError(source, root.Mark().line + 1, "train_size",
+    throw InputError(spec.source, root.Mark().line + 1, "train_size",
                      "unknown for dataset '" + spec.fixed.text("dataset") + "': give train_size");
 
-  // Fit set.
+}
+
+// The fit set: fit_where or fit_cells.
+void read_fit_set(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
   if (root["fit_where"] && root["fit_cells"]) p.fail(root["fit_cells"], "fit_cells", "give fit_where or fit_cells, not both");
   if (auto w = root["fit_where"]) {
     try {
-      spec.fit_where = Predicate::parse(p.scalar(w, "fit_where"), source);
+      spec.fit_where = Predicate::parse(p.scalar(w, "fit_where"), spec.source);
     } catch (const InputError& e) {
       p.fail(w, "fit_where", e.message());
     }
@@ -235,6 +252,11 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
       spec.fit_cells.push_back(h);
     }
   }
+}
+
+// The law, eps0 and the law's inputs. The law is fitted to the sweep's cells after training (`scalelab
+// demo`, `scalelab fit --sweep`): everything it needs must be something a sweep provides.
+const laws::LawInfo& read_law(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
   if (auto law = root["law"]) spec.law = p.scalar(law, "law"), spec.law_line = law.Mark().line + 1;
   if (auto eps0 = root["eps0"]) {
     spec.eps0 = p.number(eps0, "eps0");
@@ -296,6 +318,11 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
                            spec.law, input, fmt::join(law->inputs, ", "), input));
     for (auto input : law->inputs) spec.inputs.emplace_back(input, input);
   }
+  return *law;
+}
+
+// The target metric.
+void read_target(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
   // The target is a numeric field of each run's result.json, not one of its hyperparameters or sizes.
   if (auto target = root["target"]) {
     spec.target = p.scalar(target, "target");
@@ -312,20 +339,18 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
                          spec.target));
   }
 
-  // Where a hyperparameter was given: its grid axis, its `fixed` entry, or the top level.
-  auto where = [&](const std::string& key) -> std::pair<YAML::Node, std::string> {
-    if (grid[key]) return {grid[key], "grid." + key};
-    if (root["fixed"] && root["fixed"][key]) return {root["fixed"][key], key};
-    if (root[key]) return {root[key], key};
-    return {root, key};
-  };
+}
 
+// What each run of the grid asks of its model, its dataset and the worker, and whether the fit set can
+// determine the law: checked here, for the runs that would otherwise fail after training.
+void check_runs(const Parser& p, const YAML::Node& root, const SweepSpec& spec, const laws::LawInfo& law_info) {
+  const laws::LawInfo* law = &law_info;
   // Every model on the grid must exist; report the line that asks for an impossible one.
   std::vector<PlannedRun> runs;
   try {
     runs = expand(spec);
   } catch (const InputError& e) {
-    auto [node, field] = where(e.field());
+    auto [node, field] = where_given(root, e.field());
     p.fail(node, field, e.message());
   }
 
@@ -334,7 +359,7 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
     const Hparams& h = run.hparams;
     const double val = h.has("val_count") ? h.number("val_count") : kWorkerValCount;
     auto fail_at = [&](const std::string& key, const std::string& message) {
-      auto [node, field] = where(key);
+      auto [node, field] = where_given(root, key);
       p.fail(node, field, fmt::format("{} (run {}, seed {})", message, run.cell, h.text("seed")));
     };
     if (h.has("early_stopping") && h.number("early_stopping") > 0 && val == 0)
@@ -381,11 +406,31 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
                            "cells",
                            fitted_cells.size(), fitted_runs, needed, spec.law, needed));
     } else if (cells.size() < needed) {
-      p.fail(grid, "grid",
+      p.fail(root["grid"], "grid",
              fmt::format("has {} cells, fewer than the {} parameters of {}: no fit could determine them",
                          cells.size(), needed, spec.law));
     }
   }
+}
+
+}  // namespace
+
+SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
+  Parser p(source);
+  // Invalid YAML, a second document, a key given twice (at any depth): InputErrors.
+  YAML::Node root = load_one_document(yaml, source);
+  if (!root.IsMap()) throw InputError(source, root.Mark().line + 1, "", "a sweep spec is a map (name:, grid:, ...)");
+
+  SweepSpec spec;
+  spec.source = source;
+  spec.text = yaml;
+  read_fields(p, root, spec);
+  read_grid(p, root, spec);
+  read_sizes(p, root, spec);
+  read_fit_set(p, root, spec);
+  const laws::LawInfo& law = read_law(p, root, spec);
+  read_target(p, root, spec);
+  check_runs(p, root, spec, law);
   return spec;
 }
 
