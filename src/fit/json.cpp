@@ -147,6 +147,20 @@ class Reader {
     if (!v.is_array()) fail(path, fmt::format("expected an array, got {}", v.type_name()));
     return v;
   }
+  // An array whose entries are named, in order, as law `law` declares its `noun`s (input, given,
+  // parameter): its length and every entry's "name" are checked. Returns the array.
+  const json& named_as_law(const json& v, const std::string& path, std::string_view law, std::string_view noun,
+                           const std::vector<std::string_view>& expected) const {
+    const json& entries = array(v, path);
+    if (entries.size() != expected.size())
+      fail(path, fmt::format("law {} has {} {}s, the file {}", law, expected.size(), noun, entries.size()));
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const std::string name_path = join(index(path, i), "name");
+      std::string got = string(at(entries[i], "name", index(path, i)), name_path);
+      if (got != expected[i]) fail(name_path, fmt::format("'{}' is not law {}'s {} '{}'", got, law, noun, expected[i]));
+    }
+    return entries;
+  }
   std::vector<double> numbers(const json& v, const std::string& path, bool allow_null = false) const {
     std::vector<double> out;
     const json& a = array(v, path);
@@ -198,15 +212,10 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
   r.seed = field("seed").get<std::uint64_t>();
 
   // Inputs: exactly the law's, in its order, each scale finite and positive.
-  const json& inputs = in.array(field("inputs"), name("inputs"));
-  if (inputs.size() != law->inputs.size())
-    in.fail(name("inputs"), fmt::format("law {} has {} inputs, the file {}", r.law, law->inputs.size(), inputs.size()));
+  const json& inputs = in.named_as_law(field("inputs"), name("inputs"), r.law, "input", law->inputs);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string path = Reader::index(name("inputs"), i);
-    std::string input_name = in.string(in.at(inputs[i], "name", path), Reader::join(path, "name"));
-    if (input_name != law->inputs[i])
-      in.fail(Reader::join(path, "name"), fmt::format("'{}' is not law {}'s input '{}'", input_name, r.law, law->inputs[i]));
-    r.input_names.push_back(input_name);
+    r.input_names.emplace_back(law->inputs[i]);
     r.input_columns.push_back(in.string(in.at(inputs[i], "column", path), Reader::join(path, "column")));
     double scale = in.number(in.at(inputs[i], "scale", path), Reader::join(path, "scale"));
     if (!(scale > 0)) in.fail(Reader::join(path, "scale"), fmt::format("must be positive, got {}", scale));
@@ -218,14 +227,10 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
     in.fail(name("normalized"), fmt::format("is {} but the input scales say {}", normalized, scaled));
 
   // Givens: the law's, in order; a constant must be finite and positive (eps0 > 0).
-  const json& givens = in.array(field("givens"), name("givens"));
-  if (givens.size() != law->givens.size())
-    in.fail(name("givens"), fmt::format("law {} has {} givens, the file {}", r.law, law->givens.size(), givens.size()));
+  const json& givens = in.named_as_law(field("givens"), name("givens"), r.law, "given", law->givens);
   for (std::size_t g = 0; g < givens.size(); ++g) {
     const std::string path = Reader::index(name("givens"), g);
-    std::string given_name = in.string(in.at(givens[g], "name", path), Reader::join(path, "name"));
-    if (given_name != law->givens[g])
-      in.fail(Reader::join(path, "name"), fmt::format("'{}' is not law {}'s given '{}'", given_name, r.law, law->givens[g]));
+    const std::string given_name(law->givens[g]);
     r.given_names.push_back(given_name);
     const json& given = givens[g];
     if (given.contains("value")) {
@@ -241,18 +246,15 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
   }
 
   // Parameters: the law's names in order, bounds within the law's, values within the bounds.
-  const json& params = in.array(field("parameters"), name("parameters"));
-  if (params.size() != law->parameters.size())
-    in.fail(name("parameters"),
-            fmt::format("law {} has {} parameters, the file {}", r.law, law->parameters.size(), params.size()));
+  std::vector<std::string_view> parameter_names;
+  for (const auto& p : law->parameters) parameter_names.push_back(p.name);
+  const json& params = in.named_as_law(field("parameters"), name("parameters"), r.law, "parameter", parameter_names);
   for (std::size_t k = 0; k < params.size(); ++k) {
     const std::string path = Reader::index(name("parameters"), k);
     const auto& declared = law->parameters[k];
     const json& p = params[k];
     ParameterResult result;
-    result.name = in.string(in.at(p, "name", path), Reader::join(path, "name"));
-    if (result.name != declared.name)
-      in.fail(Reader::join(path, "name"), fmt::format("'{}' is not law {}'s parameter '{}'", result.name, r.law, declared.name));
+    result.name = std::string(declared.name);
     const std::string where = Reader::join(name("parameters"), result.name);
     result.lower = in.number(in.at(p, "lower", path), where + ".lower");
     result.upper = in.number(in.at(p, "upper", path), where + ".upper");
