@@ -2,6 +2,7 @@
 // so the sweep's reliability tests can run hundreds of runs and kill things at random moments.
 //
 //   fake_worker train --config RUN/hparams.yaml --out RUN [--threads N]
+//   fake_worker serve      a zygote (zygote/zygote.h), as `scalelab-worker serve`: one child per run
 //
 // The test error follows rosenfeld2020 in (m, n) with a little seed noise, so a fit on fake results
 // behaves. Environment, for the tests:
@@ -33,6 +34,7 @@
 #include "store/hparams.h"
 #include "store/worker_exit.h"
 #include "table/table.h"
+#include "zygote/zygote.h"
 
 namespace fs = std::filesystem;
 using scalelab::Hparams;
@@ -56,16 +58,8 @@ void append_line(const char* path, const std::string& line) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  fs::path config, out;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0) config = argv[i + 1];
-    if (std::strcmp(argv[i], "--out") == 0) out = argv[i + 1];
-  }
-  if (argc < 2 || std::strcmp(argv[1], "train") != 0 || config.empty() || out.empty()) {
-    fmt::print(stderr, "usage: fake_worker train --config FILE --out DIR [--threads N]\n");
-    return exit_status(WorkerExit::bad_input);
-  }
+// One run: what `fake_worker train --config CONFIG --out OUT` does.
+int fake_run(const fs::path& config, const fs::path& out) {
   Hparams h;
   try {
     h = Hparams::read(config);
@@ -132,4 +126,22 @@ int main(int argc, char** argv) {
   scalelab::write_file_atomic(out / "result.json", result.dump(2));
   if (const char* log = std::getenv("FAKE_LOG")) append_line(log, fmt::format("{} {}\n", out.filename().string(), getpid()));
   return exit_status(diverged ? WorkerExit::diverged : WorkerExit::done);
+}
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "serve") == 0) {
+    scalelab::ZygoteHooks hooks;
+    hooks.run = [](const scalelab::RunRequest& r) { return fake_run(r.dir / "hparams.yaml", r.dir); };
+    return scalelab::serve_zygote(STDIN_FILENO, STDOUT_FILENO, hooks);
+  }
+  fs::path config, out;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0) config = argv[i + 1];
+    if (std::strcmp(argv[i], "--out") == 0) out = argv[i + 1];
+  }
+  if (argc < 2 || std::strcmp(argv[1], "train") != 0 || config.empty() || out.empty()) {
+    fmt::print(stderr, "usage: fake_worker train --config FILE --out DIR [--threads N] | fake_worker serve\n");
+    return exit_status(WorkerExit::bad_input);
+  }
+  return fake_run(config, out);
 }

@@ -172,4 +172,12 @@ std::unique_ptr<Dataset> open_dataset(const std::string& name, const std::filesy
   return it->second(base);
 }
 
+std::shared_ptr<const Dataset> shared_dataset(const std::string& name, const std::filesystem::path& root) {
+  static std::map<std::pair<std::string, std::filesystem::path>, std::shared_ptr<const Dataset>> loaded;
+  const auto key = std::make_pair(name, root.empty() ? default_data_root() : root);
+  auto it = loaded.find(key);
+  if (it == loaded.end()) it = loaded.emplace(key, open_dataset(name, key.second)).first;
+  return it->second;
+}
+
 }  // namespace scalelab

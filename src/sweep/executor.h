@@ -27,6 +27,9 @@ struct JobEnd {
   int exit_code = -1;  // the worker's exit status (store/worker_exit.h); -1 when a signal ended it
   int signal = 0;      // the signal that ended it, else 0
   bool cancelled = false;  // ended by cancel_all(), so it says nothing about the run
+  // The process that ran it died (a zygote killed): the run was killed with it, through no fault of
+  // its own, and is to be run again (unless it had finished: its directory says).
+  bool worker_lost = false;
   double wall_s = 0;
 };
 
@@ -45,18 +48,32 @@ class Executor {
   virtual void cancel(const std::string& id) = 0;
 };
 
-// The command that runs one job, e.g. {"scalelab-worker", "train", "--config", DIR/hparams.yaml,
-// "--out", DIR, "--threads", "2"}. Injectable, so tests run a fake worker.
-using WorkerCommand = std::function<std::vector<std::string>(const Job&)>;
+// The worker program and how it is called: once per run (`train`), or once per sweep as a zygote
+// that forks a child per run (`serve`, zygote/zygote.h). Tests point it at a fake worker.
+struct WorkerCommand {
+  std::filesystem::path program;  // e.g. build/bin/scalelab-worker; empty: none given
+  // {program, "train", "--config", DIR/hparams.yaml, "--out", DIR, "--threads", N}
+  std::vector<std::string> train(const Job& job) const;
+  std::vector<std::string> serve() const;  // {program, "serve"}
+  explicit operator bool() const { return !program.empty(); }
+};
 WorkerCommand scalelab_worker_command(const std::filesystem::path& worker);
 
 // Makes the executor a sweep runs through: `slots` runs at once, each started with `command`.
 using ExecutorFactory = std::function<std::unique_ptr<Executor>(int slots, WorkerCommand command)>;
 
-// One child process per run on this machine, at most `slots` at once. Each child runs in its own
-// process group (a terminal's Ctrl-C reaches the sweep, which stops the children itself) and dies
-// with the sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan writing into a run directory.
-// Its stdout and stderr go to DIR/worker.log; its environment is the sweep's plus SCALELAB_CLAIM.
-std::unique_ptr<Executor> make_local_executor(int slots, WorkerCommand command);
+// Runs on this machine, at most `slots` at once, each in its own process, which runs in its own
+// process group (a terminal's Ctrl-C reaches the sweep, which stops the runs itself) and dies with
+// the sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan writing into a run directory. Each
+// run's stdout and stderr go to DIR/worker.log; its environment is the sweep's plus SCALELAB_CLAIM.
+//
+// make_zygote_executor (`local`, the default): one `worker serve` process per sweep loads libtorch and
+// the dataset once and forks every run from that state (zygote/zygote.h): a run starts in
+// milliseconds. If the zygote itself dies (kill -9), the runs it was training end with
+// JobEnd::worker_lost and a new zygote serves the next start.
+// make_process_executor (`process`): a fresh `worker train` process per run, which pays libtorch's
+// and the dataset's start-up (about 2 s) every run.
+std::unique_ptr<Executor> make_zygote_executor(int slots, WorkerCommand command);
+std::unique_ptr<Executor> make_process_executor(int slots, WorkerCommand command);
 
 }  // namespace scalelab

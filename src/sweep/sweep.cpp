@@ -258,6 +258,15 @@ class SweepLoop {
         redraw_ = true;
         continue;
       }
+      if (end.worker_lost) {
+        // The process that ran it died (a zygote killed), not the run: pending again, it is claimed
+        // again at once, and a directory that already holds its result is recorded then, not rerun.
+        store_.release(end.id);
+        last_event_ = fmt::format("to run again (its worker process died): {}", run_label(*plan_.by_id.at(end.id)));
+        mine_.erase(end.id);
+        redraw_ = true;
+        continue;
+      }
       auto verdict = judge(end, store_.run_dir(end.id), record.hparams);
       if (verdict.status == RunStatus::failed) write_failure(store_.run_dir(end.id), verdict.message);
       store_.finish(end.id, verdict.status, verdict.result, verdict.message, end.wall_s);

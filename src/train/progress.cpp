@@ -41,12 +41,11 @@ void ProgressBar::step(int epoch, long long step, double loss, double samples_pe
                    format_duration(seconds_left(done))));
 }
 
-void ProgressBar::epoch_done(int epoch, double train_loss, double val_error, double test_error,
-                             double samples_per_s) {
+void ProgressBar::epoch_done(int epoch, double train_loss, double val_error, double samples_per_s) {
   if (!out_) return;
   const std::string line =
-      fmt::format("[{}] epoch {}/{}  train loss {:.4f}  val error {:.4f}  test error {:.4f}  {:.0f} samples/s  {} left",
-                  label_, epoch, epochs_, train_loss, val_error, test_error, samples_per_s,
+      fmt::format("[{}] epoch {}/{}  train loss {:.4f}  val error {:.4f}  {:.0f} samples/s  {} left",
+                  label_, epoch, epochs_, train_loss, val_error, samples_per_s,
                   format_duration(seconds_left(double(epoch) / epochs_)));
   if (interactive_) {
     draw(line);  // keep the epoch's summary on screen, then start the bar on a fresh line

@@ -16,7 +16,7 @@ class ProgressBar {
   // After a training step of epoch (1-based), step (1-based) in it.
   void step(int epoch, long long step, double loss, double samples_per_s);
   // After an epoch's evaluation.
-  void epoch_done(int epoch, double train_loss, double val_error, double test_error, double samples_per_s);
+  void epoch_done(int epoch, double train_loss, double val_error, double samples_per_s);
   void finish(const std::string& message);  // leaves the cursor on a fresh line
 
  private:

@@ -104,6 +104,9 @@ class TrainingRun {
 // Threads for libtorch's intra-op work (and OpenBLAS under it). 0: every core this process may run on.
 // Call once, before the first TrainingRun; returns the number set.
 int set_threads(int threads);
+// Reads a dataset into this process's cache (data/dataset.h shared_dataset), so that runs started
+// later, or forked later, find it loaded. Throws InputError like TrainingRun.
+void preload_dataset(const std::string& name, const std::filesystem::path& data_root = {});
 bool cuda_available();
 // Makes glibc keep freed memory for reuse instead of returning it to the kernel. Every training step
 // allocates and frees activations of hundreds of KB; by default each came back as fresh pages from

@@ -30,6 +30,10 @@ void keep_freed_memory() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+void preload_dataset(const std::string& name, const std::filesystem::path& data_root) {
+  shared_dataset(name, data_root);
+}
+
 int set_threads(int threads) {
   // One thread unless asked: on the 2-core machines two OpenMP threads ran 2.5x (WRN) to 7x (MLP)
   // slower than one, even idle (docs/training.md). A sweep gets throughput from parallel jobs instead.
@@ -68,7 +72,7 @@ TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) :
     s.device = torch::Device(torch::kCUDA);
   }
 
-  const auto data = open_dataset(config.dataset, options.data_root);
+  const auto data = shared_dataset(config.dataset, options.data_root);  // read once per zygote
   const auto& info = data->info();
   ModelSpec& spec = s.config.model;
   spec.input_channels = info.channels;
@@ -194,9 +198,11 @@ EpochPass train_epoch(ClassifierImpl& model, Sgd& optimizer, const Examples& tra
   return pass;
 }
 
-// The epoch's metrics: the pass's training loss and error, the validation and test sets evaluated.
-EpochMetrics epoch_metrics(ClassifierImpl& model, const Examples& val, const Examples& test, int epoch,
-                           const EpochPass& pass, Clock::time_point run_start) {
+// The epoch's metrics: the pass's training loss and error and the validation set evaluated. The test
+// set is evaluated once, at the end, with the best epoch's weights (test_best_epoch): its numbers are
+// reported only for that epoch, and evaluating it every epoch cost a third of the demo's FLOPs.
+EpochMetrics epoch_metrics(ClassifierImpl& model, const Examples& val, int epoch, const EpochPass& pass,
+                           Clock::time_point run_start) {
   EpochMetrics e;
   e.epoch = epoch;
   e.train_loss = pass.loss_sum / double(pass.seen);
@@ -204,33 +210,75 @@ EpochMetrics epoch_metrics(ClassifierImpl& model, const Examples& val, const Exa
   // Without a validation split (val_count 0) its metrics are NaN (null in JSON), and the last
   // epoch counts as the best.
   const auto val_eval = val.size() > 0 ? evaluate(model, val) : Evaluation{NAN, NAN};
-  const auto test_eval = evaluate(model, test);
   e.val_error = val_eval.error;
   e.val_loss = val_eval.loss;
-  e.test_error = test_eval.error;
-  e.test_loss = test_eval.loss;
+  e.test_error = e.test_loss = NAN;  // not evaluated (yet)
   e.lr = pass.lr;
   e.wall_s = seconds_since(run_start);
   e.samples_per_s = double(pass.seen) / pass.seconds;
   return e;
 }
 
-// Weights can overflow without the training loss showing it yet.
-bool evaluation_diverged(const EpochMetrics& e, bool has_val) {
-  return (has_val && !std::isfinite(e.val_loss)) || !std::isfinite(e.test_loss);
-}
+// The weights of the best epoch so far, kept in memory: parameters and buffers (batch-norm
+// statistics), copied exactly.
+class BestWeights {
+ public:
+  void keep(ClassifierImpl& model) {
+    torch::NoGradGuard no_grad;
+    const auto tensors = all_tensors(model);
+    if (kept_.empty())
+      for (const auto& t : tensors) kept_.push_back(torch::empty_like(t));
+    for (std::size_t i = 0; i < tensors.size(); ++i) kept_[i].copy_(tensors[i]);
+  }
+  void restore(ClassifierImpl& model) const {
+    torch::NoGradGuard no_grad;
+    auto tensors = all_tensors(model);
+    for (std::size_t i = 0; i < tensors.size(); ++i) tensors[i].copy_(kept_[i]);
+  }
+  bool empty() const { return kept_.empty(); }
 
-// Keeps the epoch; a new best (by validation error, or the last one without validation) is
-// checkpointed.
-void record_epoch(RunResult& result, const EpochMetrics& e, bool has_val, ClassifierImpl& model,
-                  const std::filesystem::path& checkpoint) {
+ private:
+  static std::vector<torch::Tensor> all_tensors(ClassifierImpl& model) {
+    auto tensors = model.parameters();
+    for (auto& b : model.buffers()) tensors.push_back(b);
+    return tensors;
+  }
+  std::vector<torch::Tensor> kept_;
+};
+
+// Weights can overflow without the training loss showing it yet.
+bool evaluation_diverged(const EpochMetrics& e, bool has_val) { return has_val && !std::isfinite(e.val_loss); }
+
+// Keeps the epoch; a new best (by validation error, or the last one without validation) keeps its
+// weights.
+void record_epoch(RunResult& result, const EpochMetrics& e, bool has_val, ClassifierImpl& model, BestWeights& best) {
   result.history.push_back(e);
   result.epochs_run = e.epoch;
   if (!result.best || e.val_error < result.best->val_error || !has_val) {
     result.best = e;
     result.best_epoch = e.epoch;
-    if (!checkpoint.empty()) save_checkpoint(model, checkpoint);
+    best.keep(model);
   }
+}
+
+// The test set, evaluated once with the best epoch's weights (left in the model); its numbers go into
+// that epoch's metrics. A loss that is not finite there means the run diverged at that epoch, as a
+// non-finite validation loss would have.
+void test_best_epoch(RunResult& result, ClassifierImpl& model, const BestWeights& best, const Examples& test,
+                     const std::filesystem::path& checkpoint) {
+  if (!result.best || best.empty()) return;
+  best.restore(model);
+  const Evaluation t = evaluate(model, test);
+  if (!std::isfinite(t.loss)) {
+    result.status = "diverged";
+    result.diverged_at_epoch = result.best_epoch;
+    return;
+  }
+  result.best->test_error = t.error;
+  result.best->test_loss = t.loss;
+  for (auto& e : result.history)
+    if (e.epoch == result.best_epoch) e.test_error = t.error, e.test_loss = t.loss;
+  if (!checkpoint.empty()) save_checkpoint(model, checkpoint);
 }
 
 }  // namespace
@@ -247,6 +295,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   result.train_samples = s.train.size();
 
   Sgd optimizer(model.parameters(), c.momentum, c.weight_decay);
+  BestWeights best;
   // Batch order from its own generator, so it does not depend on how many draws initialisation took.
   auto order_generator = at::detail::createCPUGenerator(c.seed * 0x9E3779B97F4A7C15ull + 1);
   StepCounter steps;
@@ -260,7 +309,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
     EpochMetrics e;
     bool diverged = pass.diverged;
     if (!diverged) {
-      e = epoch_metrics(model, s.val, s.test, epoch, pass, start);
+      e = epoch_metrics(model, s.val, epoch, pass, start);
       diverged = evaluation_diverged(e, has_val);
     }
     if (diverged) {
@@ -270,15 +319,18 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
       break;
     }
 
-    record_epoch(result, e, has_val, model, s.checkpoint);
-    bar.epoch_done(epoch, e.train_loss, e.val_error, e.test_error, e.samples_per_s);
+    record_epoch(result, e, has_val, model, best);
+    bar.epoch_done(epoch, e.train_loss, e.val_error, e.samples_per_s);
     if (on_epoch) on_epoch(result.history);
     if (c.early_stopping > 0 && epoch - result.best_epoch >= c.early_stopping) {
       bar.finish(fmt::format("early stop: no better val error for {} epochs", c.early_stopping));
       break;
     }
   }
+  test_best_epoch(result, model, best, s.test, s.checkpoint);
   result.wall_s = seconds_since(start);
+  if (result.status == "diverged" && result.best)
+    bar.finish(fmt::format("diverged: test loss not finite with the weights of the best epoch ({})", result.best_epoch));
   if (result.status == "done" && result.best)
     bar.finish(fmt::format("done in {}: test error {:.4f} at best val epoch {}", format_duration(result.wall_s),
                            result.best->test_error, result.best_epoch));

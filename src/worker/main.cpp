@@ -1,10 +1,15 @@
 // scalelab-worker: trains one model and writes its run directory (docs/run-directory.md).
 //   scalelab-worker train --config RUN/hparams.yaml --out RUN [--threads N]
 //   scalelab-worker train --model wrn --width 0.25 --depth 10 --data-fraction 0.125 --out runs/x
+//   scalelab-worker serve     a zygote for a sweep (zygote/zygote.h): requests on stdin, one forked
+//                             child per run, each doing what `train --config RUN/hparams.yaml --out RUN`
+//                             does, with the dataset read once by the zygote
 // Exit status: WorkerExit (store/worker_exit.h): done, diverged, bad input (nothing written), claim lost
 // (the run was taken over by another sweep: RUN/claim no longer holds $SCALELAB_CLAIM; nothing more
 // written), failed (anything else).
 // It is a process of its own so that a crash or a NaN takes down one run, never the sweep.
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -18,6 +23,7 @@
 #include "train/run_files.h"
 #include "train/train.h"
 #include "train/worker_flags.h"
+#include "zygote/zygote.h"
 
 namespace fs = std::filesystem;
 using namespace scalelab;
@@ -108,20 +114,8 @@ int train(const Flags& f) {
   return exit_status(result.status == "diverged" ? WorkerExit::diverged : WorkerExit::done);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"scalelab-worker: train one model and write its run directory (docs/run-directory.md)"};
-  app.require_subcommand(1);
-  Flags flags;
-  auto* train_command = app.add_subcommand("train", "train one model");
-  add_train_flags(*train_command, flags);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return exit_status(code == 0 ? WorkerExit::done : WorkerExit::bad_input);  // --help exits done
-  }
+// One run, start to end: the exit status says how it ended (store/worker_exit.h).
+int train_and_report(const Flags& flags) {
   try {
     return train(flags);
   } catch (const LostClaim&) {
@@ -135,4 +129,44 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "scalelab-worker: failed: {}\n", e.what());
     return exit_status(WorkerExit::failed);
   }
+}
+
+int serve() {
+  keep_freed_memory();  // inherited by every child
+  // No OpenMP thread pool may exist before a fork: a child would wait on threads it does not have.
+  // Each child sets its own count (train() -> set_threads).
+  set_threads(1);
+  ZygoteHooks hooks;
+  hooks.prepare = [](const RunRequest& request) {
+    preload_dataset(read_hparams(request.dir / "hparams.yaml").dataset);
+  };
+  hooks.run = [](const RunRequest& request) {
+    Flags flags;
+    flags.config_path = (request.dir / "hparams.yaml").string();
+    flags.out = request.dir.string();
+    flags.threads = request.threads;
+    return train_and_report(flags);
+  };
+  return serve_zygote(STDIN_FILENO, STDOUT_FILENO, hooks);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"scalelab-worker: train one model and write its run directory (docs/run-directory.md)"};
+  app.require_subcommand(1);
+  Flags flags;
+  auto* train_command = app.add_subcommand("train", "train one model");
+  add_train_flags(*train_command, flags);
+  auto* serve_command = app.add_subcommand(
+      "serve", "a sweep's zygote: load once, fork a child per run requested on stdin (zygote/zygote.h); not for "
+               "use by hand");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return exit_status(code == 0 ? WorkerExit::done : WorkerExit::bad_input);  // --help exits done
+  }
+  if (serve_command->parsed()) return serve();
+  return train_and_report(flags);
 }

@@ -17,12 +17,12 @@ namespace {
 
 using namespace scalelab::testing;
 
-// Starts every job through the local executor, counting the jobs by run id: proof that the sweep used
+// Starts every job through the local (zygote) executor, counting the jobs by run id: proof that the sweep used
 // this executor for every run, and started each once.
 class CountingExecutor : public Executor {
  public:
   CountingExecutor(int slots, WorkerCommand command, std::map<std::string, int>& starts)
-      : local_(make_local_executor(slots, std::move(command))), starts_(starts) {}
+      : local_(make_zygote_executor(slots, std::move(command))), starts_(starts) {}
   int slots() const override { return local_->slots(); }
   int running() const override { return local_->running(); }
   void start(const Job& job) override {

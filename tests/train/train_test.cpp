@@ -81,10 +81,13 @@ TEST(Trainer, HugeLearningRateIsRecordedAsDiverged) {
   EXPECT_EQ(json["diverged_at_epoch"], *result.diverged_at_epoch);
 }
 
+// Every epoch's numbers; test numbers exist only at the best epoch (NaN, which never compares equal,
+// becomes -1 elsewhere).
 std::vector<std::vector<double>> numbers_of(const RunResult& r) {
   std::vector<std::vector<double>> rows;
+  auto tested = [](double v) { return std::isnan(v) ? -1.0 : v; };
   for (const auto& e : r.history)
-    rows.push_back({e.train_loss, e.train_error, e.val_error, e.val_loss, e.test_error, e.test_loss, e.lr});
+    rows.push_back({e.train_loss, e.train_error, e.val_error, e.val_loss, tested(e.test_error), tested(e.test_loss), e.lr});
   return rows;
 }
 
@@ -98,6 +101,35 @@ TEST(Trainer, SameSeedGivesIdenticalMetrics) {
     c.seed = 2;
     EXPECT_NE(numbers_of(a), numbers_of(TrainingRun(c).run())) << family;
   }
+}
+
+// The test set is evaluated once, at the end, with the best epoch's weights: only that epoch has test
+// numbers, and they are the run's.
+TEST(Trainer, TheTestSetIsEvaluatedOnlyForTheBestEpoch) {
+  set_threads(1);
+  TrainConfig c = synthetic();
+  c.epochs = 6;
+  c.lr = 0.5;  // noisy enough that the last epoch is not the best one
+  c.seed = 3;
+  const auto result = TrainingRun(c).run();
+  ASSERT_EQ(result.status, "done");
+  ASSERT_TRUE(result.best);
+  int tested = 0;
+  for (const auto& e : result.history) {
+    EXPECT_TRUE(std::isfinite(e.val_error)) << e.epoch;
+    if (std::isfinite(e.test_error)) {
+      ++tested;
+      EXPECT_EQ(e.epoch, result.best_epoch);
+      EXPECT_EQ(e.test_error, result.best->test_error);
+      EXPECT_EQ(e.test_loss, result.best->test_loss);
+    } else {
+      EXPECT_TRUE(std::isnan(e.test_loss)) << e.epoch;
+    }
+  }
+  EXPECT_EQ(tested, 1);
+  EXPECT_LT(result.best_epoch, result.epochs_run) << "pick a seed or rate whose best epoch is not the last";
+  const auto lines = metrics_jsonl(result.history);
+  EXPECT_NE(lines.find("\"test_error\":null"), std::string::npos) << lines;
 }
 
 TEST(Trainer, EarlyStoppingStopsAfterPatience) {
@@ -222,14 +254,14 @@ TEST(Progress, PlainLinesWhenNotATerminal) {
   {
     ProgressBar bar(out, "mlp", 2, 10, /*interactive=*/false);
     bar.step(1, 5, 0.9, 100);  // silent off a terminal
-    bar.epoch_done(1, 0.8, 0.3, 0.31, 1000);
+    bar.epoch_done(1, 0.8, 0.3, 1000);
     bar.finish("done");
   }
   std::fclose(out);
   const std::string s(text, size);
   std::free(text);
   EXPECT_EQ(s.find('\r'), std::string::npos);
-  EXPECT_NE(s.find("epoch 1/2  train loss 0.8000  val error 0.3000  test error 0.3100"), std::string::npos) << s;
+  EXPECT_NE(s.find("epoch 1/2  train loss 0.8000  val error 0.3000  1000 samples/s"), std::string::npos) << s;
   EXPECT_EQ(format_duration(187), "3m07s");
 }
 

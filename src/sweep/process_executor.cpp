@@ -1,21 +1,14 @@
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <map>
-#include <stdexcept>
 #include <thread>
 
-#include <fmt/core.h>
-
-#include "store/claim.h"
 #include "sweep/executor.h"
-
-extern char** environ;
+#include "sweep/spawn.h"
 
 namespace scalelab {
 
@@ -23,55 +16,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class LocalExecutor : public Executor {
+// One `worker train` process per run.
+class ProcessExecutor : public Executor {
  public:
-  LocalExecutor(int slots, WorkerCommand command) : slots_(slots), command_(std::move(command)) {}
-  ~LocalExecutor() override { cancel_all(); }
+  ProcessExecutor(int slots, WorkerCommand command) : slots_(slots), command_(std::move(command)) {}
+  ~ProcessExecutor() override { cancel_all(); }
 
   int slots() const override { return slots_; }
   int running() const override { return static_cast<int>(children_.size()); }
 
   void start(const Job& job) override {
-    auto argv_strings = command_(job);
-    std::vector<char*> argv;
-    for (auto& s : argv_strings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    // The environment is built before fork: the child may only make async-signal-safe calls.
-    std::string claim_var = std::string(kClaimEnv) + "=" + job.claim;
-    std::vector<char*> envp;
-    for (char** e = environ; *e; ++e)
-      if (std::strncmp(*e, kClaimEnv, std::strlen(kClaimEnv)) != 0 || (*e)[std::strlen(kClaimEnv)] != '=') envp.push_back(*e);
-    if (!job.claim.empty()) envp.push_back(claim_var.data());
-    envp.push_back(nullptr);
-    auto log = (job.dir / "worker.log").string();
-    pid_t parent = getpid();
-
-    pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error(fmt::format("cannot start a worker: {}", std::strerror(errno)));
-    if (pid == 0) {
-      // Child: only async-signal-safe calls until exec.
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);  // the sweep died before prctl took effect
-      signal(SIGINT, SIG_DFL);
-      signal(SIGTERM, SIG_DFL);
-      signal(SIGHUP, SIG_DFL);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      int devnull = open("/dev/null", O_RDONLY);
-      if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-      execve(argv[0], argv.data(), envp.data());
-      const char msg[] = "scalelab: cannot execute the worker\n";
-      (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-      _exit(127);
+    const int log = open((job.dir / "worker.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_t pid = -1;
+    try {
+      pid = spawn_worker(command_.train(job), job.claim, devnull, log, log);
+    } catch (...) {
+      if (log >= 0) close(log);
+      if (devnull >= 0) close(devnull);
+      throw;
     }
-    setpgid(pid, pid);  // also from the parent, so the group exists before any kill below
+    if (log >= 0) close(log);
+    if (devnull >= 0) close(devnull);
     children_[pid] = {job.id, Clock::now(), false};
   }
 
@@ -143,15 +109,8 @@ class LocalExecutor : public Executor {
 
 }  // namespace
 
-WorkerCommand scalelab_worker_command(const std::filesystem::path& worker) {
-  return [worker](const Job& job) {
-    return std::vector<std::string>{worker.string(), "train", "--config", (job.dir / "hparams.yaml").string(),
-                                    "--out", job.dir.string(), "--threads", std::to_string(job.threads)};
-  };
-}
-
-std::unique_ptr<Executor> make_local_executor(int slots, WorkerCommand command) {
-  return std::make_unique<LocalExecutor>(slots, std::move(command));
+std::unique_ptr<Executor> make_process_executor(int slots, WorkerCommand command) {
+  return std::make_unique<ProcessExecutor>(slots, std::move(command));
 }
 
 }  // namespace scalelab
