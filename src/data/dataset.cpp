@@ -1,5 +1,6 @@
 #include "data/dataset.h"
 
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -73,6 +74,21 @@ IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
 
 namespace {
 
+// Memory for a dataset's inputs, which a worker zygote shares with every run it forks: 2 MiB-aligned
+// and advised for transparent huge pages, so that a fork copies one page-table entry per 2 MiB instead
+// of one per 4 KiB (Fashion-MNIST's 220 MB: ~110 instead of ~54,000) and a run's exit unmaps as few.
+// Where the kernel gives no huge pages it is ordinary memory.
+at::Tensor shared_input_tensor(at::IntArrayRef shape) {
+  constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  std::size_t bytes = sizeof(float);
+  for (auto d : shape) bytes *= std::size_t(d);
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* memory = std::aligned_alloc(kHugePage, bytes);
+  if (!memory) throw std::bad_alloc();
+  madvise(memory, bytes, MADV_HUGEPAGE);  // advice: an error only means no huge pages
+  return torch::from_blob(memory, shape, [](void* p) { std::free(p); }, torch::kFloat32);
+}
+
 // The catalogue's entry for a reader: its shape and sizes are what the reader must load.
 DatasetInfo info_of(std::string_view name) {
   const DatasetEntry* entry = find_dataset(name);
@@ -111,7 +127,7 @@ class FashionMnist : public Dataset {
     float normalised[256];
     for (int v = 0; v < 256; ++v) normalised[v] = float((v / 255.0 - kMean) / kStd);
     Examples examples;
-    examples.inputs = torch::empty({n, info_.channels, info_.height, info_.width}, torch::kFloat32);
+    examples.inputs = shared_input_tensor({n, info_.channels, info_.height, info_.width});
     float* out = examples.inputs.data_ptr<float>();
     for (std::size_t i = 0; i < images.bytes.size(); ++i) out[i] = normalised[images.bytes[i]];
     examples.labels =

@@ -53,36 +53,44 @@ std::int64_t subset_size(std::int64_t n, const SubsetRequest& request) {
   return m;
 }
 
-SplitIndices stratified_split(const std::vector<std::int64_t>& labels, int classes, const SubsetRequest& request) {
+std::vector<std::int64_t> stratified_order(const std::vector<std::int64_t>& labels, int classes, std::uint64_t seed) {
   const auto n = static_cast<std::int64_t>(labels.size());
-  const std::int64_t m = subset_size(n, request);
-
   std::vector<std::vector<std::int64_t>> by_class(classes);
   for (std::int64_t i = 0; i < n; ++i) by_class.at(labels[i]).push_back(i);
 
-  std::mt19937_64 rng(request.seed);
+  std::mt19937_64 rng(seed);
   struct Slot {
     double key;
     int cls;
     std::int64_t index;
   };
-  std::vector<Slot> order;
-  order.reserve(n);
+  std::vector<Slot> slots;
+  slots.reserve(n);
   for (int c = 0; c < classes; ++c) {
     auto& members = by_class[c];
     for (std::size_t i = members.size(); i > 1; --i) std::swap(members[i - 1], members[below(rng, i)]);
     const double size = double(members.size());
-    for (std::size_t j = 0; j < members.size(); ++j) order.push_back({(double(j) + 0.5) / size, c, members[j]});
+    for (std::size_t j = 0; j < members.size(); ++j) slots.push_back({(double(j) + 0.5) / size, c, members[j]});
   }
-  std::sort(order.begin(), order.end(),
+  std::sort(slots.begin(), slots.end(),
             [](const Slot& a, const Slot& b) { return a.key != b.key ? a.key < b.key : a.cls < b.cls; });
+  std::vector<std::int64_t> order;
+  order.reserve(n);
+  for (const auto& slot : slots) order.push_back(slot.index);
+  return order;
+}
 
+SplitIndices split_of_order(const std::vector<std::int64_t>& order, const SubsetRequest& request) {
+  const std::int64_t m = subset_size(static_cast<std::int64_t>(order.size()), request);
   SplitIndices split;
-  split.val.reserve(request.val_count);
-  split.train.reserve(m);
-  for (std::int64_t i = 0; i < request.val_count; ++i) split.val.push_back(order[i].index);
-  for (std::int64_t i = 0; i < m; ++i) split.train.push_back(order[request.val_count + i].index);
+  split.val.assign(order.begin(), order.begin() + request.val_count);
+  split.train.assign(order.begin() + request.val_count, order.begin() + request.val_count + m);
   return split;
+}
+
+SplitIndices stratified_split(const std::vector<std::int64_t>& labels, int classes, const SubsetRequest& request) {
+  subset_size(static_cast<std::int64_t>(labels.size()), request);  // a bad request fails before any work
+  return split_of_order(stratified_order(labels, classes, request.seed), request);
 }
 
 }  // namespace scalelab

@@ -30,6 +30,14 @@ struct SplitIndices {
 // request does not fit the data or selects no training example.
 SplitIndices stratified_split(const std::vector<std::int64_t>& labels, int classes, const SubsetRequest& request);
 
+// The stratified order itself (it depends only on the labels and the seed): the validation split is
+// its first val_count entries, a training subset of m the next m. A worker zygote keeps it per seed,
+// so the runs it forks take their split from it (split_of_order) instead of drawing it again.
+std::vector<std::int64_t> stratified_order(const std::vector<std::int64_t>& labels, int classes, std::uint64_t seed);
+// The split a request takes from an order (stratified_split = split_of_order(stratified_order)).
+// Throws InputError like stratified_split.
+SplitIndices split_of_order(const std::vector<std::int64_t>& order, const SubsetRequest& request);
+
 // Training examples a request selects from n examples, without the labels (for reporting m up front).
 std::int64_t subset_size(std::int64_t n, const SubsetRequest& request);
 

@@ -104,9 +104,11 @@ class TrainingRun {
 // Threads for libtorch's intra-op work (and OpenBLAS under it). 0: every core this process may run on.
 // Call once, before the first TrainingRun; returns the number set.
 int set_threads(int threads);
-// Reads a dataset into this process's cache (data/dataset.h shared_dataset), so that runs started
-// later, or forked later, find it loaded. Throws InputError like TrainingRun.
-void preload_dataset(const std::string& name, const std::filesystem::path& data_root = {});
+// Reads what a run of this config shares with others into this process's caches: its dataset
+// (data/dataset.h shared_dataset), and for its seed the stratified order and the validation examples.
+// Runs started later in this process, or forked from it, find them ready. Throws InputError like
+// TrainingRun.
+void preload_run(const TrainConfig& config, const std::filesystem::path& data_root = {});
 bool cuda_available();
 // Makes glibc keep freed memory for reuse instead of returning it to the kernel. Every training step
 // allocates and frees activations of hundreds of KB; by default each came back as fresh pages from

@@ -138,7 +138,7 @@ int serve() {
   set_threads(1);
   ZygoteHooks hooks;
   hooks.prepare = [](const RunRequest& request) {
-    preload_dataset(read_hparams(request.dir / "hparams.yaml").dataset);
+    preload_run(read_hparams(request.dir / "hparams.yaml"));
   };
   hooks.run = [](const RunRequest& request) {
     Flags flags;
