@@ -12,9 +12,8 @@
 
 namespace scalelab::bench {
 
-// Test-set evaluations a run makes. The trainer is being changed to evaluate the test set once, at
-// the end of a run (issue 16); today it evaluates it after every epoch. We count the new behaviour,
-// and the report states it as an assumption, apart from the bound.
+// Test-set evaluations a run makes: the trainer evaluates the test set once, at the end of a run, with
+// the best epoch's weights (issue 16; before, after every epoch). Reported apart from the bound.
 inline constexpr int kTestEvaluationsPerRun = 1;
 
 struct RunFlops {

@@ -211,6 +211,7 @@ void read_sizes(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
   // (With val_count on the grid, these describe the worker's default; expand() uses each run's own.)
   double val_count = spec.fixed.has("val_count") ? spec.fixed.number("val_count") : kWorkerValCount;
   spec.train_size = spec.dataset_size > 0 ? spec.dataset_size - val_count : 0;
+  spec.eval_samples = val_count + spec.test_size;
   if (has_fraction && spec.dataset_size <= 0)
     throw InputError(spec.source, root.Mark().line + 1, "train_size",
                      "unknown for dataset '" + spec.fixed.text("dataset") + "': give train_size");
@@ -511,8 +512,8 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
     }
     validate(model);  // InputError naming model, width or depth
     run.params = static_cast<double>(parameter_count(model));
-    // The test set is evaluated once, with the best epoch's weights (src/train/trainer.cpp).
-    run.cost = forward_flops(model) * (h.number("epochs") * (3 * run.train_samples + val) + spec.test_size);
+    const double eval_samples = spec.dataset_size > 0 ? val + spec.test_size : spec.eval_samples;
+    run.cost = forward_flops(model) * h.number("epochs") * (3 * run.train_samples + eval_samples);
 
     auto lookup = [&](std::string_view name) {
       if (name == "m") return run.train_samples;

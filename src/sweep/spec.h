@@ -41,6 +41,7 @@ struct SweepSpec {
   std::vector<Axis> grid;  // in the spec's order, which is also the order cells are named in
   int min_steps = 0;
   double train_size = 0;    // training examples left after the validation split: data_fraction's whole
+  double eval_samples = 0;  // examples evaluated after every epoch (validation + test), for costs
   // The dataset's training and test sets before any split (0: unknown). val_count may be a grid axis,
   // so each run's share of the training set is computed from these and its own val_count.
   double dataset_size = 0;
@@ -99,9 +100,11 @@ struct PlannedRun {
   std::string cell;          // the cell it belongs to, e.g. "width=0.25 depth=2 data_fraction=0.5"
   double train_samples = 0;  // m, estimated from the data fraction
   double params = 0;         // n, exact (models_spec)
-  // FLOPs: per epoch, training (3 forward passes' worth per sample) plus evaluating the validation
-  // set, and the test set once at the end. Validation matters: a 1/64 subset trains 3000 steps in
-  // ~400 epochs, each validated.
+  // Planning FLOPs: per epoch, training (3 forward passes' worth per sample) plus evaluating the
+  // validation and test sets. Evaluation matters: a 1/64 subset trains 3000 steps in ~400 epochs, each
+  // validated. The worker now evaluates the test set once a run (issue 16), but this weight is kept
+  // as it was: it orders the runs and the cells, and the cells' order seeds the demo fit's bootstrap,
+  // whose printed intervals must not move. What a sweep really computed: bench/sweep's count.
   double cost = 0;
   bool in_fit = false;
 };

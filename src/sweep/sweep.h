@@ -28,13 +28,14 @@ namespace scalelab {
 
 // How fast this machine trains, for time estimates before any run has finished. The sweep refines
 // it from the runs it sees end.
-// Defaults: the 84-run demo (26.9 TFLOP planned) on the 2-core dev machine took 87 s with 2 jobs
-// through the zygote executor (bench/sweep, issue 16): early stopping cuts about 40% of the planned
-// FLOPs, and a forked run starts in about 25 ms. (Through the `process` executor each run pays about
-// 2 s of start-up; the sweep learns that overhead from the first runs that end.)
+// Defaults: the 84-run demo (43.8 TFLOP planned) on the 2-core dev machine took 85-87 s with 2 jobs
+// through the zygote executor (bench/sweep, issue 16). It computed 16.4 TFLOP: early stopping ends
+// runs sooner, and the planned cost counts a test evaluation every epoch that the worker makes once
+// (spec.h, PlannedRun::cost). A forked run starts in about 25 ms. (Through the `process` executor each
+// run pays about 2 s of start-up; the sweep learns that overhead from the first runs that end.)
 struct Speed {
   double overhead_s = 0.05;      // per run: fork, split, model, files
-  double flops_per_s = 300e9;    // planned FLOPs (SweepSpec cost) per second of one run using all cores
+  double flops_per_s = 500e9;    // planned FLOPs (SweepSpec cost) per second of one run using all cores
 };
 
 struct SweepOptions {

@@ -74,11 +74,10 @@ fit_where: "n<=5000"
   //   forward FLOPs = 2 * (64*h + h*10) = 148h
   //     h = 32: 4736      h = 64: 9472      h = 128: 18944
   // m = data_fraction * (2000 - val_count 500) = 375, 750, 1500.
-  // cost = FLOPs * (epochs * (3m + val_count) + test) = FLOPs * (2 * (3m + 500) + 1000): validation
-  // every epoch, the test set once
-  //   width 1/16, fraction 0.25: 4736 * (2 * (1125 + 500) + 1000) = 4736 * 4250   = 20128000
-  //   width 1/8,  fraction 1:    9472 * (2 * (4500 + 500) + 1000) = 9472 * 11000  = 104192000
-  //   width 1/4,  fraction 0.5:  18944 * (2 * (2250 + 500) + 1000) = 18944 * 6500 = 123136000
+  // cost = FLOPs * epochs * (3m + val_count + test) = FLOPs * 2 * (3m + 500 + 1000)
+  //   width 1/16, fraction 0.25: 4736 * 2 * (1125 + 1500) = 4736 * 5250  = 24864000
+  //   width 1/8,  fraction 1:    9472 * 2 * (4500 + 1500) = 9472 * 12000 = 113664000
+  //   width 1/4,  fraction 0.5:  18944 * 2 * (2250 + 1500) = 18944 * 7500 = 142080000
   const std::map<std::string, double> params = {{"0.0625", 2410}, {"0.125", 4810}, {"0.25", 9610}};
   const std::map<std::string, double> samples = {{"0.25", 375}, {"0.5", 750}, {"1", 1500}};
   int fitted = 0;
@@ -88,9 +87,9 @@ fit_where: "n<=5000"
     EXPECT_EQ(r.train_samples, samples.at(fraction)) << r.cell;
     EXPECT_EQ(r.in_fit, r.params <= 5000) << r.cell;
     fitted += r.in_fit;
-    if (width == "0.0625" && fraction == "0.25") EXPECT_EQ(r.cost, 20128000) << r.cell;
-    if (width == "0.125" && fraction == "1") EXPECT_EQ(r.cost, 104192000) << r.cell;
-    if (width == "0.25" && fraction == "0.5") EXPECT_EQ(r.cost, 123136000) << r.cell;
+    if (width == "0.0625" && fraction == "0.25") EXPECT_EQ(r.cost, 24864000) << r.cell;
+    if (width == "0.125" && fraction == "1") EXPECT_EQ(r.cost, 113664000) << r.cell;
+    if (width == "0.25" && fraction == "0.5") EXPECT_EQ(r.cost, 142080000) << r.cell;
   }
   EXPECT_EQ(fitted, 6);
 }
