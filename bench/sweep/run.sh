@@ -70,7 +70,7 @@ echo
 row "sweep wall time" "$(printf '%.1f s (%s runs, %s not finished)' "$wall" "$(get runs)" "$(get skipped)")"
 row "training FLOPs" "$(printf '%.4f TFLOP' "$(calc "$train / 1e12")")"
 row "validation FLOPs" "$(printf '%.4f TFLOP' "$(calc "$val / 1e12")")"
-row "test FLOPs (not in the bound)" "$(printf '%.4f TFLOP, assuming %s test evaluation(s) per run' \
+row "test FLOPs (not in the bound)" "$(printf '%.4f TFLOP, %s test evaluation per run' \
   "$(calc "$test / 1e12")" "$(get test_evaluations_per_run)")"
 row "sgemm peak, 1 thread, GFLOP/s" "$(printf 'before %.1f (wall %.1f), after %.1f (wall %.1f): %.1f per core' \
   "$before_cpu" "$before_wall" "$after_cpu" "$after_wall" "$peak")"
