@@ -52,6 +52,17 @@ constexpr std::array kSchema = {
     R{.name = "early_stopping", .type = R::integer, .default_value = "0", .lo = 0, .hi = kMaxEpochs,
       .help = "patience in epochs without a better val error; 0 = off (needs val_count >= 1)"},
     R{.name = "device", .type = R::word, .default_value = "cpu", .words = kDevices, .help = "`cpu` or `cuda`"},
+    // Iterative magnitude pruning (docs/pruning.md): a run with prune_levels > 0 is a whole trajectory.
+    R{.name = "prune_levels", .type = R::integer, .default_value = "0", .lo = 0, .hi = 200,
+      .help = "IMP levels after the dense training (level 0), each pruning prune_rate of the remaining "
+              "weights; 0 = no pruning"},
+    R{.name = "prune_rate", .type = R::real, .default_value = "0.2", .lo = 0, .hi = 1, .lo_open = true,
+      .hi_open = true, .help = "fraction of the remaining prunable weights removed per level (density 0.8^k)"},
+    R{.name = "prune_rewind", .type = R::real, .default_value = "0.0625", .lo = 0, .hi = 1, .hi_open = true,
+      .help = "rewind point as a fraction of the schedule's steps (0.0625: the paper's epoch 10 of 160); 0 = "
+              "initialisation"},
+    R{.name = "prune_ends", .type = R::integer, .default_value = "1", .lo = 0, .hi = 1,
+      .help = "1: the first and the output layer are pruned too (OpenLTH's default); 0: they stay dense"},
 };
 
 std::string bound(const HparamRow& row, double v) {

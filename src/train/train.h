@@ -41,6 +41,11 @@ struct TrainConfig {
                                     // 0: none, and the last epoch is reported instead of the best
   int early_stopping = 0;           // stop after this many epochs without a better val error; 0 = off
   std::string device = "cpu";       // cpu or cuda
+  // Iterative magnitude pruning (src/prune, docs/pruning.md): levels after the dense level 0.
+  int prune_levels = 0;
+  double prune_rate = 0.2;       // of the remaining prunable weights, per level
+  double prune_rewind = 0.0625;  // rewind point, a fraction of the schedule's steps; 0: initialisation
+  int prune_ends = 1;            // prune the first and the output layer too
 };
 
 // Throws InputError naming the field for anything out of its schema row's range (the same check as the

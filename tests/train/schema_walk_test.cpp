@@ -29,7 +29,7 @@ std::string in_range(const HparamRow& row) {
       if (w != row.default_value) return w;
     return "synthetic";
   }
-  if (row.type == HparamRow::integer) return format_number(row.lo + 2);
+  if (row.type == HparamRow::integer) return format_number(std::min(row.lo + 2, row.hi));
   return format_number(std::isinf(row.hi) ? row.lo + 0.25 : row.lo + (row.hi - row.lo) / 4);
 }
 
