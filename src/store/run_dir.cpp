@@ -96,7 +96,10 @@ RunDirState inspect_run_dir(const fs::path& dir, const Hparams& expected) {
 
 void prepare_run_dir(const fs::path& dir, const Hparams& hparams) {
   if (fs::exists(dir)) {
-    for (const auto& entry : fs::directory_iterator(dir)) fs::remove_all(entry.path());
+    // A pruning trajectory's finished levels survive an attempt (prune/imp.h): the worker checks each
+    // against the configuration and retrains only the unfinished ones.
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.path().filename() != kLevelsDir) fs::remove_all(entry.path());
   }
   fs::create_directories(dir);
   write_file_atomic(dir / "hparams.yaml", hparams.to_yaml());

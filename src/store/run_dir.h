@@ -32,7 +32,11 @@ struct RunDirState {
 // status or test error, does not parse, or echoes different hyperparameters is `corrupt`.
 RunDirState inspect_run_dir(const std::filesystem::path& dir, const Hparams& expected);
 
-// Empties `dir` (a previous attempt's files) and writes hparams.yaml: every attempt starts clean.
+// A pruning run's level directories (RUN/levels/level_NN, prune/imp.h).
+inline constexpr const char* kLevelsDir = "levels";
+
+// Empties `dir` of a previous attempt's files, except kLevelsDir (a pruning trajectory's finished
+// levels, which the worker checks level by level), and writes hparams.yaml.
 void prepare_run_dir(const std::filesystem::path& dir, const Hparams& hparams);
 
 // failure.txt: the exit status and the tail of the worker's output, kept beside the run's files.

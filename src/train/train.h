@@ -79,9 +79,26 @@ struct RunResult {
 struct RunOptions {
   std::filesystem::path data_root;  // empty: $SCALELAB_DATA_DIR or /usr/share/datasets
   std::FILE* progress = nullptr;    // where to draw the progress bar; nullptr: none
+  std::string progress_label;       // appended to the bar's label (a pruning level)
   // Where to keep the best-validation checkpoint (libtorch archive of parameters and buffers, written
-  // atomically at every new best epoch); empty: not saved (its test metrics are reported either way).
+  // atomically when the run ends); empty: not saved (its test metrics are reported either way).
   std::filesystem::path checkpoint;
+
+  // What iterative magnitude pruning (src/prune) asks of a run; every file a libtorch archive of the
+  // model's parameters and buffers (a mask: of the masked parameters only), written atomically.
+  // Start from these weights instead of the seeded initialisation (the architecture must match).
+  std::filesystem::path start_weights;
+  // Masks (float 0/1) by parameter name: those weights start at zero and stay exactly zero (Sgd).
+  std::filesystem::path mask;
+  // Begin at this step of the schedule (the learning rate and the batch order continue from there, as
+  // if the steps before had been taken): the rewound weights' own step. 0: the start.
+  std::int64_t start_step = 0;
+  // Save the weights once this many steps of the schedule have been taken (0: the initial weights);
+  // both set or neither.
+  std::int64_t snapshot_step = -1;
+  std::filesystem::path snapshot;
+  // Save the weights of the last epoch trained (not the best one's): the next pruning level's input.
+  std::filesystem::path final_weights;
 };
 
 class TrainingRun {
@@ -95,6 +112,7 @@ class TrainingRun {
 
   std::int64_t params() const;
   std::int64_t train_samples() const;
+  std::int64_t total_steps() const;  // of the whole schedule: epochs x batches per epoch
 
   // Trains. on_epoch runs after every epoch with the history so far (the worker writes metrics.jsonl
   // there). A NaN or infinite training loss stops the run at once: status "diverged".

@@ -2,6 +2,7 @@
 // beyond reading labels once, before the data moves.
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -104,14 +105,62 @@ struct TrainingRun::State {
   std::int64_t params = 0;
   std::FILE* progress = nullptr;
   std::filesystem::path checkpoint;
+  RunOptions options;            // the pruning options: start, mask, snapshot, final weights
+  std::vector<torch::Tensor> masks;  // one per model parameter, undefined where none (Sgd's order)
 };
+
+namespace {
+
+// Written beside its final name and renamed, like every file of a run directory.
+void save_weights(torch::nn::Module& model, const std::filesystem::path& path) {
+  torch::serialize::OutputArchive archive;
+  model.save(archive);
+  const auto temporary = path.string() + ".tmp";
+  archive.save_to(temporary);
+  std::filesystem::rename(temporary, path);
+}
+
+void load_weights(torch::nn::Module& model, const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) throw InputError(path.string(), 0, "", "weights file not found");
+  torch::serialize::InputArchive archive;
+  archive.load_from(path.string());
+  torch::NoGradGuard no_grad;
+  model.load(archive);
+}
+
+std::vector<torch::Tensor> load_masks(torch::nn::Module& model, const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) throw InputError(path.string(), 0, "", "mask file not found");
+  torch::serialize::InputArchive archive;
+  archive.load_from(path.string());
+  std::vector<torch::Tensor> masks;
+  int found = 0;
+  for (const auto& item : model.named_parameters()) {
+    torch::Tensor mask;
+    // src/prune/masks.cpp writes the names with '/' for '.' (an archive key is one level).
+    std::string key = item.key();
+    std::replace(key.begin(), key.end(), '.', '/');
+    if (archive.try_read(key, mask)) {
+      if (mask.sizes() != item.value().sizes())
+        throw InputError(path.string(), 0, item.key(), "mask's shape differs from the parameter's");
+      ++found;
+    }
+    masks.push_back(mask);
+  }
+  if (found == 0) throw InputError(path.string(), 0, "", "no mask of any parameter of this model");
+  return masks;
+}
+
+}  // namespace
 
 TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) : state_(std::make_unique<State>()) {
   auto& s = *state_;
   s.config = config;
   s.progress = options.progress;
   s.checkpoint = options.checkpoint;
+  s.options = options;
   validate(config);
+  if (options.start_step < 0 || (options.snapshot_step >= 0) != !options.snapshot.empty())
+    throw std::invalid_argument("RunOptions: start_step >= 0, and snapshot_step with snapshot");
   keep_freed_memory();
   if (config.device == "cuda") {
     if (!cuda_available())
@@ -145,11 +194,17 @@ TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) :
   if (s.params != parameter_count(spec))  // models/spec.cpp and models.cpp disagree: a bug, not input
     throw std::logic_error(fmt::format("built model has {} parameters, parameter_count says {}", s.params,
                                        parameter_count(spec)));
+  if (!options.start_weights.empty()) load_weights(*s.model, options.start_weights);
+  if (!options.mask.empty()) s.masks = load_masks(*s.model, options.mask);
 }
 
 TrainingRun::~TrainingRun() = default;
 std::int64_t TrainingRun::params() const { return state_->params; }
 std::int64_t TrainingRun::train_samples() const { return state_->train.size(); }
+std::int64_t TrainingRun::total_steps() const {
+  const auto& s = *state_;
+  return (s.train.size() + s.config.batch_size - 1) / s.config.batch_size * s.config.epochs;
+}
 
 namespace {
 
@@ -187,15 +242,6 @@ double learning_rate(const TrainConfig& c, std::int64_t step, std::int64_t total
   return lr;
 }
 
-// Written beside its final name and renamed, like every file of a run directory.
-void save_checkpoint(ClassifierImpl& model, const std::filesystem::path& path) {
-  torch::serialize::OutputArchive archive;
-  model.save(archive);
-  const auto temporary = path.string() + ".tmp";
-  archive.save_to(temporary);
-  std::filesystem::rename(temporary, path);
-}
-
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -215,9 +261,13 @@ struct EpochPass {
   double seconds = 0;
 };
 
+// Called before each step with the number of steps taken so far (the rewind snapshot).
+using BeforeStep = std::function<void(std::int64_t steps_taken)>;
+
+// `skip` batches of the epoch's order are left out: they were taken before the run's start step.
 EpochPass train_epoch(ClassifierImpl& model, Sgd& optimizer, const TrainingSubset& train, const TrainConfig& c,
                       at::Generator& order_generator, torch::Device device, int epoch, StepCounter& steps,
-                      ProgressBar& bar) {
+                      ProgressBar& bar, std::int64_t skip, const BeforeStep& before_step) {
   model.train();
   const auto epoch_start = Clock::now();
   const std::int64_t m = train.size();
@@ -225,7 +275,8 @@ EpochPass train_epoch(ClassifierImpl& model, Sgd& optimizer, const TrainingSubse
   const auto rows = train.indices.index_select(0, order);  // the epoch's order, as rows of the whole set
   EpochPass pass;
   pass.lr = c.lr;
-  for (std::int64_t b = 0; b < m; b += c.batch_size, ++steps.done) {
+  for (std::int64_t b = skip * c.batch_size; b < m; b += c.batch_size, ++steps.done) {
+    if (before_step) before_step(steps.done);
     pass.lr = learning_rate(c, steps.done, steps.total, epoch - 1);
     optimizer.set_lr(pass.lr);
     const auto index = rows.slice(0, b, std::min(m, b + c.batch_size));
@@ -327,7 +378,7 @@ void test_best_epoch(RunResult& result, ClassifierImpl& model, const BestWeights
   result.best->test_loss = t.loss;
   for (auto& e : result.history)
     if (e.epoch == result.best_epoch) e.test_error = t.error, e.test_loss = t.loss;
-  if (!checkpoint.empty()) save_checkpoint(model, checkpoint);
+  if (!checkpoint.empty()) save_weights(model, checkpoint);
 }
 
 }  // namespace
@@ -343,18 +394,34 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   result.params = s.params;
   result.train_samples = s.train.size();
 
-  Sgd optimizer(model.parameters(), c.momentum, c.weight_decay);
+  // A fresh optimizer for every run: a pruning level starts with no momentum of the level before.
+  Sgd optimizer(model.parameters(), c.momentum, c.weight_decay, s.masks);
   BestWeights best;
   // Batch order from its own generator, so it does not depend on how many draws initialisation took.
   auto order_generator = at::detail::createCPUGenerator(c.seed * 0x9E3779B97F4A7C15ull + 1);
   StepCounter steps;
   steps.per_epoch = (s.train.size() + c.batch_size - 1) / c.batch_size;
   steps.total = steps.per_epoch * c.epochs;
-  const std::string label = fmt::format("{} w={} d={}", c.model.family, format_number(c.model.width), c.model.depth);
+  const RunOptions& o = s.options;
+  if (o.start_step >= steps.total)
+    throw std::invalid_argument(fmt::format("start step {} is past the schedule's {} steps", o.start_step, steps.total));
+  // Starting part way (a rewound pruning level): the epochs before are drawn, not trained, so the
+  // batch order from the start step on is the one the dense run had.
+  const int first_epoch = int(o.start_step / steps.per_epoch) + 1;
+  for (int epoch = 1; epoch < first_epoch; ++epoch) torch::randperm(s.train.size(), order_generator, torch::kInt64);
+  steps.done = o.start_step;
+  bool snapshot_taken = false;
+  const BeforeStep before_step = [&](std::int64_t taken) {
+    if (!snapshot_taken && taken == o.snapshot_step) save_weights(model, o.snapshot), snapshot_taken = true;
+  };
+  const std::string label = fmt::format("{} w={} d={}{}", c.model.family, format_number(c.model.width), c.model.depth,
+                                        o.progress_label.empty() ? "" : " " + o.progress_label);
   ProgressBar bar(s.progress, label, c.epochs, steps.per_epoch);
 
-  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
-    const EpochPass pass = train_epoch(model, optimizer, s.train, c, order_generator, s.device, epoch, steps, bar);
+  for (int epoch = first_epoch; epoch <= c.epochs; ++epoch) {
+    const std::int64_t skip = epoch == first_epoch ? o.start_step % steps.per_epoch : 0;
+    const EpochPass pass = train_epoch(model, optimizer, s.train, c, order_generator, s.device, epoch, steps, bar,
+                                       skip, o.snapshot.empty() ? BeforeStep() : before_step);
     EpochMetrics e;
     bool diverged = pass.diverged;
     if (!diverged) {
@@ -376,6 +443,9 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
       break;
     }
   }
+  // Early stopping before the snapshot step: the last weights stand in for it.
+  if (!o.snapshot.empty() && !snapshot_taken) save_weights(model, o.snapshot);
+  if (!o.final_weights.empty()) save_weights(model, o.final_weights);  // before the best epoch's are restored
   test_best_epoch(result, model, best, s.test, s.checkpoint);
   result.wall_s = seconds_since(start);
   if (result.status == "diverged" && result.best)

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "prune/imp.h"
 #include "store/claim.h"
 #include "store/worker_exit.h"
 #include "table/table.h"
@@ -103,6 +104,14 @@ int train(const Flags& f) {
     write_file_atomic(out / "hparams.yaml", hparams_yaml(config));
   }
 
+  if (config.prune_levels > 0) {
+    // A pruning trajectory: its levels in OUT/levels (prune/imp.h), kept across attempts.
+    run.reset();
+    const ImpTrajectory trajectory = run_imp(config, {out, f.data_dir, f.quiet ? nullptr : stderr, check_claim});
+    check_claim();
+    write_file_atomic(out / "result.json", trajectory_result_json(config, trajectory));
+    return exit_status(trajectory.levels.front().status == "diverged" ? WorkerExit::diverged : WorkerExit::done);
+  }
   const RunResult result = run->run([&](const std::vector<EpochMetrics>& history) {
     check_claim();
     write_file_atomic(out / "metrics.jsonl", metrics_jsonl(history));
