@@ -18,6 +18,32 @@ Sgd::Sgd(std::vector<at::Tensor> params, double momentum, double weight_decay, s
     }
 }
 
+namespace {
+
+// One fused pass over a tensor. Plain functions with restrict pointers, not the loop inside
+// parallel_for's lambda: through the lambda's captured references GCC could prove nothing about
+// aliasing and left both loops scalar.
+void update(float* __restrict w, float* __restrict b, const float* __restrict g, std::int64_t n, float lr,
+            float m, float wd) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    b[j] = m * b[j] + (g[j] + wd * w[j]);
+    w[j] -= lr * b[j];
+  }
+}
+
+// Where a mask holds (keep: 1 or 0): pruned entries stay exactly zero, weight and momentum. Multiplied,
+// not branched: a branch on a random 80% mask mispredicts, and it ran 6x slower than the unmasked
+// pass. (A non-finite gradient at a pruned entry makes it NaN, and the run is then caught as diverged.)
+void masked_update(float* __restrict w, float* __restrict b, const float* __restrict g,
+                   const float* __restrict keep, std::int64_t n, float lr, float m, float wd) {
+  for (std::int64_t j = 0; j < n; ++j) {
+    b[j] = (m * b[j] + (g[j] + wd * w[j])) * keep[j];
+    w[j] = (w[j] - lr * b[j]) * keep[j];
+  }
+}
+
+}  // namespace
+
 void Sgd::zero_grad() {
   for (auto& p : params_) p.mutable_grad() = at::Tensor();
 }
@@ -37,22 +63,8 @@ void Sgd::step() {
       const float* keep = mask.defined() ? mask.data_ptr<float>() : nullptr;
       const float lr = float(lr_), m = float(momentum_), wd = float(weight_decay_);
       at::parallel_for(0, p.numel(), 1 << 15, [&](std::int64_t begin, std::int64_t end) {
-        if (keep) {
-          for (std::int64_t j = begin; j < end; ++j) {
-            if (keep[j] == 0) {  // pruned: stays exactly zero, and so does its momentum
-              b[j] = 0;
-              w[j] = 0;
-              continue;
-            }
-            b[j] = m * b[j] + (g[j] + wd * w[j]);
-            w[j] -= lr * b[j];
-          }
-          return;
-        }
-        for (std::int64_t j = begin; j < end; ++j) {
-          b[j] = m * b[j] + (g[j] + wd * w[j]);
-          w[j] -= lr * b[j];
-        }
+        if (keep) masked_update(w + begin, b + begin, g + begin, keep + begin, end - begin, lr, m, wd);
+        else update(w + begin, b + begin, g + begin, end - begin, lr, m, wd);
       });
     } else {
       buf.mul_(momentum_).add_(grad + weight_decay_ * p);

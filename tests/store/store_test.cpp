@@ -113,6 +113,22 @@ TEST_F(StoreTest, InspectTellsFinishedEmptyFailedAndCorrupt) {
   EXPECT_EQ(inspect_run_dir(run, h).kind, RunDirState::failed);
 }
 
+// A pruning trajectory's finished levels survive a new attempt; everything else of the old one goes.
+TEST_F(StoreTest, ANewAttemptKeepsOnlyTheLevelsDirectory) {
+  auto h = config(0.5);
+  auto run = dir / "r";
+  prepare_run_dir(run, h);
+  fs::create_directories(run / kLevelsDir / "level_00");
+  write_file_atomic(run / kLevelsDir / "level_00" / "result.json", "{}");
+  write_file_atomic(run / "metrics.jsonl", "{}\n");
+  write_failure(run, "killed");
+  prepare_run_dir(run, h);
+  EXPECT_TRUE(fs::exists(run / kLevelsDir / "level_00" / "result.json"));
+  EXPECT_FALSE(fs::exists(run / "metrics.jsonl"));
+  EXPECT_FALSE(fs::exists(run / "failure.txt"));
+  EXPECT_TRUE(fs::exists(run / "hparams.yaml"));
+}
+
 TEST_F(StoreTest, ClaimsCheapestFirstAndNeverTwice) {
   Store a(dir), b(dir);
   a.plan({{config(0.5), 30}, {config(0.25), 20}, {config(0.125), 10}});
