@@ -126,6 +126,18 @@ struct SweepFlags {
   bool dry_run = false;
 };
 
+// How a pruning run's planned cost counts its levels (spec.h, PlannedRun::cost).
+void print_pruning_cost(const SweepSpec& spec) {
+  std::string factor;
+  if (spec.fixed.has("prune_levels") && spec.fixed.has("prune_rewind")) {
+    const double levels = spec.fixed.number("prune_levels"), rewind = spec.fixed.number("prune_rewind");
+    factor = fmt::format(": {} levels at rewind {} cost {:g}x the dense schedule", levels, rewind, 1 + levels * (1 - rewind));
+  }
+  fmt::print("pruning: each run is an IMP trajectory, level 0 the dense schedule and every later level retrained from "
+             "the rewind point, so it costs the dense schedule x (1 + levels x (1 - rewind)){}\n",
+             factor);
+}
+
 // The plan without running it: runs, cells, the fit set's share of the compute, a time estimate.
 void print_plan(const SweepSpec& spec, const SweepOptions& options) {
   auto runs = expand(spec);
@@ -135,9 +147,11 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
     total += r.cost;
     if (r.in_fit) fitted += r.cost, fitted_runs += 1;
   }
-  fmt::print("{}: {} runs, {:.3g} TFLOPs planned (training and evaluation), about {} with {} jobs on {} cores\n", spec.name, runs.size(),
-             total / 1e12, format_duration(estimate_seconds(runs, options.jobs, available_cores(), options.speed)),
-             options.jobs, available_cores());
+  fmt::print("{}: {} runs, {:.3g} TFLOPs planned (training and evaluation{}), about {} with {} jobs on {} cores\n",
+             spec.name, runs.size(), total / 1e12, spec.prunes() ? ", every pruning level included" : "",
+             format_duration(estimate_seconds(runs, options.jobs, available_cores(), options.speed)), options.jobs,
+             available_cores());
+  if (spec.prunes()) print_pruning_cost(spec);
   if (spec.has_fit())
     fmt::print("fit set: {} runs, {:.1f}% of the planned compute; {} runs held out\n", fitted_runs, 100 * fitted / total,
                runs.size() - fitted_runs);
@@ -149,6 +163,11 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
   for (const auto& r : runs)
     table.add_row({r.hparams.hash(), r.in_fit ? "fit" : "held_out", r.cell, r.hparams.text("seed"), format_number(r.params),
                    format_number(r.train_samples), r.hparams.text("epochs"), fmt::format("{:.3g}", r.cost / 1e12)});
+  if (spec.prunes()) {
+    std::vector<std::string> levels;
+    for (const auto& r : runs) levels.push_back(std::to_string(r.prune_levels));
+    table.add_column("levels", std::move(levels));
+  }
   print_table(table);
 }
 
