@@ -1,0 +1,150 @@
+// Issue 17, on the real `scalelab` binary with the fake worker: pruning sweeps (the spec's prune
+// section, their planned cost, one row per IMP level in `results`) and, for sweeps without pruning,
+// the tables exactly as they were.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+#include "sweep_fixture.h"
+#include "table/table.h"
+
+namespace scalelab {
+namespace {
+
+using namespace scalelab::testing;
+
+// A pruning grid for the fake worker: widths x depths x fractions x seeds, `levels` IMP levels.
+std::string prune_spec(const std::string& widths, const std::string& depths, const std::string& seeds, int levels,
+                       const std::string& extra = "") {
+  return "name: p\ndataset: fashion-mnist\nmodel: mlp\nfixed:\n  epochs: 2\n  batch_size: 128\n  data_fraction: 0.25\n"
+         "grid:\n  width: [" + widths + "]\n  depth: [" + depths + "]\n  seed: [" + seeds + "]\n"
+         "prune: {levels: " + std::to_string(levels) + "}\n" + extra;
+}
+
+struct PruneCli : SweepFixture {
+  Result scalelab(const std::vector<std::string>& args, std::map<std::string, std::string> extra_env = {}) {
+    auto e = env(0);
+    e.insert(extra_env.begin(), extra_env.end());
+    return run(args, e, tmp.path());
+  }
+  nlohmann::json result_of(const RunRecord& r) { return nlohmann::json::parse(read_file(dir / "runs" / r.id / "result.json")); }
+};
+
+TEST_F(PruneCli, TheDryRunCountsEveryLevelInThePlannedCost) {
+  spit(spec, prune_spec("0.0625, 0.125", "1, 2", "1", 10));
+  auto r = scalelab({"sweep", spec.string(), "--dry-run"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("TFLOPs planned (training and evaluation, every pruning level included)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("10 levels at rewind 0.0625 cost 10.375x the dense schedule"), std::string::npos) << r.out;
+  auto table = r.out.substr(r.out.find("\nrun "));
+  EXPECT_NE(table.find(" levels\n"), std::string::npos) << r.out;
+  // Without pruning, none of it.
+  spit(spec, grid_spec("0.0625, 0.125, 0.25", "0.25, 0.5, 1", "1", "", "width<=0.125"));
+  auto dense = scalelab({"sweep", spec.string(), "--dry-run"});
+  EXPECT_NE(dense.out.find("TFLOPs planned (training and evaluation), about"), std::string::npos) << dense.out;
+  EXPECT_EQ(dense.out.find("pruning"), std::string::npos) << dense.out;
+  EXPECT_EQ(dense.out.find("levels"), std::string::npos) << dense.out;
+}
+
+// One row per run and level; per (cell, level) the mean over seeds, with eps_np the cell's level-0
+// mean. A diverged level ends its trajectory and leaves that seed out of it and the later levels.
+TEST_F(PruneCli, ResultsGiveOneRowPerLevelAndPerCellLevel) {
+  spit(spec, prune_spec("0.0625, 0.125", "1, 2", "1, 2", 3));
+  auto swept = scalelab({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"},
+                        {{"FAKE_LEVEL_DIVERGE_WHEN", "seed==2 && width==0.125 && depth==2 && level==2"}});
+  ASSERT_EQ(swept.code, 0) << swept.err;
+
+  auto runs_csv = scalelab({"results", dir.string(), "--csv", "-"});
+  ASSERT_EQ(runs_csv.code, 0) << runs_csv.err;
+  Table runs = parse_csv(runs_csv.out, "runs");
+  EXPECT_EQ(runs.header(), (std::vector<std::string>{"id", "status", "role", "width", "depth", "seed", "level", "density",
+                                                     "remaining_weights", "remaining_params", "params", "samples", "epochs",
+                                                     "test_error", "val_error", "eps_np", "wall_s", "attempts", "message"}));
+  ASSERT_EQ(runs.rows(), 8u * 4 - 1);  // the diverged trajectory stops at its level 2
+  std::map<std::string, nlohmann::json> results;
+  for (const auto& r : Store(dir).runs()) results[r.id] = result_of(r);
+  for (std::size_t row = 0; row < runs.rows(); ++row) {
+    const auto& result = results.at(runs.at(row, "id"));
+    const auto& level = result["levels"][std::stoi(runs.at(row, "level"))];
+    EXPECT_EQ(runs.number(row, runs.column("density")), level["density"].get<double>());
+    EXPECT_EQ(runs.number(row, runs.column("remaining_weights")), level["remaining_weights"].get<double>());
+    EXPECT_EQ(runs.number(row, runs.column("remaining_params")), level["remaining_params"].get<double>());
+    EXPECT_EQ(runs.number(row, runs.column("eps_np")), result["levels"][0]["test_error"].get<double>());
+    EXPECT_EQ(runs.number(row, runs.column("params")), result["params"].get<double>());
+    if (level["status"] == "diverged") {
+      EXPECT_EQ(runs.at(row, "status"), "diverged");
+      EXPECT_EQ(runs.at(row, "test_error"), "");
+    } else {
+      EXPECT_EQ(runs.number(row, runs.column("test_error")), level["test_error"].get<double>());
+    }
+  }
+
+  auto cells_csv = scalelab({"results", dir.string(), "--per-cell", "--metric", "test_loss", "--csv", "-"});
+  ASSERT_EQ(cells_csv.code, 0) << cells_csv.err;
+  Table cells = parse_csv(cells_csv.out, "cells");
+  EXPECT_EQ(cells.header(),
+            (std::vector<std::string>{"role", "in_fit", "width", "depth", "level", "density", "remaining_weights",
+                                      "remaining_params", "params", "samples", "seeds", "test_error", "test_error_std",
+                                      "eps_np", "diverged", "failed", "unfinished", "cost", "test_loss", "test_loss_std"}));
+  ASSERT_EQ(cells.rows(), 4u * 4);
+  for (std::size_t row = 0; row < cells.rows(); ++row) {
+    const int level = std::stoi(cells.at(row, "level"));
+    std::vector<double> errors, unpruned;
+    int diverged = 0;
+    for (const auto& [id, result] : results) {
+      if (format_number(result["width"].get<double>()) != cells.at(row, "width") ||
+          format_number(result["depth"].get<double>()) != cells.at(row, "depth"))
+        continue;
+      unpruned.push_back(result["levels"][0]["test_error"].get<double>());
+      if (level >= static_cast<int>(result["levels"].size())) continue;
+      const auto& l = result["levels"][level];
+      if (l["status"] == "diverged") diverged += 1;
+      else errors.push_back(l["test_error"].get<double>());
+    }
+    ASSERT_EQ(unpruned.size(), 2u);
+    const double mean = errors.size() == 2 ? (errors[0] + errors[1]) / 2 : errors.at(0);
+    EXPECT_EQ(cells.number(row, cells.column("seeds")), errors.size()) << row;
+    EXPECT_EQ(cells.number(row, cells.column("diverged")), diverged) << row;
+    EXPECT_EQ(cells.number(row, cells.column("test_error")), mean) << row;
+    EXPECT_EQ(cells.number(row, cells.column("eps_np")), (unpruned[0] + unpruned[1]) / 2) << row;
+    // Level L keeps round(0.8^L P) of the P prunable weights, and every parameter IMP never prunes.
+    const double prunable = std::stod(cells.at(row - level, "remaining_weights"));
+    const double kept = std::round(std::pow(0.8, level) * prunable);
+    EXPECT_EQ(cells.number(row, cells.column("remaining_weights")), kept) << row;
+    EXPECT_EQ(cells.number(row, cells.column("density")), kept / prunable) << row;
+    EXPECT_EQ(cells.number(row, cells.column("remaining_params")), kept + cells.number(row, cells.column("params")) - prunable);
+  }
+  // The diverged cell: level 2 has one seed and one divergence, level 3 only the other seed.
+  auto row_of = [&](const std::string& width, const std::string& depth, const std::string& level) {
+    for (std::size_t row = 0; row < cells.rows(); ++row)
+      if (cells.at(row, "width") == width && cells.at(row, "depth") == depth && cells.at(row, "level") == level) return row;
+    ADD_FAILURE() << "no row " << width << " " << depth << " " << level;
+    return std::size_t{0};
+  };
+  EXPECT_EQ(cells.at(row_of("0.125", "2", "2"), "diverged"), "1");
+  EXPECT_EQ(cells.at(row_of("0.125", "2", "3"), "seeds"), "1");
+  EXPECT_EQ(cells.at(row_of("0.125", "2", "3"), "diverged"), "0");
+}
+
+// Sweeps without pruning: the columns of every table exactly as before issue 17.
+TEST_F(PruneCli, ResultsOfASweepWithoutPruningKeepTheirColumns) {
+  spit(spec, grid_spec("0.0625, 0.125, 0.25", "0.25, 0.5, 1", "1, 2", "", "width<=0.125"));
+  ASSERT_EQ(scalelab({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}).code, 0);
+  auto runs = parse_csv(scalelab({"results", dir.string(), "--csv", "-"}).out, "runs");
+  EXPECT_EQ(runs.header(), (std::vector<std::string>{"id", "status", "role", "width", "data_fraction", "seed", "params",
+                                                     "samples", "epochs", "test_error", "val_error", "wall_s", "attempts",
+                                                     "message"}));
+  EXPECT_EQ(runs.rows(), 18u);
+  auto cells = parse_csv(scalelab({"results", dir.string(), "--per-cell", "--csv", "-"}).out, "cells");
+  EXPECT_EQ(cells.header(), (std::vector<std::string>{"role", "in_fit", "width", "data_fraction", "params", "samples",
+                                                      "seeds", "test_error", "test_error_std", "diverged", "failed",
+                                                      "unfinished", "cost"}));
+  EXPECT_EQ(cells.rows(), 9u);
+}
+
+}  // namespace
+}  // namespace scalelab
