@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "cli/shared.h"
 #include "cli/worker_path.h"
 #include "store/store.h"
 #include "store/worker_exit.h"
@@ -35,86 +36,6 @@ namespace fs = std::filesystem;
 
 // --jobs, when given: each job is a worker process with its own copy of the data set.
 constexpr int kMaxJobs = 256;
-
-WorkerCommand worker_command() {
-  auto path = worker_path();
-  if (!fs::exists(path))
-    throw std::runtime_error(fmt::format("the training worker {} does not exist: build the scalelab-worker target, "
-                                         "or point SCALELAB_WORKER at it",
-                                         path.string()));
-  return scalelab_worker_command(path);
-}
-
-// Prints a table with aligned columns.
-void print_table(const Table& table, std::FILE* out = stdout) {
-  std::vector<std::vector<std::string>> cells(table.rows() + 1);
-  cells[0] = table.header();
-  for (std::size_t r = 0; r < table.rows(); ++r)
-    for (std::size_t c = 0; c < table.cols(); ++c) {
-      std::string text = table.at(r, c);
-      char* end = nullptr;
-      double v = std::strtod(text.c_str(), &end);
-      // Long measurements are rounded for reading; grid values such as 0.015625 stay exact.
-      if (!text.empty() && end && *end == '\0' && v != std::floor(v) && text.size() > 8) text = fmt::format("{:.4g}", v);
-      if (text.size() > 48) text = text.substr(0, 45) + "...";
-      cells[r + 1].push_back(text);
-    }
-  std::vector<std::size_t> width(table.cols(), 0);
-  for (const auto& row : cells)
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  for (const auto& row : cells) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) line += fmt::format("{:<{}}  ", row[c], width[c]);
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    fmt::print(out, "{}\n", line);
-  }
-}
-
-// Exit statuses beyond main()'s 0/1/2: a stopped sweep says so, the way shells report Ctrl-C.
-[[noreturn]] void exit_with(int code) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::exit(code);
-}
-
-void print_outcome(const SweepOutcome& o, const fs::path& dir) {
-  fmt::print(stderr, "{}: {} of {} runs done, {} diverged, {} failed, {} unfinished ({} started now, {})\n",
-             dir.string(), o.done, o.total, o.diverged, o.failed, o.pending, o.started, format_duration(o.wall_s));
-  if (o.taken_over)
-    fmt::print(stderr, "{} runs were taken over by another sweep; their workers were stopped\n", o.taken_over);
-  if (o.failed) fmt::print(stderr, "failed runs keep their reason in RUN/failure.txt; `scalelab results {}` lists them\n", dir.string());
-}
-
-// The executor --executor names; unknown names are bad input, listed with the known ones.
-const ExecutorInfo& executor_named(const std::string& name) {
-  if (const auto* executor = find_executor(name)) return *executor;
-  std::string known;
-  for (const auto& e : executor_registry()) known += (known.empty() ? "" : ", ") + e.name;
-  throw InputError("--executor", 0, "", fmt::format("unknown executor '{}' (known: {})", name, known));
-}
-
-// --executor's help: every executor with its description.
-std::string executor_help() {
-  std::string help = "where runs execute:";
-  for (const auto& e : executor_registry()) help += fmt::format(" {} ({});", e.name, e.description);
-  help.back() = ' ';
-  return help + fmt::format("[default: {}]", kDefaultExecutor);
-}
-
-// Warnings the libraries return (an index repaired, runs diverged), printed one way.
-void print_warning(const std::string& warning) { fmt::print(stderr, "scalelab: warning: {}\n", warning); }
-void print_warnings(const std::vector<std::string>& warnings) {
-  for (const auto& w : warnings) print_warning(w);
-}
-
-SweepOptions sweep_options(int jobs, const ExecutorInfo& executor) {
-  SweepOptions options;
-  options.jobs = jobs > 0 ? jobs : available_cores();
-  options.worker = worker_command();
-  options.executor = executor.make;
-  options.warn = print_warning;
-  return options;
-}
 
 // ---- sweep -------------------------------------------------------------------------------------
 

@@ -105,9 +105,6 @@ double quantile(std::vector<double> values, double q) {
   return values[below] + (position - below) * (values[above] - values[below]);
 }
 
-Interval interval_of(const std::vector<double>& values) {
-  return Interval{quantile(values, 0.05), quantile(values, 0.5), quantile(values, 0.95)};
-}
 
 Summary summarise(const std::vector<PointResult>& points, bool fitted) {
   Summary s;
@@ -434,6 +431,10 @@ void check_options(const FitOptions& options) {
 }
 
 void check_law(const std::string& name) { law_named(name); }
+
+Interval interval_of(const std::vector<double>& values) {
+  return Interval{quantile(values, 0.05), quantile(values, 0.5), quantile(values, 0.95)};
+}
 
 namespace {
 

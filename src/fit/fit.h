@@ -88,6 +88,9 @@ struct Summary {
 struct Interval {
   double p05 = 0, p50 = 0, p95 = 0;
 };
+// The 5/50/95% quantiles of values (at least one), interpolated linearly between order statistics:
+// how every bootstrap interval here is taken.
+Interval interval_of(const std::vector<double>& values);
 
 struct PointResult {
   int line = 0;                 // line in the source table (0 for built tables)
