@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "sweep_fixture.h"
 #include "table/table.h"
+#include "testing/fake_pruning.h"
 
 namespace scalelab {
 namespace {
@@ -144,6 +145,111 @@ TEST_F(PruneCli, ResultsOfASweepWithoutPruningKeepTheirColumns) {
                                                       "seeds", "test_error", "test_error_std", "diverged", "failed",
                                                       "unfinished", "cost"}));
   EXPECT_EQ(cells.rows(), 9u);
+}
+
+// ---- the pruning law ----------------------------------------------------------------------------
+
+// 4 widths x 3 depths (x `fractions`) x 2 seeds, 20 levels each (densities 1 .. 0.0115); the fit set is
+// the widths up to 1/4, the widest is predicted.
+std::string law_spec(const std::string& fractions = "0.25") {
+  return "name: law\ndataset: fashion-mnist\nmodel: mlp\nfixed:\n  epochs: 2\n  batch_size: 128\n"
+         "grid:\n  width: [0.0625, 0.125, 0.25, 0.5]\n  depth: [1, 2, 4]\n  data_fraction: [" + fractions + "]\n"
+         "  seed: [1, 2]\nprune: {levels: 20}\nfit_where: \"width <= 0.25\"\n";
+}
+
+double parameter(const nlohmann::json& fit, const std::string& name) {
+  for (const auto& p : fit["parameters"])
+    if (p["name"] == name) return p["value"].get<double>();
+  ADD_FAILURE() << "no parameter " << name;
+  return NAN;
+}
+
+// "The law fits recover known parameters from synthetic trajectories": the fake worker's levels follow
+// pruning2021_joint with testing/fake_pruning.h's constants (and 0.5% noise), and `fit --sweep` finds
+// them: the spec's default law, inputs and eps_np, no flag needed but the bootstrap.
+TEST_F(PruneCli, FitSweepRecoversTheFakeWorkersPruningConstants) {
+  namespace truth = scalelab::testing::fake_pruning;
+  spit(spec, law_spec());
+  ASSERT_EQ(scalelab({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}).code, 0);
+  auto json_path = tmp.path() / "fit.json";
+  auto r = scalelab({"fit", "--sweep", dir.string(), "--bootstrap", "20", "--json", json_path.string()});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  auto fit = nlohmann::json::parse(read_file(json_path));
+  EXPECT_EQ(fit["law"], "pruning2021_joint");
+  EXPECT_EQ(fit["inputs"][0]["column"], "density");
+  EXPECT_EQ(fit["inputs"][1]["column"], "depth");
+  EXPECT_EQ(fit["inputs"][2]["column"], "width");
+  EXPECT_EQ(fit["givens"][0]["column"], "eps_np");
+  // Measured (on this build): eps_up 0.8997, gamma 1.514, p 0.006051, phi 0.4991, psi 0.9987.
+  EXPECT_NEAR(parameter(fit, "eps_up"), truth::kEpsUp, 0.01 * truth::kEpsUp);
+  EXPECT_NEAR(parameter(fit, "gamma"), truth::kGamma, 0.03 * truth::kGamma);
+  EXPECT_NEAR(parameter(fit, "p"), truth::kP, 0.03 * truth::kP);
+  EXPECT_NEAR(parameter(fit, "phi"), truth::kPhi, 0.02);
+  EXPECT_NEAR(parameter(fit, "psi"), truth::kPsi, 0.02);
+  for (const auto& p : fit["parameters"]) EXPECT_FALSE(p["interval"].is_null()) << p["name"];
+  // 9 configurations x 21 levels fitted, the 3 widest predicted: within the paper's 2% on average.
+  EXPECT_EQ(fit["summary"]["fitted"]["count"], 9 * 21);
+  EXPECT_EQ(fit["summary"]["held_out"]["count"], 3 * 21);
+  EXPECT_LT(fit["summary"]["held_out"]["mean_abs"].get<double>(), 0.02);
+
+  // pruning2021 per configuration: p is the joint law's p / (l^phi w^psi), the paper's mean < 2%, std < 4%.
+  const auto& pruning = fit["pruning"];
+  EXPECT_EQ(pruning["eps_np"], "measured");
+  ASSERT_EQ(pruning["per_configuration"].size(), 12u);
+  for (const auto& c : pruning["per_configuration"]) {
+    const std::string cell = c["cell"];
+    const double width = std::stod(cell.substr(cell.find("width=") + 6)), depth = std::stod(cell.substr(cell.find("depth=") + 6));
+    const double p = truth::kP / (std::pow(depth, truth::kPhi) * std::pow(width, truth::kPsi));
+    EXPECT_NEAR(c["p"].get<double>(), p, 0.1 * p) << cell;
+    EXPECT_NEAR(c["gamma"].get<double>(), truth::kGamma, 0.1 * truth::kGamma) << cell;
+    EXPECT_EQ(c["points"], 21) << cell;
+  }
+  EXPECT_EQ(pruning["per_configuration_summary"]["count"], 12 * 21);
+  EXPECT_LT(pruning["per_configuration_summary"]["mean_abs"].get<double>(), 0.02);
+  EXPECT_LT(pruning["per_configuration_summary"]["std_abs"].get<double>(), 0.04);
+  EXPECT_NE(r.out.find("pruning2021 per configuration"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("every configuration's points: n=252"), std::string::npos) << r.out;
+  // The fit predicts from its JSON like any other.
+  auto predicted = scalelab({"predict", "--fit", json_path.string(), "--at", "d=0.1,l=2,w=0.5,eps_np=0.1"});
+  ASSERT_EQ(predicted.code, 0) << predicted.err;
+  EXPECT_NEAR(std::stod(predicted.out), truth::error_at(0.1, 2, 0.5, 0.1), 0.01 * truth::error_at(0.1, 2, 0.5, 0.1));
+}
+
+// --eps-np fit: eps_np from rosenfeld2020 on the fit set's level-0 cells (two data sizes here, so the
+// law sees m move), each joint resample on one of its bootstrap samples.
+TEST_F(PruneCli, FitSweepTakesEpsNpFromARosenfeldFitOfTheLevelZeroCells) {
+  spit(spec, law_spec("0.25, 1"));
+  ASSERT_EQ(scalelab({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}).code, 0);
+  auto json_path = tmp.path() / "fit.json";
+  auto r = scalelab({"fit", "--sweep", dir.string(), "--bootstrap", "10", "--eps-np", "fit", "--json", json_path.string()});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  auto fit = nlohmann::json::parse(read_file(json_path));
+  EXPECT_EQ(fit["pruning"]["eps_np"], "fit");
+  const auto& inner = fit["givens"][0]["fit"];
+  EXPECT_EQ(inner["law"], "rosenfeld2020");
+  EXPECT_EQ(inner["fit_where"], "in_fit==1");
+  EXPECT_EQ(inner["summary"]["fitted"]["count"], 18);  // 9 configurations x 2 data sizes, level 0
+  EXPECT_EQ(inner["bootstrap_samples"].size(), 10u);
+  EXPECT_EQ(fit["given_fit_samples"], nlohmann::json({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_NEAR(parameter(fit, "gamma"), scalelab::testing::fake_pruning::kGamma, 0.05);
+  EXPECT_NE(r.out.find("eps_np: rosenfeld2020 fitted on 18 level-0 cells (6 held out)"), std::string::npos) << r.out;
+
+  // Bad requests name --eps-np: an unknown source, a sweep without pruning, no sweep, both sources.
+  auto unknown = scalelab({"fit", "--sweep", dir.string(), "--eps-np", "guess"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("--eps-np"), std::string::npos) << unknown.err;
+  auto both = scalelab({"fit", "--sweep", dir.string(), "--eps-np", "fit", "--given", "eps_np=0.1"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("--eps-np"), std::string::npos) << both.err;
+  auto csv = scalelab({"fit", "--data", json_path.string(), "--eps-np", "fit"});
+  EXPECT_EQ(csv.code, 2);
+  EXPECT_NE(csv.err.find("--eps-np"), std::string::npos) << csv.err;
+  spit(spec, grid_spec("0.0625, 0.125, 0.25", "0.25, 0.5, 1", "1", "", "width<=0.125"));
+  auto dense_dir = tmp.path() / "dense";
+  ASSERT_EQ(scalelab({"sweep", spec.string(), "--dir", dense_dir.string()}).code, 0);
+  auto dense = scalelab({"fit", "--sweep", dense_dir.string(), "--eps-np", "fit"});
+  EXPECT_EQ(dense.code, 2);
+  EXPECT_NE(dense.err.find("--eps-np"), std::string::npos) << dense.err;
 }
 
 }  // namespace
