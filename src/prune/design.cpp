@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "laws/laws.h"
 #include "store/hparam_schema.h"
@@ -238,6 +239,73 @@ Verification verification(const Table& rows, const Design& design) {
     v.levels.push_back(l);
   }
   return v;
+}
+
+namespace {
+
+nlohmann::json interval_json(const std::optional<fit::Interval>& i) {
+  if (!i) return nullptr;
+  return {{"p05", i->p05}, {"p50", i->p50}, {"p95", i->p95}};
+}
+
+nlohmann::json level_json(const VerifiedLevel& l) {
+  return {{"level", l.level}, {"density", l.density}, {"remaining_params", l.remaining}, {"measured", l.measured},
+          {"predicted", l.predicted}};
+}
+
+const char* kind_name(Density::Kind kind) {
+  switch (kind) {
+    case Density::pruned: return "pruned";
+    case Density::dense: return "dense";
+    case Density::unreachable: return "unreachable";
+    case Density::unbounded: return "unbounded";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string design_json(const Design& design, const Verification* verified) {
+  nlohmann::json j;
+  j["max_error"] = design.max_error;
+  j["data_axis"] = design.data_axis;
+  j["data_size"] = design.data_size;
+  j["target"] = design.target;
+  const JointLaw& law = design.law;
+  j["law"] = {{"name", kJointLaw}, {"eps_up", law.eps_up}, {"gamma", law.gamma}, {"p", law.p}, {"phi", law.phi},
+              {"psi", law.psi}, {"scales", {{"d", law.d_scale}, {"l", law.l_scale}, {"w", law.w_scale}}}};
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const auto& c : design.candidates) {
+    nlohmann::json entry = {{"cell", c.cell},         {"depth", c.depth},   {"width", c.width},
+                            {"eps_np", c.eps_np},     {"prunable", c.prunable}, {"params", c.params},
+                            {"answer", kind_name(c.density.kind)}, {"feasible", c.density.feasible()}};
+    if (c.density.feasible()) {
+      entry["density"] = c.density.value;
+      entry["remaining_params"] = c.remaining;
+      entry["predicted"] = c.predicted;
+    } else {
+      entry["why"] = c.why;
+    }
+    candidates.push_back(entry);
+  }
+  j["candidates"] = candidates;
+  j["best"] = nullptr;
+  if (const Candidate* best = design.best())
+    j["best"] = {{"cell", best->cell}, {"density", best->density.value}, {"remaining_params", best->remaining},
+                 {"predicted", best->predicted}, {"remaining_interval", interval_json(best->remaining_interval)},
+                 {"bootstrap_samples", best->samples}, {"samples_without_answer", best->samples_without_answer}};
+  j["measured"] = nullptr;
+  if (design.measured)
+    j["measured"] = {{"cell", design.measured->cell}, {"level", design.measured->level}, {"density", design.measured->density},
+                     {"remaining_params", design.measured->remaining}, {"error", design.measured->error}};
+  if (design.best() && design.measured) j["predicted_over_measured"] = design.best()->remaining / design.measured->remaining;
+  if (verified) {
+    nlohmann::json levels = nlohmann::json::array();
+    for (const auto& l : verified->levels) levels.push_back(level_json(l));
+    j["verify"] = {{"eps_np", verified->eps_np}, {"levels", levels},
+                   {"smallest_within", verified->smallest_within ? level_json(*verified->smallest_within) : nlohmann::json()}};
+  }
+  return j.dump(2) + "\n";
 }
 
 }  // namespace scalelab::prune

@@ -35,7 +35,10 @@ struct JointLaw {
 struct Density {
   enum Kind {
     pruned,       // 1 < r < K and d_k < 1: prune to `value`
-    dense,        // 1 < r < K and d_k >= 1: the dense network already meets the bound (value 1)
+    // 1 < r < K and d_k >= 1: the law reaches the bound only at density 1 or beyond (its error at
+    // density 1 sits a little above eps_np); the dense network, measured below the bound, meets it.
+    // `value` is 1.
+    dense,
     unreachable,  // r <= 1: the unpruned network's error is at or above the bound
     unbounded,    // r >= K: the bound is at or above the law's high-error plateau; it names no density
   } kind = unreachable;
@@ -106,5 +109,8 @@ struct Verification {
   std::optional<VerifiedLevel> smallest_within;  // fewest remaining parameters with measured error <= bound
 };
 Verification verification(const Table& verify_rows, const Design& design);
+
+// Everything above as JSON (`scalelab design --json`); `verified` null when there was no verification.
+std::string design_json(const Design& design, const Verification* verified);
 
 }  // namespace scalelab::prune

@@ -252,5 +252,100 @@ TEST_F(PruneCli, FitSweepTakesEpsNpFromARosenfeldFitOfTheLevelZeroCells) {
   EXPECT_NE(dense.err.find("--eps-np"), std::string::npos) << dense.err;
 }
 
+// ---- the design query ---------------------------------------------------------------------------
+
+// `design` on a fake pruning sweep: the closed form's best network, its bootstrap interval, the sweep's
+// own answer, and --verify training the chosen network through the executor into DIR/verify.
+TEST_F(PruneCli, DesignPicksANetworkAndVerifiesItThroughTheExecutor) {
+  spit(spec, law_spec("0.25, 1"));
+  ASSERT_EQ(scalelab({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}).code, 0);
+  auto json_path = tmp.path() / "design.json";
+  auto r = scalelab({"design", "--sweep", dir.string(), "--max-error", "0.2", "--bootstrap", "20", "--json",
+                     json_path.string(), "--verify", "--jobs", "2"});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("design: test_error <= 0.2 at data_fraction=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nbest: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nmeasured: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("smallest measured within the bound: level "), std::string::npos) << r.out;
+  auto design = nlohmann::json::parse(read_file(json_path));
+  EXPECT_EQ(design["data_size"], "1");
+  ASSERT_FALSE(design["best"].is_null());
+  const auto& best = design["best"];
+  EXPECT_NEAR(best["predicted"].get<double>(), 0.2, 1e-6);
+  EXPECT_EQ(best["bootstrap_samples"], 20);
+  EXPECT_LE(best["remaining_interval"]["p05"].get<double>(), best["remaining_params"].get<double>());
+  EXPECT_GE(best["remaining_interval"]["p95"].get<double>(), best["remaining_params"].get<double>());
+  ASSERT_EQ(design["candidates"].size(), 12u);  // 4 widths x 3 depths at the largest data size
+  EXPECT_EQ(design["candidates"][0]["cell"], best["cell"]);
+  // The measured answer is a level with error within the bound; levels are 20% apart, so the closed
+  // form (any density) asks for somewhat fewer parameters than the best measured level keeps.
+  ASSERT_FALSE(design["measured"].is_null());
+  EXPECT_LE(design["measured"]["error"].get<double>(), 0.2);
+  EXPECT_GT(design["predicted_over_measured"].get<double>(), 0.7);
+  EXPECT_LE(design["predicted_over_measured"].get<double>(), 1.05);
+
+  // The verification: the chosen network, both seeds, two levels past its density, measured beside
+  // predicted (the fake worker follows the law, so within a few percent), its own eps_np.
+  const fs::path verify_dir = dir / "verify";
+  ASSERT_TRUE(fs::exists(verify_dir / "spec.yaml"));
+  const auto verify_runs = Store(verify_dir).runs();
+  ASSERT_EQ(verify_runs.size(), 2u);
+  const double density = best["density"].get<double>();
+  const int levels = static_cast<int>(std::ceil(std::log(density) / std::log(0.8) - 1e-9)) + 2;
+  for (const auto& run : verify_runs) {
+    EXPECT_EQ(run.status, RunStatus::done);
+    EXPECT_EQ(run.hparams.number("prune_levels"), levels);
+    const std::string cell = best["cell"];
+    EXPECT_NE(cell.find("width=" + run.hparams.text("width") + " "), std::string::npos) << cell;
+    EXPECT_NE(cell.find("depth=" + run.hparams.text("depth")), std::string::npos) << cell;
+    EXPECT_EQ(run.hparams.text("data_fraction"), "1");
+  }
+  const auto& verify = design["verify"];
+  ASSERT_EQ(verify["levels"].size(), static_cast<std::size_t>(levels + 1));
+  for (const auto& level : verify["levels"])
+    if (level["level"] > 0)
+      EXPECT_NEAR(level["predicted"].get<double>(), level["measured"].get<double>(), 0.03 * level["measured"].get<double>())
+          << level.dump();
+  ASSERT_FALSE(verify["smallest_within"].is_null());
+  EXPECT_LE(verify["smallest_within"]["measured"].get<double>(), 0.2);
+  EXPECT_GE(verify["smallest_within"]["remaining_params"].get<double>(), 0.95 * best["remaining_params"].get<double>());
+
+  // A second design finds the verification runs done; --fit with `fit --sweep`'s JSON gives the same answer.
+  auto fit_path = tmp.path() / "fit.json";
+  ASSERT_EQ(scalelab({"fit", "--sweep", dir.string(), "--bootstrap", "20", "--json", fit_path.string()}).code, 0);
+  auto from_fit = scalelab({"design", "--sweep", dir.string(), "--max-error", "0.2", "--fit", fit_path.string(),
+                            "--json", "-", "--verify"});
+  ASSERT_EQ(from_fit.code, 0) << from_fit.err;
+  EXPECT_NE(from_fit.err.find("(0 started now"), std::string::npos) << from_fit.err;
+  auto again = nlohmann::json::parse(from_fit.out.substr(from_fit.out.find("\n{") + 1));
+  EXPECT_EQ(again["best"]["cell"], best["cell"]);
+  EXPECT_EQ(again["best"]["remaining_params"], best["remaining_params"]);
+}
+
+TEST_F(PruneCli, DesignRefusesWhatItCannotAnswerNamingTheFlag) {
+  spit(spec, law_spec());
+  ASSERT_EQ(scalelab({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}).code, 0);
+  auto expect_bad = [&](const std::vector<std::string>& args, const std::string& flag) {
+    auto r = scalelab(args);
+    EXPECT_EQ(r.code, 2) << flag << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(flag), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "verify")) << flag;
+  };
+  expect_bad({"design", "--sweep", dir.string(), "--max-error", "0"}, "--max-error");
+  expect_bad({"design", "--sweep", dir.string(), "--max-error", "0.2", "--data-fraction", "0.5"}, "--data-fraction");
+  expect_bad({"design", "--sweep", dir.string(), "--max-error", "0.2", "--executor", "nope", "--verify"}, "--executor");
+  // Nothing meets a bound below every unpruned error: nothing to verify, and nothing trained.
+  expect_bad({"design", "--sweep", dir.string(), "--max-error", "0.05", "--verify"}, "--max-error");
+  // A fit of another law.
+  auto other = tmp.path() / "other.json";
+  ASSERT_EQ(scalelab({"fit", "--sweep", dir.string(), "--law", "pruning2021", "--json", other.string()}).code, 0);
+  expect_bad({"design", "--sweep", dir.string(), "--max-error", "0.2", "--fit", other.string()}, "--fit");
+  // A sweep without pruning.
+  spit(spec, grid_spec("0.0625, 0.125, 0.25", "0.25, 0.5, 1", "1", "", "width<=0.125"));
+  auto dense_dir = tmp.path() / "dense";
+  ASSERT_EQ(scalelab({"sweep", spec.string(), "--dir", dense_dir.string()}).code, 0);
+  expect_bad({"design", "--sweep", dense_dir.string(), "--max-error", "0.2"}, "--sweep");
+}
+
 }  // namespace
 }  // namespace scalelab
