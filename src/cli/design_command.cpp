@@ -55,9 +55,9 @@ fit::FitResult joint_fit(const DesignFlags& flags, const Table& rows, const Swee
   return prune::fit_pruning_sweep(rows, spec, options).joint;
 }
 
-void print_design(const prune::Design& d, const SweepSpec& spec, const fit::FitResult& joint) {
+void print_design(const prune::Design& d, const SweepSpec& spec, const fit::FitResult& joint, std::FILE* out) {
   const auto& law = d.law;
-  fmt::print("design: {} <= {} at {}, from pruning2021_joint (eps_up {:.4g}, gamma {:.4g}, p {:.4g}, phi {:.4g}, "
+  fmt::print(out, "design: {} <= {} at {}, from pruning2021_joint (eps_up {:.4g}, gamma {:.4g}, p {:.4g}, phi {:.4g}, "
              "psi {:.4g}; {} bootstrap fits)\n",
              d.target, d.max_error, d.data_axis.empty() ? "the sweep's one data size" : d.data_axis + "=" + d.data_size,
              law.eps_up, law.gamma, law.p, law.phi, law.psi, joint.bootstrap_samples.size());
@@ -66,41 +66,42 @@ void print_design(const prune::Design& d, const SweepSpec& spec, const fit::FitR
                                                                   count(best->remaining_interval->p95))
                                                     : "";
     const bool dense = best->density.kind == prune::Density::dense;
-    fmt::print("best: {}: {}: {} remaining parameters of {}{}, predicted {} {:.4g}{}\n", best->cell,
+    fmt::print(out, "best: {}: {}: {} remaining parameters of {}{}, predicted {} {:.4g}{}\n", best->cell,
                dense ? std::string("dense, unpruned")
                      : fmt::format("prune to density {:.4g}{}", best->density.value, level_of(spec, best->density.value)),
                count(best->remaining), count(best->params), interval, d.target, best->predicted,
                dense ? fmt::format(" (measured unpruned: {:.4g})", best->eps_np) : "");
     if (best->samples_without_answer > 0)
-      fmt::print("      {} of {} bootstrap fits name no density for it (their law cannot reach the bound)\n",
+      fmt::print(out, "      {} of {} bootstrap fits name no density for it (their law cannot reach the bound)\n",
                  best->samples_without_answer, best->samples);
   } else {
-    fmt::print("best: none of the {} candidates can meet the bound (below)\n", d.candidates.size());
+    fmt::print(out, "best: none of the {} candidates can meet the bound (below)\n", d.candidates.size());
   }
   Table table({"candidate", "eps_np", "density", "remaining", "predicted", "why not"});
   for (const auto& c : d.candidates)
     table.add_row({c.cell, fmt::format("{:.4g}", c.eps_np), c.density.feasible() ? fmt::format("{:.4g}", c.density.value) : "-",
                    c.density.feasible() ? count(c.remaining) : "-", c.density.feasible() ? fmt::format("{:.4g}", c.predicted) : "-",
                    c.why});
-  fmt::print("\n");
-  print_table(table);
+  fmt::print(out, "\n");
+  print_table(table, out);
   if (d.measured) {
-    fmt::print("\nmeasured: {} level {} (density {:.4g}): {} remaining parameters at {} {:.4g}", d.measured->cell,
+    fmt::print(out, "\nmeasured: {} level {} (density {:.4g}): {} remaining parameters at {} {:.4g}", d.measured->cell,
                d.measured->level, d.measured->density, count(d.measured->remaining), d.target, d.measured->error);
-    if (d.best()) fmt::print("; predicted/measured {:.2f}", d.best()->remaining / d.measured->remaining);
-    fmt::print("\n");
+    if (d.best()) fmt::print(out, "; predicted/measured {:.2f}", d.best()->remaining / d.measured->remaining);
+    fmt::print(out, "\n");
   } else {
-    fmt::print("\nmeasured: no (configuration, level) point of the sweep has a mean {} <= {}\n", d.target, d.max_error);
+    fmt::print(out, "\nmeasured: no (configuration, level) point of the sweep has a mean {} <= {}\n", d.target, d.max_error);
   }
 }
 
 // Trains and prunes the best candidate in DIR/verify through the executor; its measurements.
-prune::Verification verify(const DesignFlags& flags, const prune::Design& d, const SweepSpec& spec, const ExecutorInfo& executor) {
+prune::Verification verify(const DesignFlags& flags, const prune::Design& d, const SweepSpec& spec, const ExecutorInfo& executor,
+                           std::FILE* out) {
   const fs::path dir = fs::path(flags.sweep) / "verify";
   const std::string yaml = prune::verify_spec_yaml(spec, d);
   const SweepSpec verify_spec = parse_spec(yaml, (dir / "spec.yaml").string());
-  fmt::print("\nverification: {} with {} levels into {}\n", d.best()->cell, prune::verify_levels(spec, d), dir.string());
-  std::fflush(stdout);
+  fmt::print(out, "\nverification: {} with {} levels into {}\n", d.best()->cell, prune::verify_levels(spec, d), dir.string());
+  std::fflush(out);
   auto outcome = run_sweep(verify_spec, dir, sweep_options(flags.jobs, executor));
   print_outcome(outcome, dir);
   if (outcome.stopped) {
@@ -124,15 +125,15 @@ prune::Verification verify(const DesignFlags& flags, const prune::Design& d, con
                    fmt::format("{:.4g}", l.predicted), fmt::format("{:+.1f}%", 100 * (l.predicted - l.measured) / l.measured),
                    i == nearest ? "<- nearest the design's density" : ""});
   }
-  fmt::print("eps_np: {:.4g} measured here, {:.4g} in the sweep\n", v.eps_np, best.eps_np);
-  print_table(table);
+  fmt::print(out, "eps_np: {:.4g} measured here, {:.4g} in the sweep\n", v.eps_np, best.eps_np);
+  print_table(table, out);
   if (v.smallest_within)
-    fmt::print("smallest measured within the bound: level {}, {} remaining parameters at {:.4g}; predicted {} "
+    fmt::print(out, "smallest measured within the bound: level {}, {} remaining parameters at {:.4g}; predicted {} "
                "(predicted/measured {:.2f})\n",
                v.smallest_within->level, count(v.smallest_within->remaining), v.smallest_within->measured,
                count(best.remaining), best.remaining / v.smallest_within->remaining);
   else
-    fmt::print("no level of the verification measured {} <= {}\n", d.target, d.max_error);
+    fmt::print(out, "no level of the verification measured {} <= {}\n", d.target, d.max_error);
   if (outcome.failed) exit_with(exit_status(WorkerExit::failed));
   return v;
 }
@@ -154,11 +155,13 @@ void design_command(const DesignFlags& flags) {
   print_warnings(warnings);
   const fit::FitResult joint = joint_fit(flags, rows, spec);
   const prune::Design d = prune::design(rows, spec, joint, {flags.max_error, flags.data_size});
-  print_design(d, spec, joint);
+  // With the JSON on stdout, the report goes to stderr.
+  std::FILE* out = flags.json_path == "-" ? stderr : stdout;
+  print_design(d, spec, joint, out);
   std::optional<prune::Verification> verified;
   if (flags.verify) {
     if (!d.best()) throw InputError("--max-error", 0, "", "no candidate can meet it: nothing to verify");
-    verified = verify(flags, d, spec, *executor);
+    verified = verify(flags, d, spec, *executor, out);
   }
   const std::string json = prune::design_json(d, verified ? &*verified : nullptr);
   if (flags.json_path == "-") fmt::print("{}", json);
@@ -181,7 +184,8 @@ void add_design_command(CLI::App& app) {
   design->add_option("--starts", flags->starts, "multi-start count of the fit made here")->capture_default_str();
   design->add_option("--bootstrap", flags->bootstrap, "bootstrap resamples of the fit made here")->capture_default_str();
   design->add_option("--seed", flags->seed, "random seed of the fit made here")->capture_default_str();
-  auto* json_option = design->add_option("--json", flags->json_path, "write everything as JSON (atomically); '-' prints it");
+  auto* json_option = design->add_option("--json", flags->json_path,
+                                         "write everything as JSON (atomically); '-' prints it (the report then goes to stderr)");
   design->add_flag("--verify", flags->verify,
                    "train and prune the chosen network (DIR/verify, the sweep's seeds, two levels past its density) and "
                    "print measured beside predicted");

@@ -200,7 +200,7 @@ void read_prune(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
       {"levels", "prune_levels"}, {"rate", "prune_rate"}, {"rewind", "prune_rewind"}, {"ends", "prune_ends"}};
   if (!prune.IsMap()) p.fail(prune, "prune", "expected a map, e.g. {levels: 10, rate: 0.2, rewind: 0.0625, ends: 1}");
   for (const auto& item : prune) {
-    auto key = item.first.as<std::string>();
+    auto key = p.scalar(item.first, "prune");
     if (std::none_of(kKeys.begin(), kKeys.end(), [&](const auto& k) { return k.first == key; }))
       p.fail(item.first, "prune." + key, "unknown field (fields: levels, rate, rewind, ends)");
   }

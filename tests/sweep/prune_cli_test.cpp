@@ -317,7 +317,8 @@ TEST_F(PruneCli, DesignPicksANetworkAndVerifiesItThroughTheExecutor) {
                             "--json", "-", "--verify"});
   ASSERT_EQ(from_fit.code, 0) << from_fit.err;
   EXPECT_NE(from_fit.err.find("(0 started now"), std::string::npos) << from_fit.err;
-  auto again = nlohmann::json::parse(from_fit.out.substr(from_fit.out.find("\n{") + 1));
+  auto again = nlohmann::json::parse(from_fit.out);  // with --json -, the report is on stderr
+  EXPECT_NE(from_fit.err.find("\nbest: "), std::string::npos) << from_fit.err;
   EXPECT_EQ(again["best"]["cell"], best["cell"]);
   EXPECT_EQ(again["best"]["remaining_params"], best["remaining_params"]);
 }
