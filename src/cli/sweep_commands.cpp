@@ -168,6 +168,11 @@ SweepSpec demo_spec(const DemoFlags& flags) {
                                  : load_spec(flags.spec);
   if (!spec.has_fit())
     throw InputError(spec.source, 0, "fit_where", "the demo fits the law on a fit set: give fit_where or fit_cells");
+  // Its table is one row a cell; a pruning sweep's rows are (cell, level) points, fitted by other commands.
+  if (spec.prunes())
+    throw InputError(spec.source, 0, "prune",
+                     "the demo fits cells, not pruning levels: run a pruning sweep with `scalelab sweep`, then "
+                     "`scalelab fit --sweep DIR` and `scalelab design` (docs/pruning.md)");
   return spec;
 }
 

@@ -131,6 +131,17 @@ TEST_F(PruneCli, ResultsGiveOneRowPerLevelAndPerCellLevel) {
   EXPECT_EQ(cells.at(row_of("0.125", "2", "3"), "diverged"), "0");
 }
 
+// The demo prints one row a cell: a pruning spec is refused before anything trains.
+TEST_F(PruneCli, TheDemoRefusesAPruningSpecBeforeTraining) {
+  spit(spec, prune_spec("0.0625, 0.125", "1, 2", "1", 3, "fit_where: \"width <= 0.0625\"\n"));
+  auto r = scalelab({"demo", "--spec", spec.string(), "--dir", dir.string()});
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("field 'prune'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("scalelab fit --sweep"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_FALSE(fs::exists(log));
+}
+
 // Sweeps without pruning: the columns of every table exactly as before issue 17.
 TEST_F(PruneCli, ResultsOfASweepWithoutPruningKeepTheirColumns) {
   spit(spec, grid_spec("0.0625, 0.125, 0.25", "0.25, 0.5, 1", "1, 2", "", "width<=0.125"));
