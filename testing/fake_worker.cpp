@@ -14,6 +14,11 @@
 //   FAKE_LOST_LOG      a file to which a worker appends "<dir name> <pid>\n" when it stops because its
 //                      run was taken over (SCALELAB_CLAIM no longer in RUN/claim; exits claim_lost,
 //                      nothing written)
+//   FAKE_LEVEL_DIVERGE_WHEN  a predicate over the hyperparameters and `level` (e.g. "seed==2 && level==3"):
+//                      the first pruning level it matches diverges, ending the trajectory
+// A run with prune_levels K > 0 writes the IMP trajectory of docs/pruning.md: `prunable_weights` and
+// `levels` 0..K, level 0 the errors above, level L at density round((1 - prune_rate)^L P) / P with the
+// error of pruning2021_joint (testing/fake_pruning.h's constants) times a little deterministic noise.
 // Like scalelab-worker it checks, right before each write, that RUN/claim still holds $SCALELAB_CLAIM.
 #include <fcntl.h>
 #include <unistd.h>
@@ -33,7 +38,9 @@
 #include "store/claim.h"
 #include "store/hparams.h"
 #include "store/worker_exit.h"
+#include "store/hparam_schema.h"
 #include "table/table.h"
+#include "fake_pruning.h"
 #include "zygote/zygote.h"
 
 namespace fs = std::filesystem;
@@ -43,10 +50,56 @@ using scalelab::exit_status;
 
 namespace {
 
-bool matches(const char* env, const Hparams& h) {
+bool matches(const char* env, const Hparams& h, double level = NAN) {
   const char* text = std::getenv(env);
   if (!text || !*text) return false;
-  return scalelab::Predicate::parse(text, env)([&](std::string_view name) { return h.number(name); });
+  return scalelab::Predicate::parse(text, env)(
+      [&](std::string_view name) { return name == "level" ? level : h.number(name); });
+}
+
+// A pruning hyperparameter of the run, or its schema default.
+double pruning(const Hparams& h, const char* key) {
+  return h.has(key) ? h.number(key) : scalelab::hparam_default_number(key);
+}
+
+// The IMP trajectory after a dense run whose level-0 metrics are `dense`: `prunable_weights` and
+// `levels` as docs/pruning.md describes them.
+void add_levels(nlohmann::json& result, const Hparams& h, const scalelab::ModelSpec& model, double params) {
+  namespace law = scalelab::testing::fake_pruning;
+  const int levels = static_cast<int>(pruning(h, "prune_levels"));
+  const bool ends = pruning(h, "prune_ends") != 0;
+  const double prunable = static_cast<double>(scalelab::prunable_weights(model, ends));
+  const double eps_np = result["test_error"].get<double>();
+  result["prunable_weights"] = prunable;
+  nlohmann::json trajectory = nlohmann::json::array();
+  for (int level = 0; level <= levels; ++level) {
+    const double remaining = std::round(std::pow(1 - pruning(h, "prune_rate"), level) * prunable);
+    nlohmann::json entry = {{"level", level}, {"density", prunable > 0 ? remaining / prunable : 1.0},
+                            {"remaining_weights", remaining}, {"remaining_params", remaining + params - prunable}};
+    if (matches("FAKE_LEVEL_DIVERGE_WHEN", h, level)) {
+      entry["status"] = "diverged";
+      for (const char* key : {"test_error", "test_loss", "val_error", "val_loss", "train_loss", "train_error"})
+        entry[key] = nullptr;
+      trajectory.push_back(entry);
+      break;  // a diverged level ends the trajectory
+    }
+    entry["status"] = "done";
+    if (level == 0) {  // the dense network: the run's own metrics
+      for (const char* key : {"test_error", "val_error", "test_loss"}) entry[key] = result[key];
+    } else {
+      const double noise = law::kNoise * std::sin(12.9898 * h.number("seed") + 78.233 * level + 0.001 * params);
+      const double error =
+          law::error_at(entry["density"].get<double>(), h.number("depth"), h.number("width"), eps_np) * (1 + noise);
+      entry["test_error"] = error;
+      entry["val_error"] = error;
+      entry["test_loss"] = std::log(error);
+    }
+    entry["best_epoch"] = result["best_epoch"];
+    entry["epochs_run"] = result["epochs_run"];
+    entry["wall_s"] = 0.001;
+    trajectory.push_back(entry);
+  }
+  result["levels"] = trajectory;
 }
 
 void append_line(const char* path, const std::string& line) {
@@ -122,6 +175,7 @@ int fake_run(const fs::path& config, const fs::path& out) {
   result["test_loss"] = diverged ? nlohmann::json(nullptr) : nlohmann::json(std::log(eps * (1 + noise)));
   result["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (diverged) result["diverged_at_epoch"] = 1;
+  if (!diverged && pruning(h, "prune_levels") > 0) add_levels(result, h, model, n);
   if (lost()) return exit_status(WorkerExit::claim_lost);
   scalelab::write_file_atomic(out / "result.json", result.dump(2));
   if (const char* log = std::getenv("FAKE_LOG")) append_line(log, fmt::format("{} {}\n", out.filename().string(), getpid()));

@@ -1,4 +1,5 @@
 // `scalelab laws`, `scalelab fit`, `scalelab predict`: flag parsing and printing around src/fit.
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <cmath>
@@ -8,8 +9,10 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "cli/shared.h"
 #include "fit/fit.h"
 #include "laws/laws.h"
+#include "prune/law_fit.h"
 #include "sweep/results.h"
 #include "sweep/spec.h"
 #include "table/table.h"
@@ -34,32 +37,6 @@ std::optional<double> parse_number(std::string_view text) {
   return value;
 }
 
-// Errors from src/fit and src/sweep name the field (FitOptions' and the spec's); on the command line
-// those are flags. Errors naming a file, a column or a flag already are left as they are.
-InputError with_flag(const InputError& e) {
-  static const std::map<std::string, std::string> kFlags = {
-      {"law", "--law"},         {"inputs", "--x"},         {"givens", "--given"},   {"target", "--y"},
-      {"fit_where", "--fit-where"}, {"loss", "--loss"},     {"huber_delta", "--huber-delta"},
-      {"starts", "--starts"},   {"seed", "--seed"},        {"bootstrap", "--bootstrap"}, {"folds", "--folds"},
-      {"at", "--at"}};
-  auto it = kFlags.find(e.source());
-  if (it == kFlags.end()) return e;
-  // A given's own flag where it has one (--eps0), as before.
-  std::string flag = e.source() == "givens" && e.field() == "eps0" && e.message().find("must be a positive") == 0
-                         ? "--eps0"
-                         : it->second;
-  return InputError(flag, e.line(), e.field(), e.message());
-}
-
-template <typename F>
-void with_flags(F&& body) {
-  try {
-    body();
-  } catch (const InputError& e) {
-    throw with_flag(e);
-  }
-}
-
 void print_laws() {
   for (const auto& law : laws::registry()) {
     std::string inputs, givens;
@@ -75,7 +52,7 @@ void print_laws() {
 }
 
 struct FitFlags {
-  std::string law, data, sweep, y, fit_where, loss, json_path, seed = "1";
+  std::string law, data, sweep, y, fit_where, loss, json_path, seed = "1", eps_np;
   bool json_given = false;  // `--json ''` is an error, not "no output"
   std::vector<std::string> x, given;
   std::optional<double> eps0;
@@ -83,15 +60,6 @@ struct FitFlags {
   bool normalize = false, record_starts = false;
   int starts = 64, bootstrap = 0, folds = 0;
 };
-
-// A seed is read as text: CLI11 would wrap "-1" into 2^64-1 for an unsigned flag.
-std::uint64_t parse_seed(const std::string& text) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
-    throw InputError("--seed", 0, "", fmt::format("'{}' is not a whole number from 0 to 2^64-1", text));
-  return value;
-}
 
 void run_fit(const FitFlags& flags) {
   fit::FitOptions options;
@@ -133,8 +101,12 @@ void run_fit(const FitFlags& flags) {
   options.record_starts = flags.record_starts;
 
   // A sweep directory brings its own defaults: the spec's law, the law's inputs mapped to the cells'
-  // columns, its givens (eps0), target and fit set (sweep_fit); flags given override them.
+  // columns, its givens (eps0; a pruning sweep's eps_np column), target and fit set (sweep_fit); flags
+  // given override them.
   Table table;
+  std::optional<SweepSpec> pruning;  // the spec of a pruning sweep: its rows are (cell, level) points
+  if (!flags.eps_np.empty() && flags.sweep.empty())
+    throw InputError("--eps-np", 0, flags.eps_np, "is for a pruning sweep: give it with --sweep");
   if (!flags.sweep.empty()) {
     std::vector<std::string> warnings;  // diverged runs and unfinished cells
     // --y: any numeric field of the runs' result.json, aggregated per cell like the spec's target.
@@ -156,7 +128,12 @@ void run_fit(const FitFlags& flags) {
     if (options.target.empty()) options.target = defaults.target;
     for (const auto& [name, value] : defaults.givens)
       if (!options.givens.count(name)) options.givens[name] = fit::Given::constant(value);
+    for (const auto& [name, column] : defaults.given_columns)
+      if (!options.givens.count(name)) options.givens[name] = fit::Given::from_column(column);
     if (options.fit_where.empty() && spec.has_fit()) options.fit_where = "in_fit==1";
+    if (spec.prunes()) pruning = spec;
+    else if (!flags.eps_np.empty())
+      throw InputError("--eps-np", 0, flags.eps_np, fmt::format("{} is no pruning sweep (its spec has no prune section)", flags.sweep));
   } else if (flags.data.empty()) {
     throw InputError("--data", 0, "", "give a CSV with --data, or a sweep directory with --sweep");
   } else {
@@ -166,13 +143,29 @@ void run_fit(const FitFlags& flags) {
     table = read_csv(flags.data);
     fit::check_law(options.law);
   }
-  fit::FitResult result = fit::fit_table(table, options);
+  std::string json, report;
+  if (pruning) {
+    // The joint law over every row, pruning2021 per configuration, eps_np measured or fitted.
+    prune::PruningFitOptions pruning_options{options};
+    if (!flags.eps_np.empty()) pruning_options.eps_np = prune::parse_eps_np(flags.eps_np);
+    const bool eps_np_given = std::any_of(flags.given.begin(), flags.given.end(),
+                                          [](const std::string& g) { return g.rfind("eps_np=", 0) == 0; });
+    if (pruning_options.eps_np == prune::EpsNp::fit && eps_np_given)
+      throw InputError("--eps-np", 0, "fit", "eps_np comes from the rosenfeld2020 fit: leave out --given eps_np=...");
+    const prune::PruningFits fits = prune::fit_pruning_sweep(table, *pruning, pruning_options);
+    json = prune::pruning_json(fits);
+    report = fit::format_report(fits.joint) + prune::format_pruning_report(fits);
+  } else {
+    fit::FitResult result = fit::fit_table(table, options);
+    json = fit::to_json(result);
+    report = fit::format_report(result);
+  }
   if (flags.json_path == "-") {
-    fmt::print("{}", fit::to_json(result));
+    fmt::print("{}", json);
     return;
   }
-  if (flags.json_given) write_file_atomic(flags.json_path, fit::to_json(result));
-  fmt::print("{}", fit::format_report(result));
+  if (flags.json_given) write_file_atomic(flags.json_path, json);
+  fmt::print("{}", report);
 }
 
 void run_predict(const std::string& fit_path, const std::vector<std::string>& at_flags) {
@@ -219,6 +212,9 @@ void add_fit_commands(CLI::App& app) {
   fit->add_option("--bootstrap", flags->bootstrap, "bootstrap resamples for 5-95% intervals (0: none)")
       ->capture_default_str();
   fit->add_option("--folds", flags->folds, "k-fold cross-validation on the fitted rows (0: none)");
+  fit->add_option("--eps-np", flags->eps_np,
+                  "a pruning sweep's eps_np: measured (each cell's level-0 mean; default) or fit (a rosenfeld2020 "
+                  "fit of the level-0 cells, resampled with the bootstrap)");
   auto* json_option =
       fit->add_option("--json", flags->json_path, "write the full result as JSON (atomically); '-' prints it instead");
   fit->add_flag("--record-starts", flags->record_starts, "keep the initial parameters in the JSON (benchmarks)");

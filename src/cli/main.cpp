@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("train", "train one model (handled by scalelab-worker; see `scalelab train --help`)");
   scalelab::cli::add_fit_commands(app);
   scalelab::cli::add_sweep_commands(app);
+  scalelab::cli::add_design_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "cli/shared.h"
 #include "cli/worker_path.h"
 #include "store/store.h"
 #include "store/worker_exit.h"
@@ -36,86 +37,6 @@ namespace fs = std::filesystem;
 // --jobs, when given: each job is a worker process with its own copy of the data set.
 constexpr int kMaxJobs = 256;
 
-WorkerCommand worker_command() {
-  auto path = worker_path();
-  if (!fs::exists(path))
-    throw std::runtime_error(fmt::format("the training worker {} does not exist: build the scalelab-worker target, "
-                                         "or point SCALELAB_WORKER at it",
-                                         path.string()));
-  return scalelab_worker_command(path);
-}
-
-// Prints a table with aligned columns.
-void print_table(const Table& table, std::FILE* out = stdout) {
-  std::vector<std::vector<std::string>> cells(table.rows() + 1);
-  cells[0] = table.header();
-  for (std::size_t r = 0; r < table.rows(); ++r)
-    for (std::size_t c = 0; c < table.cols(); ++c) {
-      std::string text = table.at(r, c);
-      char* end = nullptr;
-      double v = std::strtod(text.c_str(), &end);
-      // Long measurements are rounded for reading; grid values such as 0.015625 stay exact.
-      if (!text.empty() && end && *end == '\0' && v != std::floor(v) && text.size() > 8) text = fmt::format("{:.4g}", v);
-      if (text.size() > 48) text = text.substr(0, 45) + "...";
-      cells[r + 1].push_back(text);
-    }
-  std::vector<std::size_t> width(table.cols(), 0);
-  for (const auto& row : cells)
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  for (const auto& row : cells) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) line += fmt::format("{:<{}}  ", row[c], width[c]);
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    fmt::print(out, "{}\n", line);
-  }
-}
-
-// Exit statuses beyond main()'s 0/1/2: a stopped sweep says so, the way shells report Ctrl-C.
-[[noreturn]] void exit_with(int code) {
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::exit(code);
-}
-
-void print_outcome(const SweepOutcome& o, const fs::path& dir) {
-  fmt::print(stderr, "{}: {} of {} runs done, {} diverged, {} failed, {} unfinished ({} started now, {})\n",
-             dir.string(), o.done, o.total, o.diverged, o.failed, o.pending, o.started, format_duration(o.wall_s));
-  if (o.taken_over)
-    fmt::print(stderr, "{} runs were taken over by another sweep; their workers were stopped\n", o.taken_over);
-  if (o.failed) fmt::print(stderr, "failed runs keep their reason in RUN/failure.txt; `scalelab results {}` lists them\n", dir.string());
-}
-
-// The executor --executor names; unknown names are bad input, listed with the known ones.
-const ExecutorInfo& executor_named(const std::string& name) {
-  if (const auto* executor = find_executor(name)) return *executor;
-  std::string known;
-  for (const auto& e : executor_registry()) known += (known.empty() ? "" : ", ") + e.name;
-  throw InputError("--executor", 0, "", fmt::format("unknown executor '{}' (known: {})", name, known));
-}
-
-// --executor's help: every executor with its description.
-std::string executor_help() {
-  std::string help = "where runs execute:";
-  for (const auto& e : executor_registry()) help += fmt::format(" {} ({});", e.name, e.description);
-  help.back() = ' ';
-  return help + fmt::format("[default: {}]", kDefaultExecutor);
-}
-
-// Warnings the libraries return (an index repaired, runs diverged), printed one way.
-void print_warning(const std::string& warning) { fmt::print(stderr, "scalelab: warning: {}\n", warning); }
-void print_warnings(const std::vector<std::string>& warnings) {
-  for (const auto& w : warnings) print_warning(w);
-}
-
-SweepOptions sweep_options(int jobs, const ExecutorInfo& executor) {
-  SweepOptions options;
-  options.jobs = jobs > 0 ? jobs : available_cores();
-  options.worker = worker_command();
-  options.executor = executor.make;
-  options.warn = print_warning;
-  return options;
-}
-
 // ---- sweep -------------------------------------------------------------------------------------
 
 struct SweepFlags {
@@ -126,6 +47,18 @@ struct SweepFlags {
   bool dry_run = false;
 };
 
+// How a pruning run's planned cost counts its levels (spec.h, PlannedRun::cost).
+void print_pruning_cost(const SweepSpec& spec) {
+  std::string factor;
+  if (spec.fixed.has("prune_levels") && spec.fixed.has("prune_rewind")) {
+    const double levels = spec.fixed.number("prune_levels"), rewind = spec.fixed.number("prune_rewind");
+    factor = fmt::format(": {} levels at rewind {} cost {:g}x the dense schedule", levels, rewind, 1 + levels * (1 - rewind));
+  }
+  fmt::print("pruning: each run is an IMP trajectory, level 0 the dense schedule and every later level retrained from "
+             "the rewind point, so it costs the dense schedule x (1 + levels x (1 - rewind)){}\n",
+             factor);
+}
+
 // The plan without running it: runs, cells, the fit set's share of the compute, a time estimate.
 void print_plan(const SweepSpec& spec, const SweepOptions& options) {
   auto runs = expand(spec);
@@ -135,9 +68,11 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
     total += r.cost;
     if (r.in_fit) fitted += r.cost, fitted_runs += 1;
   }
-  fmt::print("{}: {} runs, {:.3g} TFLOPs planned (training and evaluation), about {} with {} jobs on {} cores\n", spec.name, runs.size(),
-             total / 1e12, format_duration(estimate_seconds(runs, options.jobs, available_cores(), options.speed)),
-             options.jobs, available_cores());
+  fmt::print("{}: {} runs, {:.3g} TFLOPs planned (training and evaluation{}), about {} with {} jobs on {} cores\n",
+             spec.name, runs.size(), total / 1e12, spec.prunes() ? ", every pruning level included" : "",
+             format_duration(estimate_seconds(runs, options.jobs, available_cores(), options.speed)), options.jobs,
+             available_cores());
+  if (spec.prunes()) print_pruning_cost(spec);
   if (spec.has_fit())
     fmt::print("fit set: {} runs, {:.1f}% of the planned compute; {} runs held out\n", fitted_runs, 100 * fitted / total,
                runs.size() - fitted_runs);
@@ -149,6 +84,11 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
   for (const auto& r : runs)
     table.add_row({r.hparams.hash(), r.in_fit ? "fit" : "held_out", r.cell, r.hparams.text("seed"), format_number(r.params),
                    format_number(r.train_samples), r.hparams.text("epochs"), fmt::format("{:.3g}", r.cost / 1e12)});
+  if (spec.prunes()) {
+    std::vector<std::string> levels;
+    for (const auto& r : runs) levels.push_back(std::to_string(r.prune_levels));
+    table.add_column("levels", std::move(levels));
+  }
   print_table(table);
 }
 
@@ -228,6 +168,11 @@ SweepSpec demo_spec(const DemoFlags& flags) {
                                  : load_spec(flags.spec);
   if (!spec.has_fit())
     throw InputError(spec.source, 0, "fit_where", "the demo fits the law on a fit set: give fit_where or fit_cells");
+  // Its table is one row a cell; a pruning sweep's rows are (cell, level) points, fitted by other commands.
+  if (spec.prunes())
+    throw InputError(spec.source, 0, "prune",
+                     "the demo fits cells, not pruning levels: run a pruning sweep with `scalelab sweep`, then "
+                     "`scalelab fit --sweep DIR` and `scalelab design` (docs/pruning.md)");
   return spec;
 }
 

@@ -105,9 +105,6 @@ double quantile(std::vector<double> values, double q) {
   return values[below] + (position - below) * (values[above] - values[below]);
 }
 
-Interval interval_of(const std::vector<double>& values) {
-  return Interval{quantile(values, 0.05), quantile(values, 0.5), quantile(values, 0.95)};
-}
 
 Summary summarise(const std::vector<PointResult>& points, bool fitted) {
   Summary s;
@@ -133,18 +130,69 @@ double evaluate(const laws::LawInfo& law, const std::vector<double>& params, con
   return law.evaluate(params.data(), inputs, givens);
 }
 
-// A given predicted by another fit on one row: its inputs (and column givens) come from the columns
-// it was fitted on.
-double predict_given(const FitResult& fit, const Table& table, std::size_t row, const std::string& name) {
+// Defined with predict() below: a fit's inputs at `at` in its units, and its givens there (with
+// `resample` >= 0, those predicted by fits with bootstrap samples from sample `resample` mod their count).
+std::vector<double> scaled_inputs(const FitResult& fit, const std::map<std::string, double>& at);
+std::vector<double> given_values(const FitResult& fit, const std::map<std::string, double>& at, int resample = -1);
+
+// What a fit that predicts a given reads from one table row: the columns it was fitted on (its inputs
+// and column givens).
+std::map<std::string, double> row_values(const FitResult& fit, const Table& table, std::size_t row) {
   std::map<std::string, double> at;
   for (const auto& column : fit.input_columns) at[column] = table.number(row, table.column(column));
   for (const auto& given : fit.givens)
     if (!given.value && !given.fit) at[given.column] = table.number(row, table.column(given.column));
+  return at;
+}
+
+// A given predicted by another fit on one row.
+double predict_given(const FitResult& fit, const Table& table, std::size_t row, const std::string& name) {
   try {
-    return predict(fit, at).value;
+    return predict(fit, row_values(fit, table, row)).value;
   } catch (const InputError& e) {
     throw InputError(table.source(), table.line_of(row), name, fmt::format("predicting it: {}", e.message()));
   }
+}
+
+// A given predicted by a fit that carries bootstrap samples, resampled with the fit that takes it
+// (FitOptions::resample_given_fits): per row the inner law's scaled inputs and givens, so that any of
+// its samples gives the row's value in one evaluation.
+struct ResampledGiven {
+  std::size_t given = 0;  // its index among the law's givens
+  const FitResult* fit = nullptr;
+  const laws::LawInfo* law = nullptr;
+  std::vector<std::vector<double>> inputs, givens;  // per row
+};
+
+std::vector<ResampledGiven> resampled_givens(const Table& table, const FitResult& result, const FitOptions& options) {
+  std::vector<ResampledGiven> out;
+  if (!options.resample_given_fits || options.bootstrap == 0) return out;
+  for (std::size_t g = 0; g < result.givens.size(); ++g) {
+    const Given& given = result.givens[g];
+    if (!given.fit || given.fit->bootstrap_samples.empty()) continue;
+    ResampledGiven r{g, given.fit.get(), laws::find(given.fit->law), {}, {}};
+    for (std::size_t row = 0; row < table.rows(); ++row) {
+      const auto at = row_values(*given.fit, table, row);  // predict_given has checked every row already
+      r.inputs.push_back(scaled_inputs(*given.fit, at));
+      r.givens.push_back(given_values(*given.fit, at));
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// The givens of every row for resample b: each resampled given from its fit's sample b (mod their
+// count). False when one is not a usable error (that resample is dropped).
+bool resample_givens(const std::vector<ResampledGiven>& resampled, int b, Points& points) {
+  for (const auto& r : resampled) {
+    const auto& sample = r.fit->bootstrap_samples[b % r.fit->bootstrap_samples.size()];
+    for (std::size_t row = 0; row < r.inputs.size(); ++row) {
+      const double value = r.law->evaluate(sample.data(), r.inputs[row].data(), r.givens[row].data());
+      if (!(std::isfinite(value) && value > 0)) return false;
+      points.givens[row * points.num_givens + r.given] = value;
+    }
+  }
+  return true;
 }
 
 // Reads and checks every row: the law's inputs (scaled), givens and the measured error.
@@ -384,6 +432,10 @@ void check_options(const FitOptions& options) {
 
 void check_law(const std::string& name) { law_named(name); }
 
+Interval interval_of(const std::vector<double>& values) {
+  return Interval{quantile(values, 0.05), quantile(values, 0.5), quantile(values, 0.95)};
+}
+
 namespace {
 
 // The fitted rows' range of each (scaled) input: where starts of range-bound parameters are drawn.
@@ -434,23 +486,40 @@ MultiStart fit_all_rows(const Table& table, const laws::LawInfo& law, const Prep
 }
 
 // Bootstrap: resample the fitted rows with replacement and refit, warm-started from the best fit
-// plus a few fresh starts (a resample's optimum is near the full fit's, but not always).
+// plus a few fresh starts (a resample's optimum is near the full fit's, but not always). With given
+// fits resampled, resample b also takes its givens from their sample b: its own problem, whose givens
+// (all rows, for the prediction intervals) land in `sample_givens`.
 void bootstrap(const laws::LawInfo& law, const Prepared& prepared, const detail::Solver& solver,
                const InputRanges& ranges, Random& random, const MultiStart& best, const FitOptions& options,
-               FitResult& result) {
+               const std::vector<ResampledGiven>& resampled, FitResult& result,
+               std::vector<std::vector<double>>& sample_givens) {
   const std::size_t n_fit = prepared.fit_rows.size();
   for (int b = 0; b < options.bootstrap; ++b) {
     std::vector<int> rows(n_fit);
     for (auto& r : rows) r = prepared.fit_rows[random.below(static_cast<int>(n_fit))];
     auto resample_starts = latin_hypercube(law, options.bootstrap_starts, ranges, random);
     resample_starts.insert(resample_starts.begin(), best.unbounded);
-    MultiStart refit = multi_start(solver, rows, resample_starts, options.start_rtol, n_fit);
-    if (std::isfinite(refit.objective)) result.bootstrap_samples.push_back(bounded_params(law, refit.unbounded));
+    Points points;
+    std::unique_ptr<detail::Solver> own;
+    if (!resampled.empty()) {
+      points = prepared.points;
+      if (!resample_givens(resampled, b, points)) continue;
+      own = detail::make_solver(law, points, result.loss, result.huber_delta);
+    }
+    MultiStart refit = multi_start(own ? *own : solver, rows, resample_starts, options.start_rtol, n_fit);
+    if (!std::isfinite(refit.objective)) continue;
+    result.bootstrap_samples.push_back(bounded_params(law, refit.unbounded));
+    if (!resampled.empty()) {
+      result.given_fit_samples.push_back(b);
+      sample_givens.push_back(std::move(points.givens));
+    }
   }
 }
 
-// Per-point predictions, with bootstrap intervals, and the divergence summaries.
-void predict_points(const laws::LawInfo& law, const Prepared& prepared, FitResult& result) {
+// Per-point predictions, with bootstrap intervals (sample s with its own givens where the bootstrap
+// resampled them), and the divergence summaries.
+void predict_points(const laws::LawInfo& law, const Prepared& prepared,
+                    const std::vector<std::vector<double>>& sample_givens, FitResult& result) {
   std::vector<double> params;
   for (const auto& p : result.parameters) params.push_back(p.value);
   result.points = prepared.rows;
@@ -462,7 +531,9 @@ void predict_points(const laws::LawInfo& law, const Prepared& prepared, FitResul
     point.divergence = relative_divergence(point.predicted, point.measured);
     if (!result.bootstrap_samples.empty()) {
       std::vector<double> predictions;
-      for (const auto& sample : result.bootstrap_samples) predictions.push_back(evaluate(law, sample, x, g));
+      for (std::size_t s = 0; s < result.bootstrap_samples.size(); ++s)
+        predictions.push_back(evaluate(law, result.bootstrap_samples[s], x,
+                                       sample_givens.empty() ? g : &sample_givens[s][i * law.givens.size()]));
       point.interval = interval_of(predictions);
     }
   }
@@ -547,8 +618,10 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
 
   // One random stream, drawn in this order: the fit's starts, the resamples, the folds.
   const MultiStart best = fit_all_rows(table, law, prepared, *solver, ranges, random, options, result);
-  bootstrap(law, prepared, *solver, ranges, random, best, options, result);
-  predict_points(law, prepared, result);
+  std::vector<std::vector<double>> sample_givens;
+  bootstrap(law, prepared, *solver, ranges, random, best, options, resampled_givens(table, result, options), result,
+            sample_givens);
+  predict_points(law, prepared, sample_givens, result);
   if (options.folds >= 2) cross_validate(law, prepared, *solver, ranges, random, options, result);
   add_warnings(options, result);
   return result;
@@ -604,8 +677,9 @@ std::vector<double> scaled_inputs(const FitResult& fit, const std::map<std::stri
   return inputs;
 }
 
-// The law's givens at `at`: constants, values given, or predicted by their own fits.
-std::vector<double> given_values(const FitResult& fit, const std::map<std::string, double>& at) {
+// The law's givens at `at`: constants, values given, or predicted by their own fits (from their
+// sample `resample` mod their count, when resample >= 0 and they carry samples).
+std::vector<double> given_values(const FitResult& fit, const std::map<std::string, double>& at, int resample) {
   std::vector<double> givens;
   for (std::size_t g = 0; g < fit.given_names.size(); ++g) {
     const Given& given = fit.givens[g];
@@ -617,7 +691,14 @@ std::vector<double> given_values(const FitResult& fit, const std::map<std::strin
       for (std::size_t i = 0; i < given.fit->input_names.size(); ++i)
         for (const auto& key : {given.fit->input_names[i], given.fit->input_columns[i]})
           if (at.count(key)) inner[key] = at.at(key);
-      givens.push_back(predict(*given.fit, inner).value);
+      const auto& samples = given.fit->bootstrap_samples;
+      if (resample >= 0 && !samples.empty()) {
+        givens.push_back(law_named(given.fit->law).evaluate(samples[resample % samples.size()].data(),
+                                                            scaled_inputs(*given.fit, inner).data(),
+                                                            given_values(*given.fit, inner).data()));
+      } else {
+        givens.push_back(predict(*given.fit, inner).value);
+      }
     } else {
       givens.push_back(look_up(at, fit.given_names[g], given.column));
     }
@@ -652,8 +733,12 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
   prediction.value = check(evaluate(law, params, inputs.data(), givens.data()), "the prediction");
   if (!fit.bootstrap_samples.empty()) {
     std::vector<double> values;
-    for (const auto& sample : fit.bootstrap_samples)
-      values.push_back(check(evaluate(law, sample, inputs.data(), givens.data()), "a bootstrap prediction"));
+    for (std::size_t s = 0; s < fit.bootstrap_samples.size(); ++s) {
+      // Each sample with the givens its resample took, where the bootstrap resampled given fits.
+      const auto sample_givens = fit.given_fit_samples.empty() ? givens : given_values(fit, at, fit.given_fit_samples[s]);
+      values.push_back(check(evaluate(law, fit.bootstrap_samples[s], inputs.data(), sample_givens.data()),
+                             "a bootstrap prediction"));
+    }
     prediction.interval = interval_of(values);
   }
   return prediction;

@@ -62,6 +62,10 @@ struct FitOptions {
   int starts = 64;              // multi-start count (Latin hypercube over the bounds)
   std::uint64_t seed = 1;
   int bootstrap = 0;            // resamples of the fitted rows; 0: no intervals
+  // A given predicted by a fit that carries bootstrap samples: resample b takes it from that fit's
+  // sample b (mod their count), so the intervals carry the inner fit's uncertainty too. False: every
+  // resample takes the inner fit's point prediction.
+  bool resample_given_fits = true;
   int bootstrap_starts = 4;     // extra starts per resample beside the warm start from the best fit
   int folds = 0;                // k-fold cross-validation on the fitted rows; 0: none
   double start_rtol = 1e-4;     // a start "reached the best" when its objective is this close
@@ -84,6 +88,9 @@ struct Summary {
 struct Interval {
   double p05 = 0, p50 = 0, p95 = 0;
 };
+// The 5/50/95% quantiles of values (at least one), interpolated linearly between order statistics:
+// how every bootstrap interval here is taken.
+Interval interval_of(const std::vector<double>& values);
 
 struct PointResult {
   int line = 0;                 // line in the source table (0 for built tables)
@@ -126,6 +133,10 @@ struct FitResult {
   std::vector<std::vector<double>> start_points;  // initial parameters, when options.record_starts
 
   std::vector<std::vector<double>> bootstrap_samples;  // parameter vectors, one per resample
+  // Where the bootstrap resampled given fits (FitOptions::resample_given_fits): per bootstrap sample,
+  // the resample b whose givens it was fitted with (each given fit's sample b mod its count); predict()
+  // pairs them the same way. Empty: every sample was fitted with the givens' point values.
+  std::vector<int> given_fit_samples;
   std::vector<PointResult> points;
   Summary fitted, held_out;
   std::optional<Summary> cross_validation;  // out-of-fold divergence on the fitted rows

@@ -75,6 +75,7 @@ json fit_object(const FitResult& r) {
   j["starts_at_best"] = r.starts_at_best;
   j["warnings"] = r.warnings;
   j["bootstrap_samples"] = r.bootstrap_samples;
+  if (!r.given_fit_samples.empty()) j["given_fit_samples"] = r.given_fit_samples;
   if (!r.start_points.empty()) j["start_points"] = r.start_points;
   json points = json::array();
   for (const auto& p : r.points)
@@ -289,6 +290,21 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
         in.fail(Reader::index(path, k), fmt::format("{} = {} is outside its bounds [{}, {}]", r.parameters[k].name,
                                                     sample[k], r.parameters[k].lower, r.parameters[k].upper));
     r.bootstrap_samples.push_back(std::move(sample));
+  }
+  // Which resample's givens each bootstrap sample was fitted with (FitResult::given_fit_samples): one
+  // whole number per sample, and a given fit with samples to draw them from.
+  if (j.contains("given_fit_samples")) {
+    const json& draws = in.array(j["given_fit_samples"], name("given_fit_samples"));
+    if (draws.size() != r.bootstrap_samples.size())
+      in.fail(name("given_fit_samples"), fmt::format("has {} entries for {} bootstrap samples", draws.size(),
+                                                     r.bootstrap_samples.size()));
+    if (!draws.empty() && std::none_of(r.givens.begin(), r.givens.end(), [](const Given& g) {
+          return g.fit && !g.fit->bootstrap_samples.empty();
+        }))
+      in.fail(name("given_fit_samples"), "no given is a fit with bootstrap samples to draw from");
+    for (std::size_t s = 0; s < draws.size(); ++s)
+      r.given_fit_samples.push_back(
+          static_cast<int>(in.integer(draws[s], Reader::index(name("given_fit_samples"), s), 0, kMaxBootstrap)));
   }
   if (j.contains("start_points")) {
     const json& starts = in.array(j["start_points"], name("start_points"));

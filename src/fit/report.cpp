@@ -31,6 +31,8 @@ std::string format_report(const FitResult& r) {
     std::string source = given.value ? fmt::format("{:.6g}", *given.value)
                          : given.fit ? fmt::format("predicted by a {} fit of {}", given.fit->law, given.fit->target)
                                      : "column " + given.column;
+    if (given.fit && !r.given_fit_samples.empty() && !given.fit->bootstrap_samples.empty())
+      source += fmt::format(" (each bootstrap fit takes one of its {} bootstrap samples)", given.fit->bootstrap_samples.size());
     out += fmt::format("given     {} = {}\n", r.given_names[g], source);
   }
   out += fmt::format("loss      {}{}   objective {:.6g}\n", to_string(r.loss),

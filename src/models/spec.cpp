@@ -55,6 +55,14 @@ std::int64_t mlp_parameters(const ModelSpec& spec) {
   return (in * h + h) + (spec.depth - 1) * (h * h + h) + (h * spec.classes + spec.classes);
 }
 
+// Every Linear's weight matrix; without ends, only those between hidden layers.
+std::int64_t mlp_prunable(const ModelSpec& spec, bool ends) {
+  const std::int64_t in = std::int64_t{spec.input_channels} * spec.input_height * spec.input_width;
+  const std::int64_t h = mlp_hidden_units(spec);
+  const std::int64_t inner = (spec.depth - 1) * h * h;
+  return ends ? in * h + inner + h * spec.classes : inner;
+}
+
 double mlp_flops(const ModelSpec& spec) {
   const double in = double(spec.input_channels) * spec.input_height * spec.input_width;
   const double h = mlp_hidden_units(spec);
@@ -88,6 +96,26 @@ std::int64_t wrn_parameters(const ModelSpec& spec) {
   return n;
 }
 
+// Every convolution kernel (stem, both of each block, 1x1 shortcuts) and the classifier's weight;
+// without ends, neither the stem nor the classifier.
+std::int64_t wrn_prunable(const ModelSpec& spec, bool ends) {
+  const auto c = wrn_channels(spec);
+  const int blocks = wrn_blocks_per_group(spec);
+  std::int64_t n = 0;
+  std::int64_t in = c[0];
+  for (int g = 0; g < 3; ++g) {
+    const std::int64_t out = c[g + 1];
+    for (int b = 0; b < blocks; ++b) {
+      const int stride = (b == 0 && g > 0) ? 2 : 1;
+      n += in * out * 9 + out * out * 9;
+      if (in != out || stride != 1) n += in * out;
+      in = out;
+    }
+  }
+  if (ends) n += std::int64_t{spec.input_channels} * c[0] * 9 + in * spec.classes;
+  return n;
+}
+
 double wrn_flops(const ModelSpec& spec) {
   double macs = 0;
   const auto c = wrn_channels(spec);
@@ -117,8 +145,9 @@ double wrn_flops(const ModelSpec& spec) {
 // that a ModelSpec made during static initialisation finds it built.
 const std::vector<ModelFamily>& model_families() {
   static const std::vector<ModelFamily> families = {
-      {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops},
-      {"wrn", "k, x16/32/64 channels", "6n+4 (10, 16, ...)", 10, wrn_validate, wrn_parameters, wrn_flops},
+      {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops, mlp_prunable},
+      {"wrn", "k, x16/32/64 channels", "6n+4 (10, 16, ...)", 10, wrn_validate, wrn_parameters, wrn_flops,
+       wrn_prunable},
   };
   return families;
 }
@@ -160,6 +189,11 @@ std::int64_t parameter_count(const ModelSpec& spec) {
 double forward_flops(const ModelSpec& spec) {
   validate(spec);
   return find_model_family(spec.family)->forward_flops(spec);
+}
+
+std::int64_t prunable_weights(const ModelSpec& spec, bool ends) {
+  validate(spec);
+  return find_model_family(spec.family)->prunable_weights(spec, ends);
 }
 
 }  // namespace scalelab

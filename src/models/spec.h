@@ -36,6 +36,10 @@ struct ModelFamily {
   void (*validate)(const ModelSpec&);
   std::int64_t (*parameter_count)(const ModelSpec&);
   double (*forward_flops)(const ModelSpec&);
+  // Weights iterative magnitude pruning may remove (docs/pruning.md): the weight matrices and kernels
+  // of the linear and convolution layers, never biases or batch norm; with `ends` false, without the
+  // first layer's and the output layer's (prune_ends 0 keeps them dense).
+  std::int64_t (*prunable_weights)(const ModelSpec&, bool ends);
 };
 const std::vector<ModelFamily>& model_families();
 const ModelFamily* find_model_family(std::string_view name);  // nullptr when unknown
@@ -49,6 +53,9 @@ std::int64_t parameter_count(const ModelSpec& spec);
 // Multiply-adds of one forward pass of one sample, times 2 (FLOPs); a training step costs about 3x.
 // Counts the linear and convolution layers only (batch norm, ReLU and pooling are a few percent).
 double forward_flops(const ModelSpec& spec);
+// Exact number of weights IMP may prune in that module (ModelFamily::prunable_weights); the rest of
+// parameter_count() is never pruned.
+std::int64_t prunable_weights(const ModelSpec& spec, bool ends);
 
 // The layer sizes both the builder (models.cpp) and the counts above use, so they cannot disagree.
 // A width factor scales every layer and is rounded to the nearest whole unit, never below 1.

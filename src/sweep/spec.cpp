@@ -20,7 +20,7 @@ namespace {
 
 const std::set<std::string> kTopLevel = {"name",      "description", "dataset", "model",    "fixed", "grid",
                                          "min_steps", "train_size",  "fit_where", "fit_cells", "law", "eps0",
-                                         "target",    "inputs"};
+                                         "target",    "inputs",      "prune"};
 
 // The worker's default validation split, when the spec leaves it out.
 const double kWorkerValCount = hparam_default_number("val_count");
@@ -65,25 +65,27 @@ class Parser {
   }
 
   // A hyperparameter's value, checked against its schema row; returns the text Hparams will hold.
-  std::string hparam(const YAML::Node& node, const std::string& key) const {
+  // Errors name `field` (default: the key itself).
+  std::string hparam(const YAML::Node& node, const std::string& key, std::string field = "") const {
+    if (field.empty()) field = key;
     const HparamRow* row = find_hparam(key);
     if (!row) {
       std::vector<std::string_view> known;
       for (const auto& r : hparam_schema()) known.push_back(r.name);
       std::sort(known.begin(), known.end());
-      fail(node, key, fmt::format("unknown hyperparameter (known: {})", fmt::join(known, ", ")));
+      fail(node, field, fmt::format("unknown hyperparameter (known: {})", fmt::join(known, ", ")));
     }
     if (row->type == HparamRow::word) {
-      auto text = scalar(node, key);
-      if (text.empty()) fail(node, key, "must not be empty");
-      if (auto problem = hparam_value_problem(text); !problem.empty()) fail(node, key, problem);
-      if (auto problem = hparam_word_problem(*row, text); !problem.empty()) fail(node, key, problem);
+      auto text = scalar(node, field);
+      if (text.empty()) fail(node, field, "must not be empty");
+      if (auto problem = hparam_value_problem(text); !problem.empty()) fail(node, field, problem);
+      if (auto problem = hparam_word_problem(*row, text); !problem.empty()) fail(node, field, problem);
       return text;
     }
-    double v = number(node, key);
+    double v = number(node, field);
     // Whole numbers go through doubles: at most kMaxWhole, so each is exact.
     const double cap = row->type == HparamRow::integer ? kMaxWhole : INFINITY;
-    if (auto problem = hparam_number_problem(*row, v, cap, node.Scalar()); !problem.empty()) fail(node, key, problem);
+    if (auto problem = hparam_number_problem(*row, v, cap, node.Scalar()); !problem.empty()) fail(node, field, problem);
     Hparams h;
     h.set("v", v);
     return h.text("v");
@@ -187,6 +189,38 @@ void read_grid(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
 
 }
 
+// `prune: {levels: 10, rate: 0.2, rewind: 0.0625, ends: 1}`: every run is an IMP trajectory. Sets the
+// fixed hyperparameters prune_levels, prune_rate, prune_rewind, prune_ends; levels is required, the
+// others take the schema's defaults unless `fixed` or a grid axis gives them. A key given here and in
+// `fixed` (or `grid`) is an error: one of the two would be silently ignored.
+void read_prune(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
+  const YAML::Node prune = root["prune"];
+  if (!prune) return;
+  static const std::vector<std::pair<std::string, std::string>> kKeys = {
+      {"levels", "prune_levels"}, {"rate", "prune_rate"}, {"rewind", "prune_rewind"}, {"ends", "prune_ends"}};
+  if (!prune.IsMap()) p.fail(prune, "prune", "expected a map, e.g. {levels: 10, rate: 0.2, rewind: 0.0625, ends: 1}");
+  for (const auto& item : prune) {
+    auto key = p.scalar(item.first, "prune");
+    if (std::none_of(kKeys.begin(), kKeys.end(), [&](const auto& k) { return k.first == key; }))
+      p.fail(item.first, "prune." + key, "unknown field (fields: levels, rate, rewind, ends)");
+  }
+  if (!prune["levels"]) p.fail(prune, "prune.levels", "missing: the IMP levels after the dense training (e.g. levels: 10)");
+  for (const auto& [key, hparam] : kKeys) {
+    const YAML::Node node = prune[key];
+    const std::string field = "prune." + key;
+    if (!node) {
+      if (!spec.fixed.has(hparam) && !spec.axis(hparam)) spec.fixed.set(hparam, hparam_default_number(hparam));
+      continue;
+    }
+    if (root["fixed"] && root["fixed"][hparam])
+      p.fail(node, field, fmt::format("also given as fixed.{}: give it in one place", hparam));
+    if (spec.axis(hparam)) p.fail(node, field, fmt::format("also a grid axis (grid.{}): give it in one place", hparam));
+    spec.fixed.set(hparam, p.hparam(node, hparam, field));
+  }
+  if (spec.fixed.number("prune_levels") < 1)
+    p.fail(prune["levels"], "prune.levels", "0 levels prune nothing: give at least 1, or leave the prune section out");
+}
+
 // Steps, epochs and the dataset's sizes (with the validation split the worker takes first).
 void read_sizes(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
   const bool has_fraction = spec.axis("data_fraction") || spec.fixed.has("data_fraction");
@@ -254,9 +288,18 @@ void read_fit_set(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
   }
 }
 
+// The quantities a law input can be fed from in this sweep: m and n, and d, l, w when it prunes.
+std::vector<std::pair<std::string_view, std::string_view>> sweep_quantities(const SweepSpec& spec) {
+  std::vector<std::pair<std::string_view, std::string_view>> quantities(kSweepQuantities.begin(), kSweepQuantities.end());
+  if (spec.prunes()) quantities.insert(quantities.end(), kPruningQuantities.begin(), kPruningQuantities.end());
+  return quantities;
+}
+
 // The law, eps0 and the law's inputs. The law is fitted to the sweep's cells after training (`scalelab
 // demo`, `scalelab fit --sweep`): everything it needs must be something a sweep provides.
 const laws::LawInfo& read_law(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
+  // A pruning sweep's rows are (cell, level) points: the joint pruning law fits them all.
+  if (spec.prunes()) spec.law = "pruning2021_joint";
   if (auto law = root["law"]) spec.law = p.scalar(law, "law"), spec.law_line = law.Mark().line + 1;
   if (auto eps0 = root["eps0"]) {
     spec.eps0 = p.number(eps0, "eps0");
@@ -272,15 +315,16 @@ const laws::LawInfo& read_law(const Parser& p, const YAML::Node& root, SweepSpec
     p.fail(law_node, "law", fmt::format("unknown law '{}' (laws: {})", spec.law, fmt::join(known, ", ")));
   }
   for (auto given : law->givens)
-    if (!kSweepGivens.count(given))
+    if (!kSweepGivens.count(given) && !(spec.prunes() && given == kEpsNpColumn))
       p.fail(law_node, "law",
              fmt::format("law {} needs the given '{}', which a sweep cannot provide (a sweep gives eps0 only); "
                          "fit it to a table whose rows give {}",
                          spec.law, given, given));
   // Each law input is fed by a sweep quantity: `inputs:` says which, or the law's inputs are m and n.
-  auto quantity_names = [] {
+  const auto quantities = sweep_quantities(spec);
+  auto quantity_names = [&] {
     std::vector<std::string_view> names;
-    for (const auto& [q, column] : kSweepQuantities) names.push_back(q);
+    for (const auto& [q, column] : quantities) names.push_back(q);
     return fmt::format("{}", fmt::join(names, ", "));
   };
   if (auto inputs = root["inputs"]) {
@@ -295,10 +339,11 @@ const laws::LawInfo& read_law(const Parser& p, const YAML::Node& root, SweepSpec
                fmt::format("law {} has no input '{}' (inputs: {})", spec.law, name, fmt::join(law->inputs, ", ")));
       auto quantity = p.scalar(item.second, "inputs." + name);
       bool known = false;
-      for (const auto& [q, column] : kSweepQuantities) known = known || q == quantity;
+      for (const auto& [q, column] : quantities) known = known || q == quantity;
       if (!known)
         p.fail(item.second, "inputs." + name,
-               fmt::format("'{}' is no sweep quantity (m: training samples, n: parameters)", quantity));
+               fmt::format("'{}' is no sweep quantity (m: training samples, n: parameters{})", quantity,
+                           spec.prunes() ? "; d: density, l: depth, w: width" : ""));
       given[name] = quantity;
     }
     for (auto input : law->inputs) {
@@ -311,13 +356,19 @@ const laws::LawInfo& read_law(const Parser& p, const YAML::Node& root, SweepSpec
     }
   } else {
     for (auto input : law->inputs)
-      if (!kSweepInputs.count(input))
+      if (!kSweepInputs.count(input) &&
+          !(spec.prunes() && std::any_of(quantities.begin(), quantities.end(), [&](auto& q) { return q.first == input; })))
         p.fail(law_node, "law",
                fmt::format("law {} takes the input '{}' ({}), which is no sweep quantity: map each input to m "
                            "(training samples) or n (parameters) with `inputs:`, e.g. inputs: {{{}: m}}",
                            spec.law, input, fmt::join(law->inputs, ", "), input));
     for (auto input : law->inputs) spec.inputs.emplace_back(input, input);
   }
+  if (spec.prunes() && std::none_of(spec.inputs.begin(), spec.inputs.end(), [](auto& i) { return i.second == "d"; }))
+    p.fail(law_node, "law",
+           fmt::format("a pruning sweep's rows are (cell, level) points: law {} must take their density (an input "
+                       "mapped to d), e.g. pruning2021_joint (the default) or pruning2021",
+                       spec.law));
   return *law;
 }
 
@@ -339,6 +390,34 @@ void read_target(const Parser& p, const YAML::Node& root, SweepSpec& spec) {
                          spec.target));
   }
 
+}
+
+// A pruning sweep fits (cell, level) points: a cell of L levels gives L + 1 of them (its seeds averaged).
+void check_pruning_points(const Parser& p, const YAML::Node& root, const SweepSpec& spec,
+                          const std::vector<PlannedRun>& runs, std::size_t needed) {
+  std::map<std::string, int> levels, fitted_levels;
+  for (const auto& run : runs) {
+    levels[run.cell] = std::max(levels[run.cell], run.prune_levels + 1);
+    if (run.in_fit) fitted_levels[run.cell] = std::max(fitted_levels[run.cell], run.prune_levels + 1);
+  }
+  auto points = [](const std::map<std::string, int>& cells) {
+    std::size_t n = 0;
+    for (const auto& [cell, count] : cells) n += count;
+    return n;
+  };
+  if (spec.has_fit()) {
+    auto node = root["fit_where"] ? root["fit_where"] : root["fit_cells"];
+    std::string field = root["fit_where"] ? "fit_where" : "fit_cells";
+    if (fitted_levels.empty()) p.fail(node, field, "selects no run of the grid");
+    if (points(fitted_levels) < needed)
+      p.fail(node, field,
+             fmt::format("selects {} cells with {} (cell, level) points, fewer than the {} parameters of {}",
+                         fitted_levels.size(), points(fitted_levels), needed, spec.law));
+  } else if (points(levels) < needed) {
+    p.fail(root["grid"], "grid",
+           fmt::format("has {} (cell, level) points, fewer than the {} parameters of {}: no fit could determine them",
+                       points(levels), needed, spec.law));
+  }
 }
 
 // What each run of the grid asks of its model, its dataset and the worker, and whether the fit set can
@@ -396,6 +475,7 @@ void check_runs(const Parser& p, const YAML::Node& root, const SweepSpec& spec, 
       if (run.in_fit) fitted_cells.insert(run.cell), fitted_runs += 1;
     }
     const std::size_t needed = law->parameters.size();
+    if (spec.prunes()) return check_pruning_points(p, root, spec, runs, needed);
     if (spec.has_fit()) {
       auto node = root["fit_where"] ? root["fit_where"] : root["fit_cells"];
       std::string field = root["fit_where"] ? "fit_where" : "fit_cells";
@@ -426,6 +506,7 @@ SweepSpec parse_spec(const std::string& yaml, const std::string& source) {
   spec.text = yaml;
   read_fields(p, root, spec);
   read_grid(p, root, spec);
+  read_prune(p, root, spec);
   read_sizes(p, root, spec);
   read_fit_set(p, root, spec);
   const laws::LawInfo& law = read_law(p, root, spec);
@@ -444,23 +525,34 @@ SweepFit sweep_fit(const SweepSpec& spec, const std::string& law_name) {
     for (const auto& l : laws::registry()) known.push_back(l.name);
     throw InputError("law", 0, fit.law, fmt::format("unknown law (known: {})", fmt::join(known, ", ")));
   }
-  auto column_of = [](const std::string& quantity) {
-    for (const auto& [q, column] : kSweepQuantities)
+  const auto quantities = sweep_quantities(spec);
+  auto column_of = [&](std::string_view quantity) {
+    for (const auto& [q, column] : quantities)
       if (q == quantity) return std::string(column);
     return std::string();
   };
   if (fit.law == spec.law) {
     for (const auto& [input, quantity] : spec.inputs) fit.inputs.emplace_back(input, column_of(quantity));
   } else {
-    // Another law than the spec's: the default mapping, when its inputs are m and n; else none.
+    // Another law than the spec's: the default mapping, when its inputs are m and n (or, pruning, any
+    // of m, n, d, l, w); else none.
     bool sweep_inputs = true;
-    for (auto input : law->inputs) sweep_inputs = sweep_inputs && kSweepInputs.count(input);
+    for (auto input : law->inputs) sweep_inputs = sweep_inputs && !column_of(input).empty();
     if (sweep_inputs)
-      for (auto input : law->inputs) fit.inputs.emplace_back(input, column_of(std::string(input)));
+      for (auto input : law->inputs) fit.inputs.emplace_back(input, column_of(input));
   }
-  for (auto given : law->givens)
+  for (auto given : law->givens) {
     if (given == "eps0") fit.givens["eps0"] = spec.eps0;
+    if (given == kEpsNpColumn && spec.prunes()) fit.given_columns[std::string(given)] = std::string(kEpsNpColumn);
+  }
   return fit;
+}
+
+bool SweepSpec::prunes() const {
+  if (fixed.has("prune_levels")) return fixed.number("prune_levels") > 0;
+  if (const Axis* levels = axis("prune_levels"))
+    return std::any_of(levels->values.begin(), levels->values.end(), [](const std::string& v) { return v != "0"; });
+  return false;
 }
 
 SweepSpec load_spec(const std::filesystem::path& file) {
@@ -514,6 +606,11 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
     run.params = static_cast<double>(parameter_count(model));
     const double eval_samples = spec.dataset_size > 0 ? val + spec.test_size : spec.eval_samples;
     run.cost = forward_flops(model) * h.number("epochs") * (3 * run.train_samples + eval_samples);
+    auto pruning = [&](const char* key) { return h.has(key) ? h.number(key) : hparam_default_number(key); };
+    run.prune_levels = static_cast<int>(pruning("prune_levels"));
+    run.prunable = static_cast<double>(prunable_weights(model, pruning("prune_ends") != 0));
+    // Only pruning runs are scaled: a dense run's cost (which orders the cells) keeps every bit.
+    if (run.prune_levels > 0) run.cost *= 1 + run.prune_levels * (1 - pruning("prune_rewind"));
 
     auto lookup = [&](std::string_view name) {
       if (name == "m") return run.train_samples;

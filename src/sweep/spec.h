@@ -11,6 +11,7 @@
 //   eps0: 0.9
 //   target: test_error       # optional: the result.json field the law is fitted to
 //   inputs: {m: m, n: n}     # optional: each law input -> a sweep quantity (m: samples, n: params)
+//   prune: {levels: 10}      # optional: every run is an IMP trajectory (docs/pruning.md)
 //
 // Keys of `fixed` and `grid` are the worker's hyperparameters (docs/run-directory.md). A cell is one
 // point of the grid without its seed; its error is the mean over seeds. See docs/sweeps.md.
@@ -64,6 +65,9 @@ struct SweepSpec {
     return nullptr;
   }
   bool has_fit() const { return fit_where.has_value() || !fit_cells.empty(); }
+  // Some run has prune_levels > 0 (from `prune:`, `fixed` or a grid axis): its rows are (cell, level)
+  // points, its law is the pruning law by default, and d, l, w and eps_np are sweep quantities.
+  bool prunes() const;
 };
 
 // Limits a spec is held to (docs/sweeps.md): a grid is counted before it is expanded.
@@ -81,15 +85,22 @@ SweepSpec load_spec(const std::filesystem::path& file);
 // The sweep quantities a law input can be fed from, and their columns in sweep_measurements' table.
 inline constexpr std::array<std::pair<std::string_view, std::string_view>, 2> kSweepQuantities{
     {{"m", "samples"}, {"n", "params"}}};
+// A pruning sweep's further quantities: each (cell, level) row's density, and the network's depth and
+// width factor (the pruning law's d, l, w). Its rows also give eps_np, level 0's mean error.
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kPruningQuantities{
+    {{"d", "density"}, {"l", "depth"}, {"w", "width"}}};
+inline constexpr std::string_view kEpsNpColumn = "eps_np";
 
 // What a fit of `law` (default: the spec's) to the sweep's cells takes from the spec: each law input
 // mapped to its table column, in the law's order, and the givens a sweep provides (eps0) as numbers.
-// A law other than the spec's gets the default mapping when its inputs are m and n, else no inputs
-// (the caller must map them). InputError naming the field `law` when the law is unknown.
+// A law other than the spec's gets the default mapping when its inputs are m and n (or, in a pruning
+// sweep, any of m, n, d, l, w), else no inputs (the caller must map them). InputError naming the field
+// `law` when the law is unknown.
 struct SweepFit {
   std::string law;
   std::vector<std::pair<std::string, std::string>> inputs;  // law input -> column
   std::map<std::string, double> givens;                     // law given -> value
+  std::map<std::string, std::string> given_columns;         // law given -> column (a pruning sweep's eps_np)
   std::string target;
 };
 SweepFit sweep_fit(const SweepSpec& spec, const std::string& law = "");
@@ -105,8 +116,12 @@ struct PlannedRun {
   // validated. The worker now evaluates the test set once a run (issue 16), but this weight is kept
   // as it was: it orders the runs and the cells, and the cells' order seeds the demo fit's bootstrap,
   // whose printed intervals must not move. What a sweep really computed: bench/sweep's count.
+  // A pruning run (prune_levels > 0) costs its dense schedule x (1 + levels x (1 - rewind)): level 0
+  // trains the whole schedule, every later level retrains it from the rewind point.
   double cost = 0;
   bool in_fit = false;
+  int prune_levels = 0;
+  double prunable = 0;       // weights IMP may prune, with the run's prune_ends (models/spec.h)
 };
 
 // Every combination of the grid's axes, in a stable order.

@@ -312,6 +312,90 @@ TEST(GivenFromFit, PruningLawTakesEpsNpFromAFittedRosenfeldLaw) {
   EXPECT_THROW(predict(back, {{"d", 0.01}, {"samples", 0.5}}), InputError);  // n is needed for eps_np
 }
 
+// Issue 17: eps_np from a rosenfeld2020 fit of the unpruned networks. Each bootstrap resample of the
+// joint pruning fit takes one bootstrap sample of that inner fit, so the joint intervals carry the
+// inner fit's uncertainty: the noisier the unpruned errors it was fitted on, the wider they are.
+struct JointOnInnerFit {
+  // Pruned errors of 3 depths x 3 widths (n = depth x width^2 / 4 as a model-size fraction, m = 1/2)
+  // at densities 0.8^i, from pruning2021_joint with eps_np the true rosenfeld2020 error, 0.5% noise.
+  static Table pruned() {
+    const std::vector<double> joint = {0.85, 1.5, 2e-3, 0.5, 1.0};  // eps_up, gamma, p, phi, psi
+    Table t({"samples", "params", "density", "depth", "width", "y"}, "pruned.csv");
+    std::mt19937 engine(3);
+    std::normal_distribution<double> normal(0.0, 0.005);
+    const double eps0 = 0.9;
+    for (double l : {1.0, 2.0, 4.0})
+      for (double w : {0.25, 0.5, 1.0})
+        for (int i = 0; i <= 30; i += 3) {
+          const double m = 0.5, n = l * w * w / 4, d = std::pow(0.8, i);
+          double mn[] = {m, n}, x[] = {d, l, w};
+          double eps_np = laws::find("rosenfeld2020")->evaluate(kRosenfeld.data(), mn, &eps0);
+          double y = laws::find("pruning2021_joint")->evaluate(joint.data(), x, &eps_np) * (1 + normal(engine));
+          t.add_row({format_number(m), format_number(n), format_number(d), format_number(l), format_number(w),
+                     format_number(y)});
+        }
+    return t;
+  }
+  static FitResult fit(const FitResult& inner, bool resample) {
+    FitOptions o;
+    o.law = "pruning2021_joint";
+    o.inputs = {{"d", "density"}, {"l", "depth"}, {"w", "width"}};
+    o.target = "y";
+    o.givens = {{"eps_np", Given::from_fit(std::make_shared<FitResult>(inner))}};
+    o.bootstrap = 40;
+    o.resample_given_fits = resample;
+    return fit_table(pruned(), o);
+  }
+  static FitResult inner(double noise) {
+    FitOptions o = rosenfeld_options();
+    o.bootstrap = 40;
+    return fit_table(rosenfeld_table(noise), o);
+  }
+  static double width(const std::optional<Interval>& i) { return i->p95 - i->p05; }
+};
+
+TEST(GivenFromFit, TheJointBootstrapResamplesTheInnerFitAndWidensWithItsNoise) {
+  const FitResult clean = JointOnInnerFit::inner(0.002), noisy = JointOnInnerFit::inner(0.05);
+  const FitResult with_clean = JointOnInnerFit::fit(clean, true);
+  const FitResult with_noisy = JointOnInnerFit::fit(noisy, true);
+  const FitResult noisy_fixed = JointOnInnerFit::fit(noisy, false);
+  ASSERT_EQ(with_noisy.bootstrap_samples.size(), 40u);
+  // Resample b took the inner fit's sample b; without resampling, none is recorded.
+  ASSERT_EQ(with_noisy.given_fit_samples.size(), 40u);
+  for (int b = 0; b < 40; ++b) EXPECT_EQ(with_noisy.given_fit_samples[b], b);
+  EXPECT_TRUE(noisy_fixed.given_fit_samples.empty());
+
+  // The unpruned plateau (density 1) is eps_np itself: its interval is the inner fit's, widest with
+  // the noisy inner fit, narrow with the clean one, and narrowest when the inner fit is held fixed.
+  const auto& dense = with_noisy.points.front();
+  ASSERT_EQ(dense.inputs[0], 1.0);
+  const double noisy_width = JointOnInnerFit::width(dense.interval);
+  const double clean_width = JointOnInnerFit::width(with_clean.points.front().interval);
+  const double fixed_width = JointOnInnerFit::width(noisy_fixed.points.front().interval);
+  EXPECT_GT(noisy_width, 5 * clean_width) << noisy_width << " " << clean_width;
+  EXPECT_GT(noisy_width, 5 * fixed_width) << noisy_width << " " << fixed_width;
+  // The global constants' intervals widen too: the plateau eps_up and the slope gamma.
+  for (const char* name : {"eps_up", "gamma"}) {
+    auto interval = [&](const FitResult& r) {
+      for (const auto& p : r.parameters)
+        if (p.name == name) return JointOnInnerFit::width(p.interval);
+      return 0.0;
+    };
+    EXPECT_GT(interval(with_noisy), interval(with_clean)) << name;
+    EXPECT_GT(interval(with_noisy), interval(noisy_fixed)) << name;
+  }
+
+  // Saved and read back, predict pairs each sample with the inner sample it was fitted with: the
+  // same interval as the fit's own point.
+  FitResult back = from_json(to_json(with_noisy), "joint.json");
+  EXPECT_EQ(back.given_fit_samples, with_noisy.given_fit_samples);
+  auto prediction = predict(back, {{"d", 1.0}, {"l", 1.0}, {"w", 0.25}, {"samples", 0.5}, {"params", 0.25 * 0.25 / 4}});
+  ASSERT_TRUE(prediction.interval);
+  EXPECT_NEAR(prediction.interval->p05, dense.interval->p05, 1e-12);
+  EXPECT_NEAR(prediction.interval->p95, dense.interval->p95, 1e-12);
+  EXPECT_NE(format_report(with_noisy).find("each bootstrap fit takes one of its 40 bootstrap samples"), std::string::npos);
+}
+
 // ----------------------------------------------------------------------------------------------
 // Broken neural scaling law, noiseless simulation from Caballero et al. (science.md section 5).
 const std::vector<double> kBnsl = {0.41388, 2.27727, 0.055077, 5.66290, 612.584, 0.059193};

@@ -24,6 +24,40 @@ TEST(ModelSpec, WrnCountMatchesHandDerivation) {
   EXPECT_EQ(parameter_count({.family = "wrn", .width = 1, .depth = 10}), 144 + 4672 + 14432 + 57536 + 128 + 650);
 }
 
+TEST(ModelSpec, PrunableWeightsMatchHandDerivation) {
+  // 784-256-256-10 (issue 17's example): weights 784*256 + 256*256 + 256*10; the 522 biases stay.
+  EXPECT_EQ(prunable_weights({.family = "mlp", .width = 0.5, .depth = 2}, true), 268800);
+  EXPECT_EQ(parameter_count({.family = "mlp", .width = 0.5, .depth = 2}) - 268800, 256 + 256 + 10);
+  // Without the ends: only the hidden-to-hidden matrix.
+  EXPECT_EQ(prunable_weights({.family = "mlp", .width = 0.5, .depth = 2}, false), 256 * 256);
+  EXPECT_EQ(prunable_weights({.family = "mlp", .width = 1, .depth = 3}, true), 784 * 512 + 2 * 512 * 512 + 512 * 10);
+  // One hidden layer without its ends has nothing left to prune.
+  EXPECT_EQ(prunable_weights({.family = "mlp", .width = 1.0 / 16, .depth = 1}, true), 784 * 32 + 32 * 10);
+  EXPECT_EQ(prunable_weights({.family = "mlp", .width = 1.0 / 16, .depth = 1}, false), 0);
+}
+
+TEST(ModelSpec, WrnPrunableWeightsAreTheConvolutionsAndTheClassifier) {
+  // WRN-10-1 (channels 16, 16, 32, 64), convolution kernels only, no batch norm, no classifier bias:
+  //   stem 1*16*9 = 144
+  //   group 1: 2304 + 2304                  = 4608
+  //   group 2: 4608 + 9216 + shortcut 512   = 14336
+  //   group 3: 18432 + 36864 + shortcut 2048 = 57344
+  //   classifier 64*10 = 640
+  const ModelSpec wrn{.family = "wrn", .width = 1, .depth = 10};
+  EXPECT_EQ(prunable_weights(wrn, true), 144 + 4608 + 14336 + 57344 + 640);
+  EXPECT_EQ(prunable_weights(wrn, false), 4608 + 14336 + 57344);
+  // The rest is batch norm (2 a channel: 64 + 96 + 192 + final 128) and the classifier's 10 biases.
+  EXPECT_EQ(parameter_count(wrn) - prunable_weights(wrn, true), 64 + 96 + 192 + 128 + 10);
+  // WRN-16-2: two blocks a group, the second without a shortcut; the stem scales with k (32 channels).
+  //   stem 1*32*9 = 288; group 1 (32->32): 4 * 9216 = 36864;
+  //   group 2 (32->64): 18432 + 36864 + 2048 + 2 * 36864 = 131072;
+  //   group 3 (64->128): 73728 + 147456 + 8192 + 2 * 147456 = 524288; classifier 128*10 = 1280
+  const ModelSpec wrn16{.family = "wrn", .width = 2, .depth = 16};
+  EXPECT_EQ(prunable_weights(wrn16, true), 288 + 36864 + 131072 + 524288 + 1280);
+  EXPECT_EQ(prunable_weights(wrn16, false), 36864 + 131072 + 524288);
+  EXPECT_THROW(prunable_weights({.family = "wrn", .depth = 11}, true), InputError);
+}
+
 TEST(ModelSpec, CountsGrowWithWidthAndDepth) {
   for (const char* family : {"mlp", "wrn"}) {
     const int depth = std::string(family) == "mlp" ? 2 : 10;
@@ -78,6 +112,9 @@ TEST(ModelSpec, RegistryHoldsEveryFamilyAndRefusesOthers) {
     EXPECT_NO_THROW(validate(spec)) << family.name;
     EXPECT_EQ(parameter_count(spec), family.parameter_count(spec)) << family.name;
     EXPECT_EQ(forward_flops(spec), family.forward_flops(spec)) << family.name;
+    EXPECT_EQ(prunable_weights(spec, true), family.prunable_weights(spec, true)) << family.name;
+    EXPECT_LT(prunable_weights(spec, false), prunable_weights(spec, true)) << family.name;
+    EXPECT_LT(prunable_weights(spec, true), parameter_count(spec)) << family.name;
   }
   EXPECT_EQ(find_model_family("resnet-9000"), nullptr);
   try {

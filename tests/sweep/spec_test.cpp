@@ -507,6 +507,106 @@ TEST(Spec, GridsAreCountedBeforeTheyAreExpanded) {
   }
 }
 
+// ---- issue 17: pruning sweeps ------------------------------------------------------------------
+
+// `prune:` sets the four fixed IMP hyperparameters (levels required, the others the schema's
+// defaults); the sweep's law becomes pruning2021_joint over d, l, w with eps_np from its rows.
+TEST(Spec, ThePruneSectionSetsTheFixedPruningHyperparameters) {
+  auto spec = parse_spec(std::string(kGood) + "prune: {levels: 10}\n", "s.yaml");
+  EXPECT_TRUE(spec.prunes());
+  EXPECT_EQ(spec.fixed.text("prune_levels"), "10");
+  EXPECT_EQ(spec.fixed.text("prune_rate"), "0.2");
+  EXPECT_EQ(spec.fixed.text("prune_rewind"), "0.0625");
+  EXPECT_EQ(spec.fixed.text("prune_ends"), "1");
+  EXPECT_EQ(spec.law, "pruning2021_joint");
+  auto fit = sweep_fit(spec);
+  EXPECT_EQ(fit.inputs, (std::vector<std::pair<std::string, std::string>>{{"d", "density"}, {"l", "depth"}, {"w", "width"}}));
+  EXPECT_TRUE(fit.givens.empty());
+  EXPECT_EQ(fit.given_columns, (std::map<std::string, std::string>{{"eps_np", "eps_np"}}));
+  // The single-network form maps d by default too; rosenfeld2020 keeps m and n.
+  EXPECT_EQ(sweep_fit(spec, "pruning2021").inputs, (std::vector<std::pair<std::string, std::string>>{{"d", "density"}}));
+  EXPECT_EQ(sweep_fit(spec, "rosenfeld2020").inputs.size(), 2u);
+
+  auto every = parse_spec(std::string(kGood) + "prune:\n  levels: 3\n  rate: 0.5\n  rewind: 0\n  ends: 0\n", "s.yaml");
+  EXPECT_EQ(every.fixed.text("prune_levels"), "3");
+  EXPECT_EQ(every.fixed.text("prune_rate"), "0.5");
+  EXPECT_EQ(every.fixed.text("prune_rewind"), "0");
+  EXPECT_EQ(every.fixed.text("prune_ends"), "0");
+  // A key `fixed` gives and the section does not is kept.
+  auto rate = parse_spec(replace(kGood, "  batch_size: 128\n", "  batch_size: 128\n  prune_rate: 0.3\n") +
+                             "prune: {levels: 2}\n",
+                         "s.yaml");
+  EXPECT_EQ(rate.fixed.text("prune_rate"), "0.3");
+  // pruning2021 by name maps d by default.
+  auto single = parse_spec(std::string(kGood) + "prune: {levels: 4}\nlaw: pruning2021\n", "s.yaml");
+  EXPECT_EQ(sweep_fit(single).inputs, (std::vector<std::pair<std::string, std::string>>{{"d", "density"}}));
+  EXPECT_FALSE(parse_spec(kGood, "s.yaml").prunes());
+}
+
+TEST(Spec, PruneErrorsNameTheirLineAndField) {
+  struct Case {
+    std::string yaml, field;
+    int line;
+    std::string says;
+  };
+  const std::string fixed_rate = replace(kGood, "  batch_size: 128\n", "  batch_size: 128\n  prune_rate: 0.3\n");
+  const std::vector<Case> cases = {
+      {std::string(kGood) + "prune: {rate: 0.2}\n", "prune.levels", 14, "missing"},
+      {std::string(kGood) + "prune: {levels: 0}\n", "prune.levels", 14, "0 levels prune nothing"},
+      {std::string(kGood) + "prune: {levels: 201}\n", "prune.levels", 14, "out of range"},
+      {std::string(kGood) + "prune: {levels: 2.5}\n", "prune.levels", 14, "whole"},
+      {std::string(kGood) + "prune: {levels: 2, rate: 1}\n", "prune.rate", 14, "out of range"},
+      {std::string(kGood) + "prune: {levels: 2, ends: 2}\n", "prune.ends", 14, "out of range"},
+      {std::string(kGood) + "prune: {levels: 2, rewnid: 0.1}\n", "prune.rewnid", 14, "unknown field"},
+      {std::string(kGood) + "prune: 10\n", "prune", 14, "expected a map"},
+      {fixed_rate + "prune:\n  levels: 2\n  rate: 0.2\n", "prune.rate", 17, "also given as fixed.prune_rate"},
+      {replace(kGood, "  seed: [1, 2, 3]\n", "  seed: [1, 2, 3]\n  prune_rewind: [0, 0.1]\n") +
+           "prune: {levels: 2, rewind: 0.1}\n",
+       "prune.rewind", 15, "also a grid axis"},
+      // A pruning sweep's rows are (cell, level) points: a law without a density input cannot fit them.
+      {std::string(kGood) + "prune: {levels: 2}\nlaw: rosenfeld2020\n", "law", 15, "density"},
+  };
+  for (const auto& c : cases) {
+    auto e = error_of(c.yaml);
+    EXPECT_EQ(e.field(), c.field) << c.yaml << e.what();
+    EXPECT_EQ(e.line(), c.line) << c.yaml << e.what();
+    EXPECT_NE(e.message().find(c.says), std::string::npos) << e.what();
+  }
+}
+
+// A pruning run costs its dense schedule x (1 + levels x (1 - rewind)); runs without pruning keep
+// their cost to the last bit, and the runs their order.
+TEST(Spec, APruningRunCostsEveryLevelAndADenseRunWhatItDid) {
+  auto dense = expand(parse_spec(kGood, "s.yaml"));
+  auto pruned = expand(parse_spec(std::string(kGood) + "prune: {levels: 10}\n", "s.yaml"));
+  auto rewound = expand(parse_spec(std::string(kGood) + "prune: {levels: 4, rewind: 0.5}\n", "s.yaml"));
+  ASSERT_EQ(dense.size(), pruned.size());
+  for (std::size_t i = 0; i < dense.size(); ++i) {
+    EXPECT_EQ(pruned[i].cell, dense[i].cell);
+    EXPECT_EQ(dense[i].prune_levels, 0);
+    EXPECT_EQ(pruned[i].prune_levels, 10);
+    EXPECT_DOUBLE_EQ(pruned[i].cost, dense[i].cost * (1 + 10 * (1 - 0.0625)));
+    EXPECT_DOUBLE_EQ(rewound[i].cost, dense[i].cost * 3);
+    // 784-h-h-10 with the ends pruned: every weight matrix.
+    const double h = std::lround(512 * dense[i].hparams.number("width"));
+    EXPECT_EQ(pruned[i].prunable, 784 * h + h * h + h * 10) << pruned[i].cell;
+  }
+  // A dense run's cost as before pruning existed: width 1/32 (16 units), 1/4 of 55000 examples,
+  // 2 epochs (min_steps 100 is less than one), validation and test 15000 examples an epoch.
+  EXPECT_EQ(dense[0].cost, 2.0 * (784 * 16 + 16 * 16 + 16 * 10) * 2 * (3 * 13750 + 15000));
+}
+
+// The fit set of a pruning sweep is counted in (cell, level) points: one cell of 4 levels is 5 points,
+// enough for pruning2021_joint's 5 parameters; of 3 levels it is not.
+TEST(Spec, APruningFitSetIsCountedInPoints) {
+  const std::string one_cell = replace(kGood, "width<=0.125 && data_fraction<=0.5", "width<=0.03125 && data_fraction<=0.25");
+  EXPECT_NO_THROW(parse_spec(one_cell + "prune: {levels: 4}\n", "s.yaml"));
+  auto e = error_of(one_cell + "prune: {levels: 3}\n");
+  EXPECT_EQ(e.field(), "fit_where");
+  EXPECT_NE(e.message().find("1 cells with 4 (cell, level) points, fewer than the 5 parameters"), std::string::npos)
+      << e.what();
+}
+
 // The checks above must not reject what ships: the built-in demo spec and examples/*.yaml.
 TEST(Spec, TheBuiltInDemoAndTheExamplesParse) {
   auto demo = parse_spec(std::string(demo_spec_yaml()), "examples/demo.yaml (built in)");
