@@ -1,5 +1,6 @@
 // `scalelab design`: the pruning law's design question on a pruning sweep (src/prune/design.h), and its
 // verification through the sweep's executor. Flags and printing only.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -97,7 +98,11 @@ void print_design(const prune::Design& d, const SweepSpec& spec, const fit::FitR
 // Trains and prunes the best candidate in DIR/verify through the executor; its measurements.
 prune::Verification verify(const DesignFlags& flags, const prune::Design& d, const SweepSpec& spec, const ExecutorInfo& executor,
                            std::FILE* out) {
-  const fs::path dir = fs::path(flags.sweep) / "verify";
+  // One directory per verified network and depth of pruning: the per-cell means of a directory that
+  // held another network's verification would mix the two (its grid has only the seed).
+  std::string name = fmt::format("{}_levels_{}", d.best()->cell, prune::verify_levels(spec, d));
+  std::replace(name.begin(), name.end(), ' ', '_');
+  const fs::path dir = fs::path(flags.sweep) / "verify" / name;
   const std::string yaml = prune::verify_spec_yaml(spec, d);
   const SweepSpec verify_spec = parse_spec(yaml, (dir / "spec.yaml").string());
   fmt::print(out, "\nverification: {} with {} levels into {}\n", d.best()->cell, prune::verify_levels(spec, d), dir.string());

@@ -200,7 +200,8 @@ Design design(const Table& rows, const SweepSpec& spec, const fit::FitResult& jo
 }
 
 int verify_levels(const SweepSpec& spec, const Design& design) {
-  const Hparams& h = planned_run(expand(spec), design).hparams;
+  const std::vector<PlannedRun> planned = expand(spec);  // planned_run refers into it: keep it alive
+  const Hparams& h = planned_run(planned, design).hparams;
   const double rate = h.has("prune_rate") ? h.number("prune_rate") : hparam_default_number("prune_rate");
   // The first level at or below the density, and two past it.
   const double reach = std::ceil(std::log(design.best()->density.value) / std::log(1 - rate) - 1e-9);
@@ -209,7 +210,8 @@ int verify_levels(const SweepSpec& spec, const Design& design) {
 }
 
 std::string verify_spec_yaml(const SweepSpec& spec, const Design& design) {
-  const Hparams& h = planned_run(expand(spec), design).hparams;
+  const std::vector<PlannedRun> planned = expand(spec);  // planned_run refers into it: keep it alive
+  const Hparams& h = planned_run(planned, design).hparams;
   std::string yaml = fmt::format("# The design's verification (scalelab design --verify): {} pruned past density {:.6g}\n",
                                  design.best()->cell, design.best()->density.value);
   yaml += fmt::format("name: {}-verify\ndataset: {}\nmodel: {}\n", spec.name, h.text("dataset"), h.text("model"));

@@ -78,8 +78,11 @@ int train(const Flags& f) {
       throw InputError(f.out, 0, "out", "is not a directory: --out names the run directory to write");
     set_threads(threads);
     const fs::path checkpoint = f.save_best ? fs::path(f.out) / "best.pt" : fs::path();
-    run = std::make_unique<TrainingRun>(
-        config, RunOptions{.data_root = f.data_dir, .progress = f.quiet ? nullptr : stderr, .checkpoint = checkpoint});
+    RunOptions options;
+    options.data_root = f.data_dir;
+    options.progress = f.quiet ? nullptr : stderr;
+    options.checkpoint = checkpoint;
+    run = std::make_unique<TrainingRun>(config, options);
   } catch (const InputError& e) {
     fmt::print(stderr, "scalelab-worker: error: {}\n", e.what());
     return exit_status(WorkerExit::bad_input);
@@ -108,8 +111,12 @@ int train(const Flags& f) {
   if (config.prune_levels > 0) {
     // A pruning trajectory: its levels in OUT/levels (prune/imp.h), kept across attempts.
     run.reset();
-    const ImpTrajectory trajectory = run_imp(
-        config, {.out = out, .data_root = f.data_dir, .progress = f.quiet ? nullptr : stderr, .before_write = check_claim});
+    ImpOptions imp;
+    imp.out = out;
+    imp.data_root = f.data_dir;
+    imp.progress = f.quiet ? nullptr : stderr;
+    imp.before_write = check_claim;
+    const ImpTrajectory trajectory = run_imp(config, imp);
     check_claim();
     write_file_atomic(out / "result.json", trajectory_result_json(config, trajectory));
     return exit_status(trajectory.levels.front().status == "diverged" ? WorkerExit::diverged : WorkerExit::done);

@@ -96,6 +96,21 @@ TEST(Masks, PrunableWeightsAreLinearAndConvolutionWeightsOnly) {
   EXPECT_EQ(total, weights);
 }
 
+// The torch-free count (models/spec.h, which the design query uses) is what IMP prunes in the built
+// module, for every family, with and without the first and output layers.
+TEST(Masks, TheRegistrysPrunableCountIsWhatImpPrunes) {
+  for (const ModelSpec& spec : {ModelSpec{.family = "mlp", .width = 0.0625, .depth = 1},
+                                ModelSpec{.family = "mlp", .width = 0.25, .depth = 3},
+                                ModelSpec{.family = "wrn", .width = 0.25, .depth = 10},
+                                ModelSpec{.family = "wrn", .width = 0.5, .depth = 16}})
+    for (bool ends : {true, false}) {
+      auto model = build_model(spec);
+      std::int64_t built = 0;
+      for (const auto& [_, w] : prunable_parameters(*model, ends)) built += w.numel();
+      EXPECT_EQ(prunable_weights(spec, ends), built) << spec.family << " " << spec.width << " " << spec.depth << " " << ends;
+    }
+}
+
 // A hand-made model of two layers: global selection keeps the largest magnitudes wherever they are.
 struct TwoLayers : torch::nn::Module {
   torch::nn::Linear a{nullptr}, b{nullptr};

@@ -1,6 +1,7 @@
 // Issue 17, on the real `scalelab` binary with the fake worker: pruning sweeps (the spec's prune
 // section, their planned cost, one row per IMP level in `results`) and, for sweeps without pruning,
 // the tables exactly as they were.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -297,7 +298,14 @@ TEST_F(PruneCli, DesignPicksANetworkAndVerifiesItThroughTheExecutor) {
 
   // The verification: the chosen network, both seeds, two levels past its density, measured beside
   // predicted (the fake worker follows the law, so within a few percent), its own eps_np.
-  const fs::path verify_dir = dir / "verify";
+  // DIR/verify/<cell>_levels_<N>: one directory per verified network, so two designs never mix.
+  std::vector<fs::path> verify_dirs;
+  for (const auto& entry : fs::directory_iterator(dir / "verify")) verify_dirs.push_back(entry.path());
+  ASSERT_EQ(verify_dirs.size(), 1u);
+  const fs::path verify_dir = verify_dirs.front();
+  std::string expected_name = best["cell"].get<std::string>() + "_levels_";
+  std::replace(expected_name.begin(), expected_name.end(), ' ', '_');
+  EXPECT_EQ(verify_dir.filename().string().rfind(expected_name, 0), 0u) << verify_dir;
   ASSERT_TRUE(fs::exists(verify_dir / "spec.yaml"));
   const auto verify_runs = Store(verify_dir).runs();
   ASSERT_EQ(verify_runs.size(), 2u);
