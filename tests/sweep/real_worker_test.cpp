@@ -31,6 +31,8 @@ std::map<std::string, std::string> numbers(const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator(dir / "runs")) {
     auto result = nlohmann::json::parse(slurp(entry.path() / "result.json"));
     result.erase("wall_s");
+    if (result.contains("levels"))
+      for (auto& level : result["levels"]) level.erase("wall_s");
     std::string text = result.dump();
     std::istringstream metrics(slurp(entry.path() / "metrics.jsonl"));
     for (std::string line; std::getline(metrics, line);) {
@@ -56,12 +58,13 @@ struct RealWorker : ::testing::Test {
     return start({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2", "--executor", executor}, env(),
                  tmp.path());
   }
-  void expect_all_done(const fs::path& dir) {
+  void expect_all_done_in(const fs::path& dir, std::size_t count) {
     Store store(dir);
     const auto runs = store.runs();
-    ASSERT_EQ(runs.size(), 8u);
+    ASSERT_EQ(runs.size(), count);
     for (const auto& r : runs) EXPECT_EQ(r.status, RunStatus::done) << r.id << " " << r.message;
   }
+  void expect_all_done(const fs::path& dir) { expect_all_done_in(dir, 8); }
 };
 
 TEST_F(RealWorker, ZygoteForkedRunsMatchFreshProcessesAndSurviveAKilledZygote) {
@@ -98,6 +101,50 @@ TEST_F(RealWorker, ZygoteForkedRunsMatchFreshProcessesAndSurviveAKilledZygote) {
   ASSERT_EQ(expected.size(), 8u);
   EXPECT_EQ(numbers(forked), expected);
   EXPECT_EQ(numbers(killed), expected);
+}
+
+// A pruning sweep killed between and inside levels: the resumed sweep keeps every finished level (the
+// worker says so and their files are untouched) and ends with the numbers of a sweep never killed.
+const std::string kPruneSpec =
+    "name: real-prune\ndataset: synthetic\nmodel: mlp\n"
+    "fixed:\n  depth: 2\n  epochs: 30\n  batch_size: 64\n  val_count: 500\n  data_fraction: 1\n"
+    "prune: {levels: 4}\n"
+    "grid:\n  width: [0.0625, 0.125]\n  seed: [1]\n";
+
+TEST_F(RealWorker, APruningSweepKilledMidTrajectoryKeepsItsFinishedLevels) {
+  spit(spec, kPruneSpec);
+  const auto clean = tmp / "clean", killed = tmp / "killed";
+  auto a = start_sweep(clean, "local");
+  ASSERT_EQ(wait_exit(a), 0) << a.stderr_text();
+
+  auto b = start_sweep(killed, "local");
+  // Kill the sweep once some trajectory has finished level 1 and is inside a later level.
+  fs::path caught;
+  for (int t = 0; t < 20000 && caught.empty(); t += 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::error_code ec;
+    if (!fs::is_directory(killed / "runs", ec)) continue;
+    for (const auto& run : fs::directory_iterator(killed / "runs", ec))
+      if (fs::exists(run.path() / "levels" / "level_01" / "result.json") && !fs::exists(run.path() / "result.json"))
+        caught = run.path();
+  }
+  ASSERT_FALSE(caught.empty()) << "no trajectory was caught between levels";
+  kill(b.pid, SIGKILL);
+  wait_exit(b);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // its zygote and runs die with it
+  ASSERT_FALSE(fs::exists(caught / "result.json"));
+  const std::string level1 = slurp(caught / "levels" / "level_01" / "result.json");
+  const auto weights1 = fs::last_write_time(caught / "levels" / "level_01" / "final.pt");
+
+  auto c = start_sweep(killed, "local");
+  ASSERT_EQ(wait_exit(c), 0) << c.stderr_text();
+  expect_all_done_in(killed, 2);
+  const std::string log = slurp(caught / "worker.log");
+  EXPECT_NE(log.find("[level 0] finished earlier"), std::string::npos) << log;
+  EXPECT_NE(log.find("[level 1] finished earlier"), std::string::npos) << log;
+  EXPECT_EQ(slurp(caught / "levels" / "level_01" / "result.json"), level1);
+  EXPECT_EQ(fs::last_write_time(caught / "levels" / "level_01" / "final.pt"), weights1);
+  EXPECT_EQ(numbers(killed), numbers(clean));
 }
 
 }  // namespace
