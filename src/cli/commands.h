@@ -8,5 +8,6 @@ namespace scalelab::cli {
 void add_fit_commands(CLI::App& app);    // laws, fit, predict        (fit_commands.cpp)
 void add_sweep_commands(CLI::App& app);  // sweep, results, demo      (sweep_commands.cpp)
 void add_design_command(CLI::App& app);  // design                    (design_command.cpp)
+void add_report_command(CLI::App& app);  // report                    (report_command.cpp)
 
 }  // namespace scalelab::cli

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   scalelab::cli::add_fit_commands(app);
   scalelab::cli::add_sweep_commands(app);
   scalelab::cli::add_design_command(app);
+  scalelab::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

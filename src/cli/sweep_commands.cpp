@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "cli/worker_path.h"
+#include "report/charts.h"
 #include "store/store.h"
 #include "store/worker_exit.h"
 #include "sweep/demo_spec.h"
@@ -198,6 +199,19 @@ void print_demo_estimate(const SweepSpec& spec, const fs::path& dir, const std::
 }
 
 #if __has_include("fit/fit.h")
+// The demo's charts in DIR/report.html (src/report). Without the charting bundles (scripts/setup installs
+// them) the demo still ends well, saying why there is no report.
+void write_demo_report(const fs::path& dir) {
+  try {
+    const ReportAssets assets = load_report_assets();
+    const Report report = build_report(read_report_inputs(dir));
+    write_file_atomic(dir / "report.html", report_html(report, assets));
+    fmt::print("\nreport: {} ({} charts; opens offline in any browser)\n", (dir / "report.html").string(), report.charts.size());
+  } catch (const InputError& e) {
+    fmt::print(stderr, "report not written: {}\n", e.what());
+  }
+}
+
 // Compute actually spent: the planned cost scaled by the epochs each run really trained (early
 // stopping ends some sooner). The fit set's share of it is what the prediction cost.
 struct SpentCompute {
@@ -309,6 +323,7 @@ void demo_command(const DemoFlags& flags) {
 
 #if __has_include("fit/fit.h")
   fit_and_predict(spec, fit_of_spec, dir, planned);
+  write_demo_report(dir);
 #else
   fmt::print("(the fitting library is not built: `scalelab results {} --per-cell` lists the measurements)\n", dir.string());
 #endif

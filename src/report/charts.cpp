@@ -1,0 +1,372 @@
+#include "report/charts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/core.h>
+
+#include "sweep/results.h"
+
+namespace scalelab {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+std::string number_text(double v, int digits = 4) { return std::isfinite(v) ? fmt::format("{:.{}g}", v, digits) : ""; }
+std::string count_text(double v) { return fmt::format("{:.0f}", v); }
+std::string percent(double v) { return std::isfinite(v) ? fmt::format("{:+.1f}%", 100 * v) : ""; }
+
+// A cell of the sweep: its axes as a label, its sizes, its measured error and, when the fit has it, the
+// fit's view of it.
+struct CellPoint {
+  std::string label, role;
+  double m = NAN, n = NAN, error = NAN, error_std = NAN, cost = NAN;
+  const fit::PointResult* fitted = nullptr;  // the fit's point for this cell
+};
+
+// The grid's axes: the cell table's columns between in_fit and params (results.h).
+std::vector<std::string> axis_columns(const Table& cells) {
+  std::vector<std::string> axes;
+  bool inside = false;
+  for (const auto& column : cells.header()) {
+    if (column == "params") break;
+    if (inside) axes.push_back(column);
+    if (column == "in_fit") inside = true;
+  }
+  return axes;
+}
+
+bool fit_in_m_and_n(const ReportInputs& in) {
+  return in.fit && in.fit->input_names == std::vector<std::string>{"m", "n"};
+}
+
+std::vector<CellPoint> cell_points(const ReportInputs& in) {
+  std::vector<CellPoint> points;
+  const Table& t = in.cells;
+  if (t.rows() > 0 && t.has_column("samples") && t.has_column("params") && t.has_column("test_error")) {
+    const auto axes = axis_columns(t);
+    for (std::size_t r = 0; r < t.rows(); ++r) {
+      CellPoint p;
+      for (const auto& axis : axes) p.label += (p.label.empty() ? "" : " ") + axis + "=" + t.at(r, axis);
+      p.role = t.at(r, "role");
+      p.m = t.number(r, t.column("samples"));
+      p.n = t.number(r, t.column("params"));
+      p.error = t.at(r, "test_error").empty() ? NAN : t.number(r, t.column("test_error"));
+      if (t.has_column("test_error_std") && !t.at(r, "test_error_std").empty())
+        p.error_std = t.number(r, t.column("test_error_std"));
+      if (t.has_column("cost")) p.cost = t.number(r, t.column("cost"));
+      if (fit_in_m_and_n(in))
+        for (const auto& fp : in.fit->points)
+          if (fp.inputs[0] == p.m && fp.inputs[1] == p.n) p.fitted = &fp;
+      if (std::isfinite(p.error)) points.push_back(p);
+    }
+    return points;
+  }
+  if (!fit_in_m_and_n(in)) return points;
+  for (const auto& fp : in.fit->points) {  // a fit alone: its points are the cells
+    CellPoint p;
+    p.m = fp.inputs[0];
+    p.n = fp.inputs[1];
+    p.label = fmt::format("m={} n={}", count_text(p.m), count_text(p.n));
+    p.role = fp.fitted ? "fit" : "held_out";
+    p.error = fp.measured;
+    p.fitted = &fp;
+    points.push_back(p);
+  }
+  return points;
+}
+
+// The law's curve through one size, over the other size's range (a factor of 2 beyond each end).
+Json law_curve(const fit::FitResult& fit, bool along_m, double fixed, double lo, double hi, const std::string& series) {
+  Json values = Json::array();
+  constexpr int kSteps = 40;
+  for (int i = 0; i <= kSteps; ++i) {
+    const double x = std::exp(std::log(lo / 2) + (std::log(hi * 2) - std::log(lo / 2)) * i / kSteps);
+    try {
+      const auto prediction = fit::predict(fit, {{"m", along_m ? x : fixed}, {"n", along_m ? fixed : x}});
+      values.push_back({{"x", x}, {"series", series}, {"predicted", prediction.value}});
+    } catch (const InputError&) {
+      // outside where the law means anything: no point there
+    }
+  }
+  return values;
+}
+
+// Chart (a) or (b): error against one size, a line per value of the other.
+std::optional<Chart> error_against_size(const ReportInputs& in, bool along_m) {
+  const auto points = cell_points(in);
+  if (points.empty()) return std::nullopt;
+  const std::string x_name = along_m ? "training samples m" : "parameters n";
+  const std::string series_name = along_m ? "parameters n" : "training samples m";
+  auto series_of = [&](const CellPoint& p) { return fmt::format("{}={}", along_m ? "n" : "m", count_text(along_m ? p.n : p.m)); };
+
+  Json measured_fit = Json::array(), measured_held = Json::array(), intervals = Json::array(), curves = Json::array();
+  std::map<double, std::string> series;  // ordered by the other size
+  double lo = INFINITY, hi = 0;
+  Chart chart;
+  chart.columns = {"cell", "role", "m", "n", "measured", "seed std", "predicted", "interval 5-95%", "divergence"};
+  for (const auto& p : points) {
+    const double x = along_m ? p.m : p.n;
+    lo = std::min(lo, x), hi = std::max(hi, x);
+    series[along_m ? p.n : p.m] = series_of(p);
+    Json row = {{"x", x}, {"series", series_of(p)}, {"error", p.error}, {"cell", p.label}, {"role", p.role}};
+    if (p.fitted) row["predicted"] = p.fitted->predicted;
+    (p.role == "fit" ? measured_fit : measured_held).push_back(row);
+    std::string interval;
+    if (p.fitted && p.fitted->interval) {
+      interval = fmt::format("[{}, {}]", number_text(p.fitted->interval->p05), number_text(p.fitted->interval->p95));
+      if (p.role != "fit")
+        intervals.push_back({{"x", x}, {"series", series_of(p)}, {"p05", p.fitted->interval->p05}, {"p95", p.fitted->interval->p95}});
+    }
+    chart.rows.push_back({p.label, p.role, count_text(p.m), count_text(p.n), number_text(p.error), number_text(p.error_std, 2),
+                          p.fitted ? number_text(p.fitted->predicted) : "", interval,
+                          p.fitted ? percent(p.fitted->divergence) : ""});
+  }
+  if (fit_in_m_and_n(in))
+    for (const auto& [size, label] : series)
+      for (const auto& v : law_curve(*in.fit, along_m, size, lo, hi, label)) curves.push_back(v);
+
+  std::vector<std::string> domain;
+  for (const auto& [_, label] : series) domain.push_back(label);
+  const Json color = {{"field", "series"}, {"type", "nominal"}, {"title", series_name}, {"scale", {{"domain", domain}}}};
+  const Json x = {{"field", "x"}, {"type", "quantitative"}, {"title", x_name}, {"scale", {{"type", "log"}}}};
+  const Json tooltip = Json::array({{{"field", "cell"}}, {{"field", "role"}}, {{"field", "error"}, {"format", ".4f"}},
+                                    {{"field", "predicted"}, {"format", ".4f"}}});
+  Json layers = Json::array();
+  if (!curves.empty())
+    layers.push_back({{"data", {{"values", curves}}}, {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                      {"encoding", {{"x", x}, {"y", {{"field", "predicted"}, {"type", "quantitative"}, {"title", "test error"},
+                                                      {"scale", {{"type", "log"}}}}}, {"color", color}}}});
+  if (!intervals.empty())
+    layers.push_back({{"data", {{"values", intervals}}}, {"mark", {{"type", "rule"}, {"strokeWidth", 2}, {"opacity", 0.6}}},
+                      {"encoding", {{"x", x}, {"y", {{"field", "p05"}, {"type", "quantitative"}}}, {"y2", {{"field", "p95"}}},
+                                    {"color", color}}}});
+  const Json y = {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"type", "log"}}}};
+  if (!measured_fit.empty())
+    layers.push_back({{"data", {{"values", measured_fit}}}, {"mark", {{"type", "point"}, {"filled", true}, {"size", 60}}},
+                      {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}});
+  if (!measured_held.empty())
+    layers.push_back({{"data", {{"values", measured_held}}}, {"mark", {{"type", "point"}, {"filled", false}, {"size", 60}, {"strokeWidth", 2}}},
+                      {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}});
+  chart.id = along_m ? "error-vs-data" : "error-vs-model";
+  chart.title = along_m ? "Error against data size, a line per model size" : "Error against model size, a line per data size";
+  chart.caption = fmt::format(
+      "Log-log. Filled points: the fit set's cells (mean over seeds); hollow points: held-out cells, with the "
+      "fit's 5-95% predictive interval as a vertical bar{}. Lines: the fitted law over the whole range.",
+      in.fit ? "" : " (no fit: measured points only)");
+  chart.spec = {{"width", 560}, {"height", 380}, {"layer", layers}};
+  return chart;
+}
+
+}  // namespace
+
+ReportInputs read_report_inputs(const fs::path& path) {
+  ReportInputs in;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    check_sweep_directory(path);
+    in.name = path.filename().empty() ? path.parent_path().filename().string() : path.filename().string();
+    std::vector<std::string> warnings;
+    in.cells = cell_table(path, &warnings);
+    in.runs = run_table(path, &warnings);
+    if (fs::is_regular_file(path / "fit.json", ec)) {
+      in.fit = fit::from_json(read_file(path / "fit.json"), (path / "fit.json").string());
+      in.fit_source = (path / "fit.json").string();
+    }
+    return in;
+  }
+  if (fs::is_regular_file(path, ec)) {
+    in.name = path.stem().string();
+    in.fit = fit::from_json(read_file(path), path.string());
+    in.fit_source = path.string();
+    return in;
+  }
+  throw InputError(path.string(), 0, "", "neither a sweep directory nor a fit JSON file");
+}
+
+std::optional<Chart> error_against_data_chart(const ReportInputs& in) { return error_against_size(in, true); }
+std::optional<Chart> error_against_model_chart(const ReportInputs& in) { return error_against_size(in, false); }
+
+std::optional<Chart> divergence_chart(const ReportInputs& in) {
+  if (!fit_in_m_and_n(in)) return std::nullopt;
+  const auto& fit = *in.fit;
+  double m_max = 0, n_max = 0;
+  for (const auto& p : fit.points)
+    if (p.fitted) m_max = std::max(m_max, p.inputs[0]), n_max = std::max(n_max, p.inputs[1]);
+  if (m_max <= 0) return std::nullopt;
+  Chart chart;
+  chart.id = "divergence";
+  chart.title = "Divergence against extrapolation distance";
+  chart.caption =
+      "Divergence (predicted - measured) / measured of every cell, against how far it lies beyond the fit set: "
+      "doublings of m beyond the fit set's largest m plus doublings of n beyond its largest n (0 inside the fit "
+      "set's range). Fitted cells for comparison.";
+  chart.columns = {"m", "n", "role", "distance (doublings)", "divergence"};
+  Json values = Json::array();
+  for (const auto& p : fit.points) {
+    const double distance = std::max(0.0, std::log2(p.inputs[0] / m_max)) + std::max(0.0, std::log2(p.inputs[1] / n_max));
+    const std::string role = p.fitted ? "fitted" : "held out";
+    values.push_back({{"distance", distance}, {"divergence", 100 * p.divergence}, {"role", role},
+                      {"m", p.inputs[0]}, {"n", p.inputs[1]}});
+    chart.rows.push_back({count_text(p.inputs[0]), count_text(p.inputs[1]), role, number_text(distance, 3), percent(p.divergence)});
+  }
+  chart.spec = {
+      {"width", 560},
+      {"height", 300},
+      {"layer", Json::array({
+          {{"data", {{"values", values}}},
+           {"mark", {{"type", "point"}, {"size", 60}}},
+           {"encoding",
+            {{"x", {{"field", "distance"}, {"type", "quantitative"}, {"title", "extrapolation distance (doublings of m and n)"}}},
+             {"y", {{"field", "divergence"}, {"type", "quantitative"}, {"title", "divergence (%)"}}},
+             {"color", {{"field", "role"}, {"type", "nominal"}}},
+             {"shape", {{"field", "role"}, {"type", "nominal"}}},
+             {"tooltip", Json::array({{{"field", "m"}}, {{"field", "n"}}, {{"field", "divergence"}, {"format", ".2f"}}})}}}},
+          {{"data", {{"values", Json::array({{{"zero", 0}}})}}},
+           {"mark", {{"type", "rule"}, {"color", "gray"}}},
+           {"encoding", {{"y", {{"field", "zero"}, {"type", "quantitative"}}}}}},
+      })}};
+  return chart;
+}
+
+std::optional<Chart> parameters_chart(const ReportInputs& in) {
+  if (!in.fit || in.fit->parameters.empty()) return std::nullopt;
+  Chart chart;
+  chart.id = "parameters";
+  chart.title = "Fitted parameters with their bootstrap intervals";
+  chart.caption = "Each parameter's best fit (point) and its bootstrap 5-95% interval (bar), one row per parameter, "
+                  "each on its own scale. A parameter at a bound is marked: the bound, not the data, set it.";
+  chart.columns = {"parameter", "value", "5%", "50%", "95%", "at bound"};
+  Json values = Json::array();
+  for (const auto& p : in.fit->parameters) {
+    Json v = {{"parameter", p.name}, {"value", p.value}, {"at_bound", p.at_bound ? "yes" : "no"}};
+    if (p.interval) v["p05"] = p.interval->p05, v["p95"] = p.interval->p95;
+    values.push_back(v);
+    chart.rows.push_back({p.name, number_text(p.value, 6), p.interval ? number_text(p.interval->p05, 6) : "",
+                          p.interval ? number_text(p.interval->p50, 6) : "", p.interval ? number_text(p.interval->p95, 6) : "",
+                          p.at_bound ? "yes" : ""});
+  }
+  const Json x = {{"type", "quantitative"}, {"title", nullptr}, {"scale", {{"zero", false}}}};
+  Json value_x = x, low_x = x;
+  value_x["field"] = "value";
+  low_x["field"] = "p05";
+  chart.spec = {{"data", {{"values", values}}},
+                {"facet", {{"row", {{"field", "parameter"}, {"type", "nominal"}, {"title", nullptr}}}}},
+                {"resolve", {{"scale", {{"x", "independent"}}}}},
+                {"spec",
+                 {{"width", 480},
+                  {"height", 24},
+                  {"layer", Json::array({{{"mark", {{"type", "rule"}, {"strokeWidth", 3}}},
+                                          {"encoding", {{"x", low_x}, {"x2", {{"field", "p95"}}}}}},
+                                         {{"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
+                                          {"encoding", {{"x", value_x}, {"color", {{"field", "at_bound"}, {"type", "nominal"},
+                                                                                    {"title", "at a bound"}}}}}}})}}}};
+  return chart;
+}
+
+std::optional<Chart> compute_chart(const ReportInputs& in) {
+  const auto points = cell_points(in);
+  if (points.empty() || !std::isfinite(points.front().cost)) return std::nullopt;
+  double total = 0, fit_set = 0;
+  for (const auto& p : points) total += p.cost, fit_set += p.role == "fit" ? p.cost : 0;
+  Chart chart;
+  chart.id = "compute";
+  chart.title = "Compute per cell";
+  chart.caption = fmt::format(
+      "Planned training FLOPs of each cell, all its seeds (sweep/spec.h: every epoch's training and evaluation), "
+      "coloured by role. The fit set cost {:.1f}% of the grid's planned compute: that is what the prediction of "
+      "the rest cost.", 100 * fit_set / total);
+  chart.columns = {"cell", "role", "planned FLOPs", "share"};
+  Json values = Json::array();
+  for (const auto& p : points) {
+    values.push_back({{"cell", p.label}, {"role", p.role}, {"flops", p.cost}});
+    chart.rows.push_back({p.label, p.role, fmt::format("{:.3g}", p.cost), fmt::format("{:.2f}%", 100 * p.cost / total)});
+  }
+  chart.rows.push_back({"fit set", "fit", fmt::format("{:.3g}", fit_set), fmt::format("{:.2f}%", 100 * fit_set / total)});
+  chart.rows.push_back({"grid", "", fmt::format("{:.3g}", total), "100%"});
+  chart.spec = {{"data", {{"values", values}}},
+                {"width", 480},
+                {"height", {{"step", 12}}},
+                {"mark", "bar"},
+                {"encoding",
+                 {{"y", {{"field", "cell"}, {"type", "nominal"}, {"sort", "-x"}, {"title", nullptr}}},
+                  {"x", {{"field", "flops"}, {"type", "quantitative"}, {"title", "planned FLOPs"}}},
+                  {"color", {{"field", "role"}, {"type", "nominal"}}},
+                  {"tooltip", Json::array({{{"field", "cell"}}, {{"field", "flops"}, {"format", ".3g"}}})}}}};
+  return chart;
+}
+
+std::optional<Chart> seed_spread_chart(const ReportInputs& in) {
+  const Table& t = in.runs;
+  if (t.rows() == 0 || !t.has_column("test_error") || !t.has_column("seed") || !t.has_column("role")) return std::nullopt;
+  std::vector<std::string> axes;
+  for (const auto& column : t.header()) {
+    if (column == "seed") break;
+    if (column != "id" && column != "status" && column != "role") axes.push_back(column);
+  }
+  std::map<std::string, std::vector<double>> by_cell;
+  Json values = Json::array();
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    if (t.at(r, "test_error").empty() || (t.has_column("level") && t.at(r, "level") != "0")) continue;
+    std::string cell;
+    for (const auto& axis : axes) cell += (cell.empty() ? "" : " ") + axis + "=" + t.at(r, axis);
+    const double error = t.number(r, t.column("test_error"));
+    by_cell[cell].push_back(error);
+    values.push_back({{"cell", cell}, {"seed", t.at(r, "seed")}, {"error", error}, {"role", t.at(r, "role")}});
+  }
+  if (values.empty()) return std::nullopt;
+  Chart chart;
+  chart.id = "seed-spread";
+  chart.title = "Seed spread per cell";
+  chart.caption = "Every finished run's test error, one row per cell, a point per seed: how much of a cell's error "
+                  "is the seed's (the fit uses the mean over seeds).";
+  chart.columns = {"cell", "seeds", "errors", "spread (max - min)"};
+  for (const auto& [cell, errors] : by_cell) {
+    std::string list;
+    for (double e : errors) list += (list.empty() ? "" : ", ") + number_text(e);
+    const auto [lo, hi] = std::minmax_element(errors.begin(), errors.end());
+    chart.rows.push_back({cell, std::to_string(errors.size()), list, number_text(*hi - *lo, 3)});
+  }
+  chart.spec = {{"data", {{"values", values}}},
+                {"width", 480},
+                {"height", {{"step", 12}}},
+                {"mark", {{"type", "point"}, {"filled", true}}},
+                {"encoding",
+                 {{"y", {{"field", "cell"}, {"type", "nominal"}, {"title", nullptr}}},
+                  {"x", {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"zero", false}}}}},
+                  {"color", {{"field", "role"}, {"type", "nominal"}}},
+                  {"tooltip", Json::array({{{"field", "cell"}}, {{"field", "seed"}}, {{"field", "error"}, {"format", ".4f"}}})}}}};
+  return chart;
+}
+
+Report build_report(const ReportInputs& in) {
+  Report report;
+  report.title = "scalelab report: " + in.name;
+  if (in.cells.rows() > 0)
+    report.header.push_back(fmt::format("swept: {} cells, {} runs ({})", in.cells.rows(), in.runs.rows(), in.name));
+  if (in.fit) {
+    const auto& f = *in.fit;
+    report.header.push_back(fmt::format("fitted: {} ({}), {} on {} points{}", f.law, f.formula, to_string(f.loss), f.fitted.count,
+                                        f.fit_where.empty() ? "" : ", fit where " + f.fit_where));
+    std::string params;
+    for (const auto& p : f.parameters) params += fmt::format("{}{}={}", params.empty() ? "" : ", ", p.name, number_text(p.value));
+    report.header.push_back("parameters: " + params);
+    report.header.push_back(fmt::format("fitted cells: mean |divergence| {:.1f}%, max {:.1f}%", 100 * f.fitted.mean_abs,
+                                        100 * f.fitted.max_abs));
+    if (f.held_out.count > 0)
+      report.header.push_back(fmt::format("predicted (held out): {} cells, mean |divergence| {:.1f}%, max {:.1f}%, bias {:+.1f}%",
+                                          f.held_out.count, 100 * f.held_out.mean_abs, 100 * f.held_out.max_abs,
+                                          100 * f.held_out.mean));
+    report.header.push_back("fit from " + in.fit_source);
+  }
+  for (auto* kind : {&error_against_data_chart, &error_against_model_chart, &divergence_chart, &parameters_chart,
+                     &compute_chart, &seed_spread_chart})
+    if (auto chart = (*kind)(in)) report.charts.push_back(std::move(*chart));
+  return report;
+}
+
+}  // namespace scalelab

@@ -1,0 +1,40 @@
+// The charts of a report, built from a sweep's store and a fit's JSON (report.h has the page and the
+// export). Each chart kind is one function from the inputs to a Chart, so adding a kind is one function
+// and one line in sweep_report(). Torch-free.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "fit/fit.h"
+#include "report/report.h"
+#include "table/table.h"
+
+namespace scalelab {
+
+// What a report is drawn from: a sweep's per-cell and per-run tables (either may be empty) and a fit of
+// a law in (m, n) (rosenfeld2020 and its peers), when there is one.
+struct ReportInputs {
+  std::string name;                 // the sweep's directory name, or the fit file's
+  Table cells, runs;                // results.h: cell_table and run_table
+  std::optional<fit::FitResult> fit;
+  std::string fit_source;           // where the fit came from
+};
+
+// Reads a sweep directory (its store, and DIR/fit.json when present) or a fit JSON file. Throws
+// InputError naming the path when it is neither.
+ReportInputs read_report_inputs(const std::filesystem::path& path);
+
+// Every chart the inputs allow, in reading order, and the header (what was swept, fitted, predicted).
+Report build_report(const ReportInputs& inputs);
+
+// The chart kinds (each returns nullopt when the inputs lack what it needs).
+std::optional<Chart> error_against_data_chart(const ReportInputs& in);   // (a) a line per model size
+std::optional<Chart> error_against_model_chart(const ReportInputs& in);  // (b) a line per data size
+std::optional<Chart> divergence_chart(const ReportInputs& in);           // (c) against extrapolation distance
+std::optional<Chart> parameters_chart(const ReportInputs& in);           // (d) with bootstrap intervals
+std::optional<Chart> compute_chart(const ReportInputs& in);              // (e) what each cell cost
+std::optional<Chart> seed_spread_chart(const ReportInputs& in);          // (f) every seed's error per cell
+
+}  // namespace scalelab
