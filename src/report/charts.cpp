@@ -49,7 +49,9 @@ std::vector<CellPoint> cell_points(const ReportInputs& in) {
   const Table& t = in.cells;
   if (t.rows() > 0 && t.has_column("samples") && t.has_column("params") && t.has_column("test_error")) {
     const auto axes = axis_columns(t);
+    const bool pruning = t.has_column("level");
     for (std::size_t r = 0; r < t.rows(); ++r) {
+      if (pruning && t.at(r, "level") != "0") continue;  // a pruning sweep's dense networks
       CellPoint p;
       for (const auto& axis : axes) p.label += (p.label.empty() ? "" : " ") + axis + "=" + t.at(r, axis);
       p.role = t.at(r, "role");
@@ -343,6 +345,144 @@ std::optional<Chart> seed_spread_chart(const ReportInputs& in) {
   return chart;
 }
 
+namespace {
+
+// A pruning sweep's cell-levels (results.h): the network's label, its sizes and the measured error.
+struct PrunedPoint {
+  std::string network, role;
+  double width = NAN, depth = NAN, density = NAN, error = NAN, eps_np = NAN;
+};
+
+std::vector<PrunedPoint> pruned_points(const Table& t) {
+  std::vector<PrunedPoint> points;
+  for (const char* column : {"level", "density", "width", "depth", "test_error", "eps_np", "role"})
+    if (!t.has_column(column)) return points;
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    if (t.at(r, "test_error").empty() || t.at(r, "eps_np").empty()) continue;
+    PrunedPoint p;
+    p.width = t.number(r, t.column("width"));
+    p.depth = t.number(r, t.column("depth"));
+    p.network = fmt::format("width={} depth={}", t.at(r, "width"), t.at(r, "depth"));
+    p.role = t.at(r, "role");
+    p.density = t.number(r, t.column("density"));
+    p.error = t.number(r, t.column("test_error"));
+    p.eps_np = t.number(r, t.column("eps_np"));
+    points.push_back(p);
+  }
+  return points;
+}
+
+bool joint_pruning_fit(const ReportInputs& in) {
+  return in.fit && in.fit->input_names == std::vector<std::string>{"d", "l", "w"} && in.fit->given_names.size() == 1;
+}
+
+}  // namespace
+
+std::optional<Chart> pruning_curves_chart(const ReportInputs& in) {
+  const auto points = pruned_points(in.cells);
+  if (points.empty()) return std::nullopt;
+  Chart chart;
+  chart.id = "pruning-curves";
+  chart.title = "Error against density, a curve per network (iterative magnitude pruning)";
+  chart.caption = fmt::format(
+      "Log-log. Points: the mean over seeds at each IMP level (filled: the fit set's networks; hollow: held out). "
+      "{}The three regions: the plateau at the unpruned error, the power law, the high-error plateau.",
+      joint_pruning_fit(in) ? "Lines: the fitted joint law (pruning2021_joint) with each network's measured eps_np. " : "");
+  chart.columns = {"network", "role", "density", "measured", "predicted", "divergence"};
+  Json measured = Json::array(), curves = Json::array();
+  std::map<std::string, std::pair<double, double>> range;  // network -> densities, for its curve
+  std::map<std::string, PrunedPoint> first;
+  for (const auto& p : points) {
+    std::optional<double> predicted;
+    if (joint_pruning_fit(in)) try {
+        predicted = fit::predict(*in.fit, {{"d", p.density}, {"l", p.depth}, {"w", p.width}, {in.fit->given_names[0], p.eps_np},
+                                           {in.fit->input_columns[0], p.density}, {in.fit->input_columns[1], p.depth},
+                                           {in.fit->input_columns[2], p.width}})
+                        .value;
+      } catch (const InputError&) {
+      }
+    Json v = {{"network", p.network}, {"density", p.density}, {"error", p.error}, {"role", p.role}};
+    if (predicted) v["predicted"] = *predicted;
+    measured.push_back(v);
+    auto [it, added] = range.emplace(p.network, std::make_pair(p.density, p.density));
+    it->second.first = std::min(it->second.first, p.density), it->second.second = std::max(it->second.second, p.density);
+    first.emplace(p.network, p);
+    chart.rows.push_back({p.network, p.role, number_text(p.density, 4), number_text(p.error), predicted ? number_text(*predicted) : "",
+                          predicted ? percent((*predicted - p.error) / p.error) : ""});
+  }
+  if (joint_pruning_fit(in))
+    for (const auto& [network, span] : range) {
+      const PrunedPoint& p = first.at(network);
+      for (int i = 0; i <= 40; ++i) {
+        const double d = std::exp(std::log(span.first) + (std::log(span.second) - std::log(span.first)) * i / 40);
+        try {
+          const double e = fit::predict(*in.fit, {{"d", d}, {"l", p.depth}, {"w", p.width}, {in.fit->given_names[0], p.eps_np},
+                                                  {in.fit->input_columns[0], d}, {in.fit->input_columns[1], p.depth},
+                                                  {in.fit->input_columns[2], p.width}})
+                               .value;
+          curves.push_back({{"network", network}, {"density", d}, {"predicted", e}});
+        } catch (const InputError&) {
+        }
+      }
+    }
+  const Json x = {{"field", "density"}, {"type", "quantitative"}, {"title", "density (remaining fraction of prunable weights)"},
+                  {"scale", {{"type", "log"}, {"reverse", true}}}};
+  const Json color = {{"field", "network"}, {"type", "nominal"}};
+  Json layers = Json::array();
+  if (!curves.empty())
+    layers.push_back({{"data", {{"values", curves}}}, {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                      {"encoding", {{"x", x}, {"y", {{"field", "predicted"}, {"type", "quantitative"}, {"title", "test error"},
+                                                      {"scale", {{"type", "log"}}}}}, {"color", color}}}});
+  layers.push_back({{"data", {{"values", measured}}},
+                    {"mark", {{"type", "point"}, {"size", 40}}},
+                    {"encoding", {{"x", x},
+                                  {"y", {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"type", "log"}}}}},
+                                  {"color", color},
+                                  {"fill", {{"condition", {{"test", "datum.role == 'fit'"}, {"field", "network"}, {"type", "nominal"}}},
+                                            {"value", "transparent"}}},
+                                  {"tooltip", Json::array({{{"field", "network"}}, {{"field", "density"}, {"format", ".4g"}},
+                                                           {{"field", "error"}, {"format", ".4f"}}})}}}});
+  chart.spec = {{"width", 560}, {"height", 380}, {"layer", layers}};
+  return chart;
+}
+
+std::optional<Chart> pruning_collapse_chart(const ReportInputs& in) {
+  const auto points = pruned_points(in.cells);
+  if (points.empty() || !joint_pruning_fit(in)) return std::nullopt;
+  double phi = NAN, psi = NAN;
+  for (const auto& p : in.fit->parameters) {
+    if (p.name == "phi") phi = p.value;
+    if (p.name == "psi") psi = p.value;
+  }
+  if (!std::isfinite(phi) || !std::isfinite(psi)) return std::nullopt;
+  Chart chart;
+  chart.id = "pruning-collapse";
+  chart.title = "The collapse onto the invariant m* = l^phi w^psi d";
+  chart.caption = fmt::format(
+      "Every network's error relative to its unpruned error, against the fitted invariant (phi = {:.3g}, psi = {:.3g}, "
+      "the width and depth in the sweep's units): networks of different shapes pruned to the same m* should fall on "
+      "one curve.", phi, psi);
+  chart.columns = {"network", "density", "m*", "error / eps_np"};
+  Json values = Json::array();
+  for (const auto& p : points) {
+    const double invariant = std::pow(p.depth, phi) * std::pow(p.width, psi) * p.density;
+    values.push_back({{"network", p.network}, {"invariant", invariant}, {"relative", p.error / p.eps_np}, {"role", p.role}});
+    chart.rows.push_back({p.network, number_text(p.density), number_text(invariant), number_text(p.error / p.eps_np)});
+  }
+  chart.spec = {{"data", {{"values", values}}},
+                {"width", 560},
+                {"height", 340},
+                {"mark", {{"type", "point"}, {"size", 40}}},
+                {"encoding",
+                 {{"x", {{"field", "invariant"}, {"type", "quantitative"}, {"title", "m* = l^phi w^psi d"},
+                         {"scale", {{"type", "log"}, {"reverse", true}}}}},
+                  {"y", {{"field", "relative"}, {"type", "quantitative"}, {"title", "test error / eps_np"}, {"scale", {{"type", "log"}}}}},
+                  {"color", {{"field", "network"}, {"type", "nominal"}}},
+                  {"tooltip", Json::array({{{"field", "network"}}, {{"field", "invariant"}, {"format", ".3g"}},
+                                           {{"field", "relative"}, {"format", ".3f"}}})}}}};
+  return chart;
+}
+
 Report build_report(const ReportInputs& in) {
   Report report;
   report.title = "scalelab report: " + in.name;
@@ -363,8 +503,8 @@ Report build_report(const ReportInputs& in) {
                                           100 * f.held_out.mean));
     report.header.push_back("fit from " + in.fit_source);
   }
-  for (auto* kind : {&error_against_data_chart, &error_against_model_chart, &divergence_chart, &parameters_chart,
-                     &compute_chart, &seed_spread_chart})
+  for (auto* kind : {&error_against_data_chart, &error_against_model_chart, &divergence_chart, &pruning_curves_chart,
+                     &pruning_collapse_chart, &parameters_chart, &compute_chart, &seed_spread_chart})
     if (auto chart = (*kind)(in)) report.charts.push_back(std::move(*chart));
   return report;
 }
