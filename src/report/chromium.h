@@ -1,0 +1,29 @@
+// Headless Chromium, offline: what export_charts and the browser tests run. Internal to src/report.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace scalelab {
+
+// Every request Chromium makes goes to this proxy, where nothing listens: the page loads nothing and
+// Chromium's own background requests (update checks) fail at once. DNS is refused as well.
+inline constexpr const char* kRefusingProxy = "127.0.0.1:9";
+
+// $SCALELAB_CHROMIUM, else `chromium` on PATH. Throws InputError saying how to install it.
+std::filesystem::path find_chromium();
+
+struct ChromiumOptions {
+  std::string proxy = kRefusingProxy;  // host:port; the browser test points it at a recording socket
+  int timeout_s = 120;                 // a hung browser is killed after this long
+};
+
+// The DOM of the file `page` after its scripts ran (--virtual-time-budget: scripts get 10 s of
+// virtual time). Throws std::runtime_error when Chromium fails.
+std::string chromium_dump_dom(const std::filesystem::path& page, const ChromiumOptions& options = {});
+
+// A PNG of the file `page` in a window of width x height CSS pixels, `scale` device pixels each.
+void chromium_screenshot(const std::filesystem::path& page, const std::filesystem::path& png, int width, int height,
+                         double scale = 1, const ChromiumOptions& options = {});
+
+}  // namespace scalelab
