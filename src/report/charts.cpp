@@ -135,19 +135,19 @@ std::optional<Chart> error_against_size(const ReportInputs& in, bool along_m) {
   std::vector<std::string> domain;
   for (const auto& [_, label] : series) domain.push_back(label);
   const Json color = {{"field", "series"}, {"type", "nominal"}, {"title", series_name}, {"scale", {{"domain", domain}}}};
-  const Json x = {{"field", "x"}, {"type", "quantitative"}, {"title", x_name}, {"scale", {{"type", "log"}}}};
+  const Json x = {{"field", "x"}, {"type", "quantitative"}, {"title", x_name}, {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}}}};
   const Json tooltip = Json::array({{{"field", "cell"}}, {{"field", "role"}}, {{"field", "error"}, {"format", ".4f"}},
                                     {{"field", "predicted"}, {"format", ".4f"}}});
   Json layers = Json::array();
   if (!curves.empty())
     layers.push_back({{"data", {{"values", curves}}}, {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
                       {"encoding", {{"x", x}, {"y", {{"field", "predicted"}, {"type", "quantitative"}, {"title", "test error"},
-                                                      {"scale", {{"type", "log"}}}}}, {"color", color}}}});
+                                                      {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}}}}}, {"color", color}}}});
   if (!intervals.empty())
     layers.push_back({{"data", {{"values", intervals}}}, {"mark", {{"type", "rule"}, {"strokeWidth", 2}, {"opacity", 0.6}}},
                       {"encoding", {{"x", x}, {"y", {{"field", "p05"}, {"type", "quantitative"}}}, {"y2", {{"field", "p95"}}},
                                     {"color", color}}}});
-  const Json y = {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"type", "log"}}}};
+  const Json y = {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}}}};
   if (!measured_fit.empty())
     layers.push_back({{"data", {{"values", measured_fit}}}, {"mark", {{"type", "point"}, {"filled", true}, {"size", 60}}},
                       {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}});
@@ -295,7 +295,7 @@ std::optional<Chart> compute_chart(const ReportInputs& in) {
                 {"height", {{"step", 12}}},
                 {"mark", "bar"},
                 {"encoding",
-                 {{"y", {{"field", "cell"}, {"type", "nominal"}, {"sort", "-x"}, {"title", nullptr}}},
+                 {{"y", {{"field", "cell"}, {"type", "nominal"}, {"sort", "-x"}, {"title", nullptr}, {"axis", {{"labelLimit", 320}}}}},
                   {"x", {{"field", "flops"}, {"type", "quantitative"}, {"title", "planned FLOPs"}}},
                   {"color", {{"field", "role"}, {"type", "nominal"}}},
                   {"tooltip", Json::array({{{"field", "cell"}}, {{"field", "flops"}, {"format", ".3g"}}})}}}};
@@ -338,7 +338,7 @@ std::optional<Chart> seed_spread_chart(const ReportInputs& in) {
                 {"height", {{"step", 12}}},
                 {"mark", {{"type", "point"}, {"filled", true}}},
                 {"encoding",
-                 {{"y", {{"field", "cell"}, {"type", "nominal"}, {"title", nullptr}}},
+                 {{"y", {{"field", "cell"}, {"type", "nominal"}, {"title", nullptr}, {"axis", {{"labelLimit", 320}}}}},
                   {"x", {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"zero", false}}}}},
                   {"color", {{"field", "role"}, {"type", "nominal"}}},
                   {"tooltip", Json::array({{{"field", "cell"}}, {{"field", "seed"}}, {{"field", "error"}, {"format", ".4f"}}})}}}};
@@ -426,19 +426,19 @@ std::optional<Chart> pruning_curves_chart(const ReportInputs& in) {
       }
     }
   const Json x = {{"field", "density"}, {"type", "quantitative"}, {"title", "density (remaining fraction of prunable weights)"},
-                  {"scale", {{"type", "log"}, {"reverse", true}}}};
+                  {"scale", {{"type", "log"}, {"reverse", true}, {"nice", false}, {"padding", 8}}}};
   const Json color = {{"field", "network"}, {"type", "nominal"}};
   Json layers = Json::array();
   if (!curves.empty())
     layers.push_back({{"data", {{"values", curves}}}, {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
                       {"encoding", {{"x", x}, {"y", {{"field", "predicted"}, {"type", "quantitative"}, {"title", "test error"},
-                                                      {"scale", {{"type", "log"}}}}}, {"color", color}}}});
+                                                      {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}}}}}, {"color", color}}}});
   layers.push_back({{"data", {{"values", measured}}},
                     {"mark", {{"type", "point"}, {"size", 40}}},
                     {"encoding", {{"x", x},
-                                  {"y", {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"type", "log"}}}}},
+                                  {"y", {{"field", "error"}, {"type", "quantitative"}, {"title", "test error"}, {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}}}}},
                                   {"color", color},
-                                  {"fill", {{"condition", {{"test", "datum.role == 'fit'"}, {"field", "network"}, {"type", "nominal"}}},
+                                  {"fill", {{"condition", {{"test", "datum.role == 'fit'"}, {"field", "network"}, {"type", "nominal"}, {"legend", nullptr}}},
                                             {"value", "transparent"}}},
                                   {"tooltip", Json::array({{{"field", "network"}}, {{"field", "density"}, {"format", ".4g"}},
                                                            {{"field", "error"}, {"format", ".4f"}}})}}}});
@@ -475,8 +475,8 @@ std::optional<Chart> pruning_collapse_chart(const ReportInputs& in) {
                 {"mark", {{"type", "point"}, {"size", 40}}},
                 {"encoding",
                  {{"x", {{"field", "invariant"}, {"type", "quantitative"}, {"title", "m* = l^phi w^psi d"},
-                         {"scale", {{"type", "log"}, {"reverse", true}}}}},
-                  {"y", {{"field", "relative"}, {"type", "quantitative"}, {"title", "test error / eps_np"}, {"scale", {{"type", "log"}}}}},
+                         {"scale", {{"type", "log"}, {"reverse", true}, {"nice", false}, {"padding", 8}}}}},
+                  {"y", {{"field", "relative"}, {"type", "quantitative"}, {"title", "test error / eps_np"}, {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}}}}},
                   {"color", {{"field", "network"}, {"type", "nominal"}}},
                   {"tooltip", Json::array({{{"field", "network"}}, {{"field", "invariant"}, {"format", ".3g"}},
                                            {{"field", "relative"}, {"format", ".3f"}}})}}}};

@@ -33,7 +33,7 @@ struct ReportFixture : SweepFixture {
     auto take = [&](const Json& spec) {
       if (!spec.contains("data")) return;
       const Json mark = spec.value("mark", Json());
-      const std::string type = mark.is_string() ? mark.get<std::string>() : mark.value("type", "");
+      const std::string type = mark.is_string() ? mark.get<std::string>() : mark.is_object() ? mark.value("type", "") : "";
       if (!mark_type.empty() && type != mark_type) return;
       for (const auto& v : spec["data"]["values"]) out.push_back(v);
     };
