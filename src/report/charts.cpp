@@ -173,7 +173,8 @@ ReportInputs read_report_inputs(const fs::path& path) {
     check_sweep_directory(path);
     in.name = path.filename().empty() ? path.parent_path().filename().string() : path.filename().string();
     std::vector<std::string> warnings;
-    in.cells = cell_table(path, &warnings);
+    // The targets a selector switches between: the error, and the loss when the runs report one.
+    in.cells = cell_table(path, &warnings, {"test_loss"});
     in.runs = run_table(path, &warnings);
     if (fs::is_regular_file(path / "fit.json", ec)) {
       in.fit = fit::from_json(read_file(path / "fit.json"), (path / "fit.json").string());
@@ -483,6 +484,61 @@ std::optional<Chart> pruning_collapse_chart(const ReportInputs& in) {
   return chart;
 }
 
+std::optional<Chart> targets_chart(const ReportInputs& in) {
+  const Table& t = in.cells;
+  std::vector<std::string> targets;
+  for (const char* target : {"test_error", "test_loss", "val_error", "val_loss"})
+    if (t.has_column(target)) targets.push_back(target);
+  if (targets.size() < 2 || !t.has_column("samples") || !t.has_column("params")) return std::nullopt;
+  const bool pruning = t.has_column("level");
+  Chart chart;
+  chart.id = "targets";
+  chart.title = "Every measured target against data size (choose the target)";
+  chart.caption = "The cells' means over seeds for the target chosen below the chart, against training samples, log-log, "
+                  "a line per model size (filled: the fit set; hollow: held out). Measured values only: the law is "
+                  "fitted to one target (the charts above).";
+  chart.columns = {"cell", "role", "m", "n"};
+  for (const auto& target : targets) chart.columns.push_back(target);
+  const auto axes = axis_columns(t);
+  Json values = Json::array();
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    if (pruning && t.at(r, "level") != "0") continue;
+    std::string cell;
+    for (const auto& axis : axes) cell += (cell.empty() ? "" : " ") + axis + "=" + t.at(r, axis);
+    const double m = t.number(r, t.column("samples")), n = t.number(r, t.column("params"));
+    std::vector<std::string> row = {cell, t.at(r, "role"), count_text(m), count_text(n)};
+    for (const auto& target : targets) {
+      row.push_back(t.at(r, target));
+      if (t.at(r, target).empty()) continue;
+      values.push_back({{"x", m}, {"series", fmt::format("n={}", count_text(n))}, {"n", n}, {"target", target},
+                        {"value", t.number(r, t.column(target))}, {"cell", cell}, {"fit", t.at(r, "role") == "fit"}});
+    }
+    chart.rows.push_back(row);
+  }
+  if (values.empty()) return std::nullopt;
+  const Json x = {{"field", "x"}, {"type", "quantitative"}, {"title", "training samples m"},
+                  {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}}}};
+  const Json y = {{"field", "value"}, {"type", "quantitative"}, {"title", "the chosen target"},
+                  {"scale", {{"type", "log"}, {"nice", false}, {"padding", 8}, {"zero", false}}}};
+  const Json color = {{"field", "series"}, {"type", "nominal"}, {"title", "parameters n"}, {"sort", {{"field", "n"}}}};
+  chart.spec = {{"width", 560},
+                {"height", 340},
+                {"data", {{"values", values}}},
+                {"params", Json::array({{{"name", "target"}, {"value", targets[0]},
+                                         {"bind", {{"input", "select"}, {"options", targets}, {"name", "target "}}}}})},
+                {"transform", Json::array({{{"filter", "datum.target == target"}}})},
+                {"layer", Json::array({{{"mark", {{"type", "line"}, {"opacity", 0.5}}},
+                                        {"encoding", {{"x", x}, {"y", y}, {"color", color}}}},
+                                       {{"mark", {{"type", "point"}, {"size", 50}}},
+                                        {"encoding", {{"x", x}, {"y", y}, {"color", color},
+                                                      {"fill", {{"condition", {{"test", "datum.fit"}, {"field", "series"}, {"type", "nominal"},
+                                                                               {"sort", {{"field", "n"}}}, {"legend", nullptr}}},
+                                                                {"value", "transparent"}}},
+                                                      {"tooltip", Json::array({{{"field", "cell"}}, {{"field", "target"}},
+                                                                               {{"field", "value"}, {"format", ".4f"}}})}}}}})}};
+  return chart;
+}
+
 Report build_report(const ReportInputs& in) {
   Report report;
   report.title = "scalelab report: " + in.name;
@@ -504,7 +560,7 @@ Report build_report(const ReportInputs& in) {
     report.header.push_back("fit from " + in.fit_source);
   }
   for (auto* kind : {&error_against_data_chart, &error_against_model_chart, &divergence_chart, &pruning_curves_chart,
-                     &pruning_collapse_chart, &parameters_chart, &compute_chart, &seed_spread_chart})
+                     &pruning_collapse_chart, &parameters_chart, &compute_chart, &seed_spread_chart, &targets_chart})
     if (auto chart = (*kind)(in)) report.charts.push_back(std::move(*chart));
   return report;
 }

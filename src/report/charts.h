@@ -36,6 +36,8 @@ std::optional<Chart> divergence_chart(const ReportInputs& in);           // (c) 
 std::optional<Chart> parameters_chart(const ReportInputs& in);           // (d) with bootstrap intervals
 std::optional<Chart> compute_chart(const ReportInputs& in);              // (e) what each cell cost
 std::optional<Chart> seed_spread_chart(const ReportInputs& in);          // (f) every seed's error per cell
+// Every measured target (test error, test loss) against data size, one at a time through a selector.
+std::optional<Chart> targets_chart(const ReportInputs& in);
 // A pruning sweep (docs/pruning.md): error against density per network with the joint law's curves, and
 // the networks' errors against the fitted invariant m* = l^phi w^psi d (the collapse).
 std::optional<Chart> pruning_curves_chart(const ReportInputs& in);

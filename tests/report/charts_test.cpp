@@ -50,7 +50,8 @@ TEST_F(ReportFixture, EveryChartHoldsTheStoresNumbers) {
   const Report report = build_report(in);
   std::set<std::string> ids;
   for (const auto& c : report.charts) ids.insert(c.id);
-  EXPECT_EQ(ids, (std::set<std::string>{"error-vs-data", "error-vs-model", "divergence", "parameters", "compute", "seed-spread"}));
+  EXPECT_EQ(ids, (std::set<std::string>{"error-vs-data", "error-vs-model", "divergence", "parameters", "compute",
+                                        "seed-spread", "targets"}));
 
   std::vector<std::string> warnings;
   const Table cells = cell_table(dir, &warnings);
@@ -92,6 +93,20 @@ TEST_F(ReportFixture, EveryChartHoldsTheStoresNumbers) {
   EXPECT_DOUBLE_EQ(charted, total);
   // (f): one point per finished run.
   EXPECT_EQ(values(chart(report, "seed-spread")).size(), std::size_t(2 * 25));
+  // The selector's chart: both targets of every cell (the fake worker reports test_loss too), and the
+  // selector offering exactly them.
+  const auto& targets = chart(report, "targets");
+  ASSERT_EQ(targets.spec["data"]["values"].size(), 50u);
+  EXPECT_EQ(targets.spec["params"][0]["bind"]["options"], Json::array({"test_error", "test_loss"}));
+  const Table with_loss = cell_table(dir, &warnings, {"test_loss"});
+  for (const auto& v : targets.spec["data"]["values"]) {
+    int found = 0;
+    for (std::size_t r = 0; r < with_loss.rows(); ++r)
+      if (v["x"] == with_loss.number(r, with_loss.column("samples")) && v["n"] == with_loss.number(r, with_loss.column("params")) &&
+          v["value"] == with_loss.number(r, with_loss.column(v["target"].get<std::string>())))
+        ++found;
+    EXPECT_EQ(found, 1) << v.dump();
+  }
   // The header says what was swept and fitted.
   std::string header;
   for (const auto& line : report.header) header += line + "\n";
