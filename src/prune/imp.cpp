@@ -153,13 +153,8 @@ ImpTrajectory run_imp(const TrainConfig& config, const ImpOptions& options) {
       torch::manual_seed(config.seed);
       auto model = build_model(spec);
       const fs::path previous = level_dir(options.out, L - 1);
-      {
-        torch::serialize::InputArchive archive;
-        archive.load_from((previous / "final.pt").string());
-        torch::NoGradGuard no_grad;
-        model->load(archive);
-      }
-      const Masks current = L == 1 ? Masks{} : load_mask_file(previous / "mask.pt");
+      load_weights(*model, previous / "final.pt");
+      const Masks current = L == 1 ? Masks{} : load_masks(previous / "mask.pt");
       const Masks masks = magnitude_masks(prunable_parameters(*model, ends), current, level.remaining_weights);
       if (kept_count(masks) != level.remaining_weights)
         throw std::logic_error(fmt::format("level {}: kept {} weights, planned {}", L, kept_count(masks),

@@ -10,17 +10,6 @@
 
 namespace scalelab {
 
-namespace {
-
-// An archive key is one level: parameter names keep their dots as '/' (the trainer's load_masks reads
-// them the same way).
-std::string archive_key(std::string name) {
-  std::replace(name.begin(), name.end(), '.', '/');
-  return name;
-}
-
-}  // namespace
-
 std::vector<std::pair<std::string, torch::Tensor>> prunable_parameters(torch::nn::Module& model, bool ends) {
   std::vector<std::pair<std::string, torch::Tensor>> weights;
   for (const auto& item : model.named_parameters()) {
@@ -92,29 +81,6 @@ std::int64_t kept_count(const Masks& masks) {
   std::int64_t n = 0;
   for (const auto& [_, mask] : masks) n += mask.count_nonzero().item<std::int64_t>();
   return n;
-}
-
-void save_masks(const Masks& masks, const std::filesystem::path& path) {
-  torch::serialize::OutputArchive archive;
-  for (const auto& [name, mask] : masks) archive.write(archive_key(name), mask);
-  const auto temporary = path.string() + ".tmp";
-  archive.save_to(temporary);
-  std::filesystem::rename(temporary, path);
-}
-
-Masks load_mask_file(const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) throw InputError(path.string(), 0, "", "mask file not found");
-  torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
-  Masks masks;
-  for (const auto& key : archive.keys()) {
-    torch::Tensor mask;
-    archive.read(key, mask);
-    std::string name = key;
-    std::replace(name.begin(), name.end(), '/', '.');
-    masks[name] = mask;
-  }
-  return masks;
 }
 
 }  // namespace scalelab

@@ -11,6 +11,8 @@
 
 #include <torch/nn/module.h>
 
+#include "train/weights.h"
+
 namespace scalelab {
 
 // The prunable weights of a model, by parameter name, in registration order: every linear and
@@ -19,8 +21,8 @@ namespace scalelab {
 // output layer) are left out.
 std::vector<std::pair<std::string, torch::Tensor>> prunable_parameters(torch::nn::Module& model, bool ends);
 
-// Masks by parameter name: float tensors of 0 and 1, one per prunable parameter.
-using Masks = std::map<std::string, torch::Tensor>;
+// Masks by parameter name (train/weights.h, which saves and loads them): float tensors of 0 and 1,
+// one per prunable parameter.
 
 // Global magnitude pruning: among the weights the current masks keep (all when `current` is empty),
 // keeps the `keep` of largest magnitude across every layer at once and drops the rest. Ties go to the
@@ -29,9 +31,5 @@ Masks magnitude_masks(const std::vector<std::pair<std::string, torch::Tensor>>& 
                       std::int64_t keep);
 
 std::int64_t kept_count(const Masks& masks);  // ones over all masks
-
-// An archive the trainer reads (RunOptions::mask), keyed by parameter name; written atomically.
-void save_masks(const Masks& masks, const std::filesystem::path& path);
-Masks load_mask_file(const std::filesystem::path& path);
 
 }  // namespace scalelab

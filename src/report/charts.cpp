@@ -40,6 +40,13 @@ std::vector<std::string> axis_columns(const Table& cells) {
   return axes;
 }
 
+// A row's cell: its grid axes as "width=0.25 data_fraction=0.5".
+std::string cell_label(const Table& t, std::size_t row, const std::vector<std::string>& axes) {
+  std::string label;
+  for (const auto& axis : axes) label += (label.empty() ? "" : " ") + axis + "=" + t.at(row, axis);
+  return label;
+}
+
 bool fit_in_m_and_n(const ReportInputs& in) {
   return in.fit && in.fit->input_names == std::vector<std::string>{"m", "n"};
 }
@@ -53,7 +60,7 @@ std::vector<CellPoint> cell_points(const ReportInputs& in) {
     for (std::size_t r = 0; r < t.rows(); ++r) {
       if (pruning && t.at(r, "level") != "0") continue;  // a pruning sweep's dense networks
       CellPoint p;
-      for (const auto& axis : axes) p.label += (p.label.empty() ? "" : " ") + axis + "=" + t.at(r, axis);
+      p.label = cell_label(t, r, axes);
       p.role = t.at(r, "role");
       p.m = t.number(r, t.column("samples"));
       p.n = t.number(r, t.column("params"));
@@ -315,8 +322,7 @@ std::optional<Chart> seed_spread_chart(const ReportInputs& in) {
   Json values = Json::array();
   for (std::size_t r = 0; r < t.rows(); ++r) {
     if (t.at(r, "test_error").empty() || (t.has_column("level") && t.at(r, "level") != "0")) continue;
-    std::string cell;
-    for (const auto& axis : axes) cell += (cell.empty() ? "" : " ") + axis + "=" + t.at(r, axis);
+    const std::string cell = cell_label(t, r, axes);
     const double error = t.number(r, t.column("test_error"));
     by_cell[cell].push_back(error);
     values.push_back({{"cell", cell}, {"seed", t.at(r, "seed")}, {"error", error}, {"role", t.at(r, "role")}});
@@ -377,6 +383,15 @@ bool joint_pruning_fit(const ReportInputs& in) {
   return in.fit && in.fit->input_names == std::vector<std::string>{"d", "l", "w"} && in.fit->given_names.size() == 1;
 }
 
+// The joint law at density d for p's network (its eps_np); nullopt where the law gives no usable error.
+std::optional<double> joint_prediction(const fit::FitResult& fit, const PrunedPoint& p, double d) {
+  try {
+    return fit::predict(fit, {{"d", d}, {"l", p.depth}, {"w", p.width}, {fit.given_names[0], p.eps_np}}).value;
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::optional<Chart> pruning_curves_chart(const ReportInputs& in) {
@@ -395,13 +410,7 @@ std::optional<Chart> pruning_curves_chart(const ReportInputs& in) {
   std::map<std::string, PrunedPoint> first;
   for (const auto& p : points) {
     std::optional<double> predicted;
-    if (joint_pruning_fit(in)) try {
-        predicted = fit::predict(*in.fit, {{"d", p.density}, {"l", p.depth}, {"w", p.width}, {in.fit->given_names[0], p.eps_np},
-                                           {in.fit->input_columns[0], p.density}, {in.fit->input_columns[1], p.depth},
-                                           {in.fit->input_columns[2], p.width}})
-                        .value;
-      } catch (const InputError&) {
-      }
+    if (joint_pruning_fit(in)) predicted = joint_prediction(*in.fit, p, p.density);
     Json v = {{"network", p.network}, {"density", p.density}, {"error", p.error}, {"role", p.role}};
     if (predicted) v["predicted"] = *predicted;
     measured.push_back(v);
@@ -416,14 +425,7 @@ std::optional<Chart> pruning_curves_chart(const ReportInputs& in) {
       const PrunedPoint& p = first.at(network);
       for (int i = 0; i <= 40; ++i) {
         const double d = std::exp(std::log(span.first) + (std::log(span.second) - std::log(span.first)) * i / 40);
-        try {
-          const double e = fit::predict(*in.fit, {{"d", d}, {"l", p.depth}, {"w", p.width}, {in.fit->given_names[0], p.eps_np},
-                                                  {in.fit->input_columns[0], d}, {in.fit->input_columns[1], p.depth},
-                                                  {in.fit->input_columns[2], p.width}})
-                               .value;
-          curves.push_back({{"network", network}, {"density", d}, {"predicted", e}});
-        } catch (const InputError&) {
-        }
+        if (const auto e = joint_prediction(*in.fit, p, d)) curves.push_back({{"network", network}, {"density", d}, {"predicted", *e}});
       }
     }
   const Json x = {{"field", "density"}, {"type", "quantitative"}, {"title", "density (remaining fraction of prunable weights)"},
@@ -503,8 +505,7 @@ std::optional<Chart> targets_chart(const ReportInputs& in) {
   Json values = Json::array();
   for (std::size_t r = 0; r < t.rows(); ++r) {
     if (pruning && t.at(r, "level") != "0") continue;
-    std::string cell;
-    for (const auto& axis : axes) cell += (cell.empty() ? "" : " ") + axis + "=" + t.at(r, axis);
+    const std::string cell = cell_label(t, r, axes);
     const double m = t.number(r, t.column("samples")), n = t.number(r, t.column("params"));
     std::vector<std::string> row = {cell, t.at(r, "role"), count_text(m), count_text(n)};
     for (const auto& target : targets) {

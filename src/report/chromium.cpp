@@ -32,19 +32,6 @@ namespace fs = std::filesystem;
 
 bool executable(const fs::path& p) { return fs::is_regular_file(p) && access(p.c_str(), X_OK) == 0; }
 
-// A profile directory of its own: Chromium refuses to share one between processes.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "scalelab-chromium.XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory for chromium");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 std::vector<std::string> offline_flags(const fs::path& profile, const ChromiumOptions& options) {
   return {"--headless",
@@ -130,6 +117,17 @@ std::string file_url(const fs::path& path) {
 
 }  // namespace
 
+ScratchDir::ScratchDir(const std::string& prefix) {
+  std::string pattern = (fs::temp_directory_path() / (prefix + ".XXXXXX")).string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory (" + prefix + ")");
+  path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
 fs::path find_chromium() {
   if (const char* env = std::getenv("SCALELAB_CHROMIUM"); env && *env) {
     if (!executable(env))
@@ -152,25 +150,25 @@ fs::path find_chromium() {
 }
 
 std::string chromium_dump_dom(const fs::path& page, const ChromiumOptions& options) {
-  TempDir dir;
-  auto args = offline_flags(dir.path / "profile", options);
+  const ScratchDir dir("scalelab-chromium");
+  auto args = offline_flags(dir.path() / "profile", options);
   args.push_back("--virtual-time-budget=10000");
   args.push_back("--dump-dom");
   args.push_back(file_url(page));
-  run(args, dir.path / "dom.html", dir.path / "stderr.txt", options);
-  return read_file(dir.path / "dom.html");
+  run(args, dir.path() / "dom.html", dir.path() / "stderr.txt", options);
+  return read_file(dir.path() / "dom.html");
 }
 
 void chromium_screenshot(const fs::path& page, const fs::path& png, int width, int height, double scale,
                          const ChromiumOptions& options) {
-  TempDir dir;
-  auto args = offline_flags(dir.path / "profile", options);
+  const ScratchDir dir("scalelab-chromium");
+  auto args = offline_flags(dir.path() / "profile", options);
   args.push_back("--virtual-time-budget=10000");
   args.push_back(fmt::format("--window-size={},{}", width, height));
   args.push_back(fmt::format("--force-device-scale-factor={}", scale));
   args.push_back("--screenshot=" + fs::absolute(png).string());
   args.push_back(file_url(page));
-  run(args, dir.path / "stdout.txt", dir.path / "stderr.txt", options);
+  run(args, dir.path() / "stdout.txt", dir.path() / "stderr.txt", options);
   if (!fs::is_regular_file(png) || fs::file_size(png) == 0)
     throw std::runtime_error(fmt::format("chromium wrote no screenshot to {}", png.string()));
 }

@@ -10,6 +10,20 @@ namespace scalelab {
 // Chromium's own background requests (update checks) fail at once. DNS is refused as well.
 inline constexpr const char* kRefusingProxy = "127.0.0.1:9";
 
+// A fresh directory under the system's temp directory, removed with everything in it: a Chromium
+// profile (Chromium refuses to share one between processes), or an export's one-chart pages.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix);  // e.g. "scalelab-chromium"
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 // $SCALELAB_CHROMIUM, else `chromium` on PATH. Throws InputError saying how to install it.
 std::filesystem::path find_chromium();
 

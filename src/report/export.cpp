@@ -22,18 +22,6 @@ namespace fs = std::filesystem;
 // PNGs at twice the CSS size: sharp in a paper or on a high-density screen.
 constexpr double kPngScale = 2;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "scalelab-export.XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory for the export");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 // The text of an element as Chromium serialises it (text nodes: & < > and U+00A0 escaped).
 std::string html_unescape(const std::string& text) {
@@ -107,12 +95,12 @@ void export_charts(const Report& report, const fs::path& dir, const ReportAssets
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir)) throw InputError(dir.string(), 0, "", "cannot create the export directory");
-  TempDir tmp;
+  const ScratchDir tmp("scalelab-export");
   for (const Chart& chart : report.charts) {
-    const fs::path page = tmp.path / (chart.id + ".html");
+    const fs::path page = tmp.path() / (chart.id + ".html");
     write_file_atomic(page, chart_page_html(chart, assets));
     const RenderedChart r = render(chart, page);
-    const fs::path png = tmp.path / (chart.id + ".png");
+    const fs::path png = tmp.path() / (chart.id + ".png");
     chromium_screenshot(page, png, r.width, r.height, kPngScale);
     write_file_atomic(dir / (chart.id + ".svg"), r.svg);
     write_file_atomic(dir / (chart.id + ".png"), read_file(png));

@@ -19,6 +19,7 @@
 #include "train/progress.h"
 #include "train/step.h"
 #include "train/train.h"
+#include "train/weights.h"
 #include "util/duration.h"
 
 namespace scalelab {
@@ -111,35 +112,15 @@ struct TrainingRun::State {
 
 namespace {
 
-// Written beside its final name and renamed, like every file of a run directory.
-void save_weights(torch::nn::Module& model, const std::filesystem::path& path) {
-  torch::serialize::OutputArchive archive;
-  model.save(archive);
-  const auto temporary = path.string() + ".tmp";
-  archive.save_to(temporary);
-  std::filesystem::rename(temporary, path);
-}
-
-void load_weights(torch::nn::Module& model, const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) throw InputError(path.string(), 0, "", "weights file not found");
-  torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
-  torch::NoGradGuard no_grad;
-  model.load(archive);
-}
-
-std::vector<torch::Tensor> load_masks(torch::nn::Module& model, const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) throw InputError(path.string(), 0, "", "mask file not found");
-  torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
+// The run's masks in the optimizer's order (one per parameter, undefined where none).
+std::vector<torch::Tensor> masks_by_parameter(torch::nn::Module& model, const std::filesystem::path& path) {
+  const Masks stored = load_masks(path);
   std::vector<torch::Tensor> masks;
   int found = 0;
   for (const auto& item : model.named_parameters()) {
     torch::Tensor mask;
-    // src/prune/masks.cpp writes the names with '/' for '.' (an archive key is one level).
-    std::string key = item.key();
-    std::replace(key.begin(), key.end(), '.', '/');
-    if (archive.try_read(key, mask)) {
+    if (auto it = stored.find(item.key()); it != stored.end()) {
+      mask = it->second;
       if (mask.sizes() != item.value().sizes())
         throw InputError(path.string(), 0, item.key(), "mask's shape differs from the parameter's");
       ++found;
@@ -195,7 +176,7 @@ TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) :
     throw std::logic_error(fmt::format("built model has {} parameters, parameter_count says {}", s.params,
                                        parameter_count(spec)));
   if (!options.start_weights.empty()) load_weights(*s.model, options.start_weights);
-  if (!options.mask.empty()) s.masks = load_masks(*s.model, options.mask);
+  if (!options.mask.empty()) s.masks = masks_by_parameter(*s.model, options.mask);
 }
 
 TrainingRun::~TrainingRun() = default;

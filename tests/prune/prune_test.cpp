@@ -242,7 +242,7 @@ TEST_F(Trajectory, RewindingRestoresExactlyTheSavedValues) {
   TrainingRun(again, o).run();
   auto rewound = load_model(synthetic_spec(c), level0 / "rewind.pt");
   auto started = load_model(synthetic_spec(c), tmp.path / "start.pt");
-  const Masks masks = load_mask_file(level1 / "mask.pt");
+  const Masks masks = load_masks(level1 / "mask.pt");
   const auto a = rewound->named_parameters(), b = started->named_parameters();
   for (const auto& p : a) {
     const auto expected = masks.count(p.key()) ? p.value() * masks.at(p.key()) : p.value();
