@@ -53,6 +53,7 @@ void print_laws() {
 
 struct FitFlags {
   std::string law, data, sweep, y, fit_where, loss, json_path, seed = "1", eps_np;
+  std::string intervals;  // predictive | bootstrap; empty: predictive with --sweep, bootstrap with --data
   bool json_given = false;  // `--json ''` is an error, not "no output"
   std::vector<std::string> x, given;
   std::optional<double> eps0;
@@ -99,6 +100,9 @@ void run_fit(const FitFlags& flags) {
   options.normalize = flags.normalize;
   options.folds = flags.folds;
   options.record_starts = flags.record_starts;
+  if (!flags.intervals.empty() && flags.intervals != "predictive" && flags.intervals != "bootstrap")
+    throw InputError("--intervals", 0, flags.intervals, "choose predictive or bootstrap");
+  options.predictive_intervals = flags.intervals.empty() ? !flags.sweep.empty() : flags.intervals == "predictive";
 
   // A sweep directory brings its own defaults: the spec's law, the law's inputs mapped to the cells'
   // columns, its givens (eps0; a pruning sweep's eps_np column), target and fit set (sweep_fit); flags
@@ -131,7 +135,12 @@ void run_fit(const FitFlags& flags) {
     for (const auto& [name, column] : defaults.given_columns)
       if (!options.givens.count(name)) options.givens[name] = fit::Given::from_column(column);
     if (options.fit_where.empty() && spec.has_fit()) options.fit_where = "in_fit==1";
-    if (spec.prunes()) pruning = spec;
+    if (spec.prunes()) {
+      if (flags.intervals == "predictive")
+        throw InputError("--intervals", 0, "predictive", "not built for pruning sweeps yet (their intervals are the bootstrap's)");
+      options.predictive_intervals = false;
+      pruning = spec;
+    }
     else if (!flags.eps_np.empty())
       throw InputError("--eps-np", 0, flags.eps_np, fmt::format("{} is no pruning sweep (its spec has no prune section)", flags.sweep));
   } else if (flags.data.empty()) {
@@ -212,6 +221,10 @@ void add_fit_commands(CLI::App& app) {
   fit->add_option("--bootstrap", flags->bootstrap, "bootstrap resamples for 5-95% intervals (0: none)")
       ->capture_default_str();
   fit->add_option("--folds", flags->folds, "k-fold cross-validation on the fitted rows (0: none)");
+  fit->add_option("--intervals", flags->intervals,
+                  "predictive (bootstrap + seed noise + extrapolation error from backtests in the fit set, widened "
+                  "to 90%; the default with --sweep) or bootstrap (the fitted points' bootstrap only; the default "
+                  "with --data)");
   fit->add_option("--eps-np", flags->eps_np,
                   "a pruning sweep's eps_np: measured (each cell's level-0 mean; default) or fit (a rosenfeld2020 "
                   "fit of the level-0 cells, resampled with the bootstrap)");

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "fit/predictive.h"
 #include "fit/solver.h"
 #include "laws/laws.h"
 
@@ -426,6 +427,8 @@ void check_options(const FitOptions& options) {
   if (options.bootstrap > kMaxBootstrap)
     throw InputError("bootstrap", 0, "",
                      fmt::format("{} is more than the {} allowed", options.bootstrap, kMaxBootstrap));
+  if (!(options.interval_level > 0 && options.interval_level < 1))
+    throw InputError("interval_level", 0, "", fmt::format("must be between 0 and 1, got {}", options.interval_level));
   if (!(options.huber_delta > 0 && std::isfinite(options.huber_delta)))
     throw InputError("huber_delta", 0, "", "must be a finite positive number");
 }
@@ -535,6 +538,7 @@ void predict_points(const laws::LawInfo& law, const Prepared& prepared,
         predictions.push_back(evaluate(law, result.bootstrap_samples[s], x,
                                        sample_givens.empty() ? g : &sample_givens[s][i * law.givens.size()]));
       point.interval = interval_of(predictions);
+      point.interval_bootstrap = point.interval;
     }
   }
   if (!result.bootstrap_samples.empty())
@@ -624,6 +628,7 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
   predict_points(law, prepared, sample_givens, result);
   if (options.folds >= 2) cross_validate(law, prepared, *solver, ranges, random, options, result);
   add_warnings(options, result);
+  if (options.predictive_intervals) add_predictive_intervals(table, options, result);
   return result;
 }
 
