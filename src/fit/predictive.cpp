@@ -15,6 +15,10 @@ namespace {
 constexpr double kZ95 = 1.6448536269514722;
 // Levels dropped per input in the backtests: the largest one, then the largest two.
 constexpr int kMaxDroppedLevels = 2;
+// Levels a backtest must keep of each input. With two, a backtest extrapolates from a much weaker
+// fit than the real one: on 6x6 synthetic grids (fit set 4x4) its residuals made the intervals cover
+// 100% of held-out cells where 90% was asked.
+constexpr std::size_t kMinKeptLevels = 3;
 constexpr const char* kBacktestColumn = "_backtest_fit";
 
 // One backtest prediction of a fit set cell: its log residual and distance from the backtest's fit set.
@@ -75,7 +79,7 @@ SeedNoise seed_noise(const Table& table, const FitOptions& options, const FitRes
 }
 
 // Refits on the fit set less its largest levels (k_i of input i, for every k in {0..2}^inputs but
-// all zero), predicting the dropped cells. A backtest that leaves under two levels of an input, or
+// all zero), predicting the dropped cells. A backtest that leaves under kMinKeptLevels of an input, or
 // fewer cells than parameters + 1, is skipped, as is one whose fit fails.
 std::vector<Residual> backtests(const Table& table, const FitOptions& options, const FitResult& result,
                                 int& fits) {
@@ -98,7 +102,7 @@ std::vector<Residual> backtests(const Table& table, const FitOptions& options, c
     bool enough_levels = true;
     std::vector<double> largest(inputs);
     for (std::size_t k = 0; k < inputs; ++k) {
-      enough_levels &= levels[k].size() >= static_cast<std::size_t>(drop[k]) + 2;
+      enough_levels &= levels[k].size() >= static_cast<std::size_t>(drop[k]) + kMinKeptLevels;
       if (enough_levels) largest[k] = levels[k][drop[k]];
     }
     if (!enough_levels) continue;
@@ -149,12 +153,18 @@ std::pair<double, double> fit_spread(const std::vector<Residual>& residuals) {
   return {s0, s1};
 }
 
-// The split-conformal quantile: the ceil((n+1) level)-th smallest score (the largest when that is past n).
+// The split-conformal quantile, the (n+1) level-th smallest score, interpolated between order
+// statistics rather than rounded up (the largest when past n). Rounding up, with the ~15 backtests
+// of a 4x4 fit set, always took the largest score: 95.3% held-out coverage on the synthetic grids
+// where 90% was asked; the plain level quantile (rank (n-1) level) gave 91.1%, but 83% under a
+// misspecified law.
 double conformal_quantile(std::vector<double> scores, double level) {
   std::sort(scores.begin(), scores.end());
   const auto n = scores.size();
-  const auto k = static_cast<std::size_t>(std::ceil((n + 1) * level));
-  return scores[std::min(k, n) - 1];
+  const double position = std::min(level * (n + 1) - 1, static_cast<double>(n - 1));
+  const auto below = static_cast<std::size_t>(std::max(0.0, position));
+  const auto above = std::min(below + 1, n - 1);
+  return scores[below] + (position - below) * (scores[above] - scores[below]);
 }
 
 double bootstrap_sigma(const PointResult& p) {
@@ -170,7 +180,7 @@ void add_predictive_intervals(const Table& table, const FitOptions& options, Fit
   const std::vector<Residual> residuals = backtests(table, options, result, fits);
   if (residuals.empty()) {
     result.warnings.push_back(
-        "no backtest was possible (the fit set needs at least three levels of each input and more cells than "
+        "no backtest was possible (the fit set needs at least four levels of an input and more cells than "
         "parameters once its largest level is dropped): the intervals are the bootstrap's only");
     return;
   }

@@ -15,9 +15,12 @@
 //   backtests: refits on the fit set without its largest 1-2 levels of each input (and of several
 //   at once), predicting the dropped cells; r = log(measured / predicted), distance = the sum over
 //   inputs of log2(input / the backtest fit set's largest), where positive.
-// - multiplier: the ceil((n+1) * level) / n quantile of |r| / sigma over the n backtest residuals.
-//   It is calibrated on the same residuals sigma(d) was fitted to (too few for a held-apart split),
-//   so the backtest coverage is >= the nominal level by construction; held-out coverage is the test.
+// - multiplier: the (n+1) * level-th smallest |r| / sigma over the n backtest residuals, interpolated
+//   between order statistics (split conformal's rank, not rounded up; see predictive.cpp). It is
+//   calibrated on the same residuals sigma(d) was fitted to (too few for a held-apart split), so the
+//   backtest coverage is near the nominal level by construction; held-out coverage is the test.
+// Backtests that keep fewer than three levels of an input are skipped (their fits are much weaker
+// than the real one), so a fit set needs four levels of an input for any backtest.
 #pragma once
 
 #include <optional>
@@ -31,9 +34,9 @@ namespace scalelab::fit {
 
 // Adds the predictive interval of every point to `result` (a fit of `table` with `options`):
 // PointResult::interval becomes it (the bootstrap one stays in interval_bootstrap), and
-// result.predictive says how it was built. Needs a fit set (fit_where) that leaves at least two
-// levels of each input and enough cells for the law once its largest level is dropped; else a
-// warning and the bootstrap intervals stay.
+// result.predictive says how it was built. Needs a fit set with four levels of some input and more
+// cells than parameters once its largest level is dropped; else a warning, and the bootstrap
+// intervals stay. Without fit_where the fit set is every row (no held-out cells to score).
 void add_predictive_intervals(const Table& table, const FitOptions& options, FitResult& result);
 
 }  // namespace scalelab::fit

@@ -1,0 +1,154 @@
+// Predictive intervals (fit/predictive.h) on synthetic sweeps drawn from a known law with known seed
+// noise: coverage of the held-out cells, the seed term, the extrapolation term growing with distance.
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "fit/fit.h"
+#include "laws/laws.h"
+#include "synthetic.h"
+
+namespace scalelab::fit {
+namespace {
+
+using testing::geometric;
+using testing::grid;
+
+// rosenfeld2020 near CIFAR-10's parameters (as in fit_test.cpp), c_inf raised so the floor shows.
+const std::vector<double> kTruth = {0.66, 0.0587, 0.53, 0.05, 19.77};  // alpha, b, beta, c_inf, eta
+constexpr int kSeeds = 3;
+constexpr double kRunNoise = 0.03;  // one run's relative seed noise
+
+// A sweep's cell table on a 6x6 grid (fractions 1/32 .. 1): per cell the mean of kSeeds runs, each
+// the law times (1 + kRunNoise * N(0,1)) times exp(curvature * log2(m * 32)^2) (0: the law exactly),
+// their sample std and the seed count; the columns a sweep table has.
+Table sweep_table(unsigned seed, double curvature = 0) {
+  const laws::LawInfo& law = *laws::find("rosenfeld2020");
+  Table table({"samples", "params", "y", "y_std", "seeds"}, "synthetic-sweep.csv");
+  std::mt19937 engine(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const double eps0 = 0.9;
+  int line = 2;
+  for (const auto& x : grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)})) {
+    const double bend = std::exp(curvature * std::pow(std::log2(x[0] * 32), 2));
+    const double truth = law.evaluate(kTruth.data(), x.data(), &eps0) * bend;
+    double sum = 0, sum_sq = 0;
+    for (int s = 0; s < kSeeds; ++s) {
+      const double y = truth * (1 + kRunNoise * normal(engine));
+      sum += y, sum_sq += y * y;
+    }
+    const double mean = sum / kSeeds;
+    const double sd = std::sqrt(std::max(0.0, (sum_sq - kSeeds * mean * mean) / (kSeeds - 1)));
+    table.add_row({format_number(x[0]), format_number(x[1]), format_number(mean), format_number(sd),
+                   std::to_string(kSeeds)},
+                  line++);
+  }
+  return table;
+}
+
+// Fitted on the small cells (m, n <= 1/4: 16 cells), the other 20 predicted, up to 4 octaves out.
+FitOptions small_cells_options(std::uint64_t seed) {
+  FitOptions o;
+  o.law = "rosenfeld2020";
+  o.inputs = {{"m", "samples"}, {"n", "params"}};
+  o.target = "y";
+  o.givens = {{"eps0", Given::constant(0.9)}};
+  o.fit_where = "m<=0.25 && n<=0.25";
+  o.starts = 48;
+  o.bootstrap = 40;
+  o.seed = seed;
+  o.predictive_intervals = true;
+  return o;
+}
+
+bool inside(const PointResult& p) { return p.measured >= p.interval->p05 && p.measured <= p.interval->p95; }
+
+TEST(PredictiveIntervals, CoverNinetyPercentOfHeldOutCellsOverFortyGrids) {
+  int held = 0, covered = 0, covered_bootstrap = 0;
+  double seed_std_sum = 0;
+  for (unsigned g = 0; g < 40; ++g) {
+    const FitResult r = fit_table(sweep_table(100 + g), small_cells_options(g + 1));
+    ASSERT_TRUE(r.predictive) << "grid " << g;
+    EXPECT_EQ(r.predictive->held_out, 20);
+    EXPECT_EQ(r.predictive->seed_cells, 16);
+    EXPECT_GE(r.predictive->backtest_coverage, 0.85);  // calibrated on them: near 90% by construction
+    seed_std_sum += r.predictive->seed_relative_std;
+    for (const auto& p : r.points) {
+      ASSERT_TRUE(p.interval && p.interval_bootstrap && p.parts);
+      if (p.fitted) continue;
+      ++held;
+      covered += inside(p);
+      covered_bootstrap += p.measured >= p.interval_bootstrap->p05 && p.measured <= p.interval_bootstrap->p95;
+    }
+  }
+  const double coverage = static_cast<double>(covered) / held;
+  const double coverage_bootstrap = static_cast<double>(covered_bootstrap) / held;
+  RecordProperty("coverage", std::to_string(coverage));
+  std::printf("held-out coverage: predictive %.3f, bootstrap only %.3f over %d cells; pooled seed std %.4f\n",
+              coverage, coverage_bootstrap, held, seed_std_sum / 40);
+  EXPECT_EQ(held, 800);
+  EXPECT_GE(coverage, 0.85);
+  EXPECT_LE(coverage, 0.95);
+  EXPECT_LT(coverage_bootstrap, coverage);
+  // The pooled std is that of one run, recovered within 15% from 16 cells x 3 seeds, 40 times over.
+  EXPECT_NEAR(seed_std_sum / 40, kRunNoise, 0.15 * kRunNoise);
+}
+
+// Curvature in log m the law cannot follow: its extrapolation error grows with distance, and so must
+// the intervals. Versus the same grids drawn from the law itself.
+TEST(PredictiveIntervals, ExtrapolationTermGrowsWithDistanceWhenTheLawIsMisspecified) {
+  double s1_exact = 0, s1_bent = 0;
+  int held = 0, covered = 0;
+  for (unsigned g = 0; g < 5; ++g) {
+    s1_exact += fit_table(sweep_table(300 + g), small_cells_options(g + 1)).predictive->s1;
+    const FitResult r = fit_table(sweep_table(300 + g, -0.02), small_cells_options(g + 1));
+    s1_bent += r.predictive->s1;
+    // Among held-out cells, the relative half-width rises with distance: farthest > 2x nearest.
+    double near = INFINITY, far = 0;
+    for (const auto& p : r.points) {
+      if (p.fitted) continue;
+      ++held;
+      covered += inside(p);
+      if (p.parts->distance == 1) near = std::min(near, p.parts->half_width);
+      if (p.parts->distance == 4) far = std::max(far, p.parts->half_width);
+      EXPECT_GE(p.parts->extrapolation, r.predictive->s0 + r.predictive->s1 * p.parts->distance - 1e-12);
+    }
+    EXPECT_GT(far, 2 * near) << "grid " << g;
+  }
+  std::printf("s1 exact law %.4f, bent %.4f; bent held-out coverage %.3f\n", s1_exact / 5, s1_bent / 5,
+              static_cast<double>(covered) / held);
+  EXPECT_GT(s1_bent, 2 * s1_exact);
+  EXPECT_GE(static_cast<double>(covered) / held, 0.8);
+}
+
+TEST(PredictiveIntervals, OffByDefaultAndTheJsonKeepsEveryPart) {
+  FitOptions o = small_cells_options(1);
+  o.predictive_intervals = false;
+  const Table table = sweep_table(7);
+  const FitResult plain = fit_table(table, o);
+  EXPECT_FALSE(plain.predictive);
+  for (const auto& p : plain.points) {
+    EXPECT_FALSE(p.parts);
+    EXPECT_EQ(p.interval->p05, p.interval_bootstrap->p05);
+  }
+  const FitResult r = fit_table(table, small_cells_options(1));
+  const FitResult back = from_json(to_json(r), "fit.json");
+  ASSERT_TRUE(back.predictive);
+  EXPECT_EQ(back.predictive->backtests, r.predictive->backtests);
+  EXPECT_DOUBLE_EQ(back.predictive->multiplier, r.predictive->multiplier);
+  for (std::size_t i = 0; i < r.points.size(); ++i) {
+    EXPECT_DOUBLE_EQ(back.points[i].parts->half_width, r.points[i].parts->half_width);
+    EXPECT_DOUBLE_EQ(back.points[i].interval_bootstrap->p95, r.points[i].interval_bootstrap->p95);
+  }
+}
+
+TEST(PredictiveIntervals, ALevelOutsideZeroToOneIsAnInputError) {
+  FitOptions o = small_cells_options(1);
+  o.interval_level = 1.0;
+  EXPECT_THROW(fit_table(sweep_table(7), o), InputError);
+}
+
+}  // namespace
+}  // namespace scalelab::fit
