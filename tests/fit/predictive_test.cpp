@@ -123,6 +123,36 @@ TEST(PredictiveIntervals, ExtrapolationTermGrowsWithDistanceWhenTheLawIsMisspeci
   EXPECT_GE(static_cast<double>(covered) / held, 0.8);
 }
 
+// A fit set with five levels of each input (m, n <= 1/2: 25 cells, 11 held out, 1-2 octaves away)
+// allows backtests that drop two levels; only the one-level ones are used when they give enough
+// predictions. Exact law and misspecified law (as below), 40 grids each.
+TEST(PredictiveIntervals, FiveLevelFitSetsCoverWithOneLevelBacktests) {
+  for (const double curvature : {0.0, -0.02}) {
+    int held = 0, covered = 0;
+    double half_width_sum = 0;
+    for (unsigned g = 0; g < 40; ++g) {
+      FitOptions o = small_cells_options(g + 1);
+      o.fit_where = "m<=0.5 && n<=0.5";
+      const FitResult r = fit_table(sweep_table(500 + g, curvature), o);
+      ASSERT_TRUE(r.predictive) << "grid " << g;
+      for (const auto& p : r.points) {
+        if (p.fitted) continue;
+        ++held;
+        covered += inside(p);
+        half_width_sum += p.parts->half_width;
+      }
+    }
+    const double coverage = static_cast<double>(covered) / held;
+    std::printf("five-level fit sets, curvature %g: held-out coverage %.3f over %d cells, mean half-width %.4f\n",
+                curvature, coverage, held, half_width_sum / held);
+    EXPECT_EQ(held, 440);
+    // Exact law: 87.3% (94.5% with the two-level backtests too). Misspecified: 73.0% (65.0% with
+    // them): below nominal, a known gap: the error of this bend grows faster than linearly in the
+    // distance, and one-octave backtests see little of it.
+    EXPECT_GE(coverage, curvature == 0 ? 0.85 : 0.7);
+  }
+}
+
 TEST(PredictiveIntervals, OffByDefaultAndTheJsonKeepsEveryPart) {
   FitOptions o = small_cells_options(1);
   o.predictive_intervals = false;
