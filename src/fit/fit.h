@@ -129,6 +129,8 @@ struct PredictiveSummary {
   double multiplier = 0;            // conformal quantile of |r| / sigma over the backtests
   int backtest_fits = 0, backtests = 0;  // refits, and the predictions they made
   double backtest_coverage = 0;     // share of backtest predictions inside their intervals
+  double backtest_mean_abs_error = 0;  // mean |predicted - measured| / measured of the backtests:
+                                       // the extrapolation error `fit --compare` ranks laws by
   int held_out = 0;                 // held-out cells, and the share inside their intervals
   double held_out_coverage = 0;
 };

@@ -94,6 +94,7 @@ json fit_object(const FitResult& r) {
     j["predictive"] = {{"level", q.level}, {"seed_relative_std", q.seed_relative_std}, {"seed_cells", q.seed_cells},
                        {"s0", q.s0}, {"s1", q.s1}, {"multiplier", q.multiplier}, {"backtest_fits", q.backtest_fits},
                        {"backtests", q.backtests}, {"backtest_coverage", q.backtest_coverage},
+                       {"backtest_mean_abs_error", q.backtest_mean_abs_error},
                        {"held_out", q.held_out}, {"held_out_coverage", q.held_out_coverage}};
   }
   j["summary"] = {{"fitted", summary_json(r.fitted)}, {"held_out", summary_json(r.held_out)}};
@@ -362,7 +363,8 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
     };
     r.predictive = PredictiveSummary{number("level"), number("seed_relative_std"), count("seed_cells"), number("s0"),
                                      number("s1"), number("multiplier"), count("backtest_fits"), count("backtests"),
-                                     number("backtest_coverage"), count("held_out"), number("held_out_coverage")};
+                                     number("backtest_coverage"), 0.0, count("held_out"), number("held_out_coverage")};
+    if (q.contains("backtest_mean_abs_error")) r.predictive->backtest_mean_abs_error = number("backtest_mean_abs_error");
   }
   r.folds = j.contains("folds") ? static_cast<int>(in.integer(j["folds"], name("folds"), 0, INT_MAX)) : 0;
   return r;

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "laws/laws.h"
+
 namespace scalelab::fit {
 
 namespace {
@@ -227,6 +229,9 @@ void add_predictive_intervals(const Table& table, const FitOptions& options, Fit
   int inside = 0;
   for (std::size_t i = 0; i < residuals.size(); ++i) inside += std::abs(residuals[i].log_ratio) <= multiplier * sigmas[i];
   summary.backtest_coverage = static_cast<double>(inside) / residuals.size();
+  double abs_error = 0;
+  for (const auto& r : residuals) abs_error += std::abs(std::exp(-r.log_ratio) - 1);  // |pred - meas| / meas
+  summary.backtest_mean_abs_error = abs_error / residuals.size();
 
   // The real fit set's largest value of each input: distances of the points from it.
   std::vector<double> largest;
@@ -246,6 +251,45 @@ void add_predictive_intervals(const Table& table, const FitOptions& options, Fit
   }
   if (summary.held_out > 0) summary.held_out_coverage = static_cast<double>(held_inside) / summary.held_out;
   result.predictive = summary;
+}
+
+std::vector<LawComparison> compare_laws(const Table& table, const FitOptions& base,
+                                       const std::vector<LawCandidate>& candidates) {
+  std::vector<LawComparison> rows;
+  for (const auto& c : candidates) {
+    LawComparison row;
+    row.law = c.law;
+    FitOptions o = base;
+    o.law = c.law;
+    o.loss = c.loss;
+    o.inputs = c.inputs;
+    o.givens = c.givens;
+    o.predictive_intervals = true;
+    o.bootstrap = 0;  // the ranking needs only the backtests
+    o.folds = 0;
+    try {
+      const FitResult r = fit_table(table, o);
+      row.loss = r.loss;
+      row.in_sample = r.fitted.mean_abs;
+      row.held_out = r.held_out.count > 0 ? std::optional<double>(r.held_out.mean_abs) : std::nullopt;
+      if (r.predictive) {
+        row.backtest_error = r.predictive->backtest_mean_abs_error;
+        row.backtests = r.predictive->backtests;
+      } else {
+        row.failure = "no backtest was possible";
+      }
+    } catch (const InputError& e) {
+      const laws::LawInfo* info = laws::find(c.law);
+      row.loss = c.loss.value_or(info ? parse_loss(info->default_loss) : Loss::divergence);
+      row.failure = e.what();
+    }
+    rows.push_back(std::move(row));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const LawComparison& a, const LawComparison& b) {
+    if (a.failure.empty() != b.failure.empty()) return a.failure.empty();
+    return a.failure.empty() && a.backtest_error < b.backtest_error;
+  });
+  return rows;
 }
 
 }  // namespace scalelab::fit

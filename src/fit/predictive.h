@@ -23,6 +23,7 @@
 // than the real one), so a fit set needs four levels of an input for any backtest.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,5 +39,28 @@ namespace scalelab::fit {
 // cells than parameters once its largest level is dropped; else a warning, and the bootstrap
 // intervals stay. Without fit_where the fit set is every row (no held-out cells to score).
 void add_predictive_intervals(const Table& table, const FitOptions& options, FitResult& result);
+
+// Law selection by extrapolation (issue 19): each candidate (law, loss) is fitted with predictive
+// intervals (no bootstrap) and scored by its backtests' mean |relative error|, i.e. how well it
+// extrapolated from the fit set less its largest levels, not how well it fits in sample.
+struct LawCandidate {
+  std::string law;
+  std::optional<Loss> loss;  // unset: the law's default
+  std::vector<std::pair<std::string, std::string>> inputs;  // law input -> column, this law's
+  std::map<std::string, Given> givens;                      // this law's givens
+};
+struct LawComparison {
+  std::string law;
+  Loss loss = Loss::divergence;
+  double backtest_error = 0;     // mean |pred - meas| / meas over the backtest predictions
+  int backtests = 0;
+  double in_sample = 0;          // mean |divergence| on the fit set
+  std::optional<double> held_out;  // mean |divergence| on the held-out rows, when any
+  std::string failure;           // non-empty: the fit or its backtests failed (ranked last)
+};
+// Ranked best first (least backtest error); failed candidates last, in the given order. Every
+// option of `base` but law, loss, inputs and givens applies to each candidate's fit.
+std::vector<LawComparison> compare_laws(const Table& table, const FitOptions& base,
+                                        const std::vector<LawCandidate>& candidates);
 
 }  // namespace scalelab::fit

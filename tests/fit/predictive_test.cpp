@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "fit/fit.h"
+#include "fit/predictive.h"
 #include "laws/laws.h"
 #include "synthetic.h"
 
@@ -151,6 +152,60 @@ TEST(PredictiveIntervals, FiveLevelFitSetsCoverWithOneLevelBacktests) {
     // distance, and one-octave backtests see little of it.
     EXPECT_GE(coverage, curvature == 0 ? 0.85 : 0.7);
   }
+}
+
+// Law selection by extrapolation: grids drawn from rosenfeld2020 (saturating towards eps0 at small
+// sizes, a floor c_inf) and from chinchilla (E + A / N^a + B / D^b, no saturation), each fitted by
+// both; the backtests' extrapolation error must pick the law the data came from.
+Table chinchilla_table(unsigned seed) {
+  Table table({"samples", "params", "y", "y_std", "seeds"}, "synthetic-chinchilla.csv");
+  std::mt19937 engine(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  int line = 2;
+  for (const auto& x : grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)})) {
+    const double D = 32 * x[0], N = 32 * x[1];
+    const double truth = 0.1 + 0.3 / std::pow(N, 0.35) + 0.3 / std::pow(D, 0.3);
+    double sum = 0, sum_sq = 0;
+    for (int s = 0; s < kSeeds; ++s) {
+      const double y = truth * (1 + 0.01 * normal(engine));
+      sum += y, sum_sq += y * y;
+    }
+    const double mean = sum / kSeeds;
+    const double sd = std::sqrt(std::max(0.0, (sum_sq - kSeeds * mean * mean) / (kSeeds - 1)));
+    table.add_row({format_number(x[0]), format_number(x[1]), format_number(mean), format_number(sd),
+                   std::to_string(kSeeds)},
+                  line++);
+  }
+  return table;
+}
+
+std::vector<LawCandidate> two_candidates() {
+  return {{"rosenfeld2020", std::nullopt, {{"m", "samples"}, {"n", "params"}}, {{"eps0", Given::constant(0.9)}}},
+          {"chinchilla", std::nullopt, {{"N", "params"}, {"D", "samples"}}, {}}};
+}
+
+TEST(CompareLaws, BacktestErrorPicksTheLawTheDataCameFrom) {
+  int right = 0, grids = 0;
+  for (unsigned g = 0; g < 4; ++g) {
+    FitOptions o = small_cells_options(g + 1);
+    o.fit_where = "samples<=0.5 && params<=0.5";  // columns, not law inputs: the same for both laws
+    o.normalize = true;
+    const auto from_rosenfeld = compare_laws(sweep_table(700 + g), o, two_candidates());
+    const auto from_chinchilla = compare_laws(chinchilla_table(800 + g), o, two_candidates());
+    for (const auto* rows : {&from_rosenfeld, &from_chinchilla}) {
+      ASSERT_EQ(rows->size(), 2u);
+      for (const auto& row : *rows) {
+        std::printf("grid %u %s: %s backtest %.4f (%d) in-sample %.4f %s\n", g,
+                    rows == &from_rosenfeld ? "rosenfeld data" : "chinchilla data", row.law.c_str(),
+                    row.backtest_error, row.backtests, row.in_sample, row.failure.c_str());
+        EXPECT_TRUE(row.failure.empty()) << row.failure;
+      }
+    }
+    grids += 2;
+    right += from_rosenfeld.front().law == "rosenfeld2020";
+    right += from_chinchilla.front().law == "chinchilla";
+  }
+  EXPECT_EQ(right, grids);
 }
 
 TEST(PredictiveIntervals, OffByDefaultAndTheJsonKeepsEveryPart) {
