@@ -83,8 +83,13 @@ std::vector<fit::LawCandidate> law_candidates(const FitFlags& flags,
       if (item.empty()) continue;
       const auto colon = item.find(':');
       std::optional<fit::Loss> loss;
-      if (colon != std::string::npos) loss = fit::parse_loss(item.substr(colon + 1)), item.resize(colon);
-      fit::check_law(item);
+      // An unknown law or loss here is the --compare flag's fault, not --law's / --loss's.
+      try {
+        if (colon != std::string::npos) loss = fit::parse_loss(item.substr(colon + 1)), item.resize(colon);
+        fit::check_law(item);
+      } catch (const InputError& e) {
+        throw InputError("--compare", 0, e.field(), e.message());
+      }
       wanted.emplace_back(item, loss);
     }
     if (wanted.empty()) throw InputError("--compare", 0, flags.compare, "name at least one law");
