@@ -279,9 +279,19 @@ void run_predict(const std::string& fit_path, const std::vector<std::string>& at
   }
   fit::Prediction prediction = fit::predict(fit, at);
   fmt::print("{:.6g}\n", prediction.value);
-  if (prediction.interval)
+  if (prediction.parts) {
+    const auto& p = *prediction.parts;
+    fmt::print("5%-95%: {:.6g} .. {:.6g}  (predictive: exp(+-{:.4g}), {:.3g} octaves beyond the fit set; sigma {:.4g} = "
+               "bootstrap {:.4g}, seed {:.4g}, extrapolation {:.4g})\n",
+               prediction.interval->p05, prediction.interval->p95, p.half_width, p.distance, p.sigma, p.bootstrap, p.seed,
+               p.extrapolation);
+    if (prediction.interval_bootstrap)
+      fmt::print("bootstrap 5%-95%: {:.6g} .. {:.6g}  (median {:.6g}, {} bootstrap fits)\n", prediction.interval_bootstrap->p05,
+                 prediction.interval_bootstrap->p95, prediction.interval_bootstrap->p50, fit.bootstrap_samples.size());
+  } else if (prediction.interval) {
     fmt::print("5%-95%: {:.6g} .. {:.6g}  (median {:.6g}, {} bootstrap fits)\n", prediction.interval->p05,
                prediction.interval->p95, prediction.interval->p50, fit.bootstrap_samples.size());
+  }
 }
 
 }  // namespace

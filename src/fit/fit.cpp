@@ -744,7 +744,25 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
       values.push_back(check(evaluate(law, fit.bootstrap_samples[s], inputs.data(), sample_givens.data()),
                              "a bootstrap prediction"));
     }
-    prediction.interval = interval_of(values);
+    prediction.interval_bootstrap = prediction.interval = interval_of(values);
+  }
+  // The predictive interval at this point's own distance from the fit set's frontier, built exactly
+  // as add_predictive_intervals builds a held-out cell's (fit/predictive.cpp).
+  if (fit.predictive && fit.predictive->frontier.size() == inputs.size()) {
+    const PredictiveSummary& q = *fit.predictive;
+    PointResult::Parts parts;
+    if (prediction.interval_bootstrap && prediction.interval_bootstrap->p05 > 0)
+      parts.bootstrap = std::log(prediction.interval_bootstrap->p95 / prediction.interval_bootstrap->p05) / 2 / 1.6448536269514722;
+    parts.seed = q.seed_relative_std / std::sqrt(q.seeds);
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      parts.distance += std::max(0.0, std::log2(inputs[i] * fit.input_scales[i] / q.frontier[i]));
+    parts.extrapolation = q.s0 + q.s1 * parts.distance;
+    parts.sigma = std::sqrt(parts.bootstrap * parts.bootstrap + parts.seed * parts.seed +
+                            parts.extrapolation * parts.extrapolation);
+    parts.half_width = q.multiplier * parts.sigma;
+    prediction.interval = Interval{prediction.value * std::exp(-parts.half_width), prediction.value,
+                                   prediction.value * std::exp(parts.half_width)};
+    prediction.parts = parts;
   }
   return prediction;
 }

@@ -133,6 +133,10 @@ struct PredictiveSummary {
                                        // the extrapolation error `fit --compare` ranks laws by
   int held_out = 0;                 // held-out cells, and the share inside their intervals
   double held_out_coverage = 0;
+  // What predict() needs for the interval at a new point (empty frontier: a fit JSON written before
+  // these were kept; predict() then gives the bootstrap interval only).
+  std::vector<double> frontier;     // the fit set's largest value of each input, in the table's units
+  double seeds = 1;                 // seeds of a new cell's mean: the median over the fit set's cells
 };
 
 struct ParameterResult {
@@ -195,7 +199,13 @@ FitResult fit_table(const Table& table, const FitOptions& options);
 
 struct Prediction {
   double value = 0;
-  std::optional<Interval> interval;  // when the fit carries bootstrap samples
+  // Predictive when the fit carries its predictive model (FitResult::predictive with a frontier):
+  // predicted * exp(+-multiplier * sigma), sigma^2 = bootstrap^2 + (seed std / sqrt(seeds))^2 +
+  // (s0 + s1 * distance)^2, the distance from the fit set's frontier of this point's own inputs.
+  // Else the bootstrap interval, when the fit carries bootstrap samples.
+  std::optional<Interval> interval;
+  std::optional<Interval> interval_bootstrap;  // when the fit carries bootstrap samples
+  std::optional<PointResult::Parts> parts;     // when the interval is predictive
 };
 // Predicts at one point. `at` names law inputs (m, n) or their table columns, in the table's units,
 // plus any given that the fit read from a column. Throws InputError for a missing or bad value (not

@@ -95,7 +95,8 @@ json fit_object(const FitResult& r) {
                        {"s0", q.s0}, {"s1", q.s1}, {"multiplier", q.multiplier}, {"backtest_fits", q.backtest_fits},
                        {"backtests", q.backtests}, {"backtest_coverage", q.backtest_coverage},
                        {"backtest_mean_abs_error", q.backtest_mean_abs_error},
-                       {"held_out", q.held_out}, {"held_out_coverage", q.held_out_coverage}};
+                       {"held_out", q.held_out}, {"held_out_coverage", q.held_out_coverage},
+                       {"frontier", q.frontier}, {"seeds", q.seeds}};
   }
   j["summary"] = {{"fitted", summary_json(r.fitted)}, {"held_out", summary_json(r.held_out)}};
   if (r.cross_validation) j["summary"]["cross_validation"] = summary_json(*r.cross_validation);
@@ -365,6 +366,25 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
                                      number("s1"), number("multiplier"), count("backtest_fits"), count("backtests"),
                                      number("backtest_coverage"), 0.0, count("held_out"), number("held_out_coverage")};
     if (q.contains("backtest_mean_abs_error")) r.predictive->backtest_mean_abs_error = number("backtest_mean_abs_error");
+    // What predict() needs at new points: both or neither (older files have neither). The model's
+    // numbers must make an interval: a level in (0, 1), non-negative spreads, a positive multiplier.
+    PredictiveSummary& p = *r.predictive;
+    const std::string at = name("predictive");
+    if (!(p.level > 0 && p.level < 1)) in.fail(Reader::join(at, "level"), fmt::format("{} is not in (0, 1)", p.level));
+    for (auto [key, v] : {std::pair{"seed_relative_std", p.seed_relative_std}, {"s0", p.s0}, {"s1", p.s1}, {"multiplier", p.multiplier}})
+      if (v < 0) in.fail(Reader::join(at, key), fmt::format("{} is negative", v));
+    if (q.contains("frontier") != q.contains("seeds"))
+      in.fail(Reader::join(at, q.contains("frontier") ? "seeds" : "frontier"), "missing (frontier and seeds go together)");
+    if (q.contains("frontier")) {
+      p.frontier = in.numbers(q["frontier"], Reader::join(at, "frontier"));
+      if (p.frontier.size() != r.input_names.size())
+        in.fail(Reader::join(at, "frontier"), fmt::format("has {} values for {} inputs", p.frontier.size(), r.input_names.size()));
+      for (std::size_t i = 0; i < p.frontier.size(); ++i)
+        if (!(p.frontier[i] > 0) || !std::isnormal(p.frontier[i]))
+          in.fail(Reader::index(Reader::join(at, "frontier"), i), fmt::format("{} is not a positive normal number", p.frontier[i]));
+      p.seeds = number("seeds");
+      if (!(p.seeds >= 1)) in.fail(Reader::join(at, "seeds"), fmt::format("{} is below 1", p.seeds));
+    }
   }
   r.folds = j.contains("folds") ? static_cast<int>(in.integer(j["folds"], name("folds"), 0, INT_MAX)) : 0;
   return r;

@@ -236,6 +236,14 @@ void add_predictive_intervals(const Table& table, const FitOptions& options, Fit
   // The real fit set's largest value of each input: distances of the points from it.
   std::vector<double> largest;
   for (const auto& l : fit_set_levels(result)) largest.push_back(l.front());
+  summary.frontier = largest;
+  {
+    std::vector<double> seeds;
+    for (std::size_t row = 0; row < result.points.size(); ++row)
+      if (result.points[row].fitted) seeds.push_back(noise.seeds[row]);
+    std::sort(seeds.begin(), seeds.end());
+    if (!seeds.empty()) summary.seeds = seeds[seeds.size() / 2];
+  }
   int held_inside = 0;
   for (std::size_t row = 0; row < result.points.size(); ++row) {
     auto& p = result.points[row];

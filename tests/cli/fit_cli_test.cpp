@@ -84,6 +84,12 @@ class FitCommand : public ::testing::Test {
   fs::path dir_;
 };
 
+std::string fmt_at(double m, double n) {
+  std::ostringstream text;
+  text << "m=" << m << ",n=" << n;
+  return text.str();
+}
+
 TEST(LawsCommand, ListsEveryLawWithFormulaAndParameters) {
   Outcome r = run("laws");
   ASSERT_EQ(r.code, 0) << r.output;
@@ -411,4 +417,37 @@ TEST_F(FitCommand, CompareRefusesWhatItCannotRankNamingTheFlag) {
   expect_rejected("fit --compare , --x m=samples,n=params" + data, "--compare");
   expect_rejected("fit --compare rosenfeld2020 --law auto --x m=samples,n=params" + data, "give either --compare or --law auto");
   expect_rejected("fit --law auto --x a=samples,b=params" + data, "--law: field 'auto': no law has its inputs mapped");
+}
+
+// `predict` on a fit with predictive intervals: the interval at the point's own distance from the fit
+// set (m <= 12500, n <= 3e5), the same the fit gave that cell; the bootstrap one printed after it.
+TEST_F(FitCommand, PredictGivesThePredictiveIntervalWhenTheFitCarriesIt) {
+  Outcome fit = run(fit_args() + " --normalize --bootstrap 20 --intervals predictive --fit-where 'm<=12500 && n<=3e5'");
+  ASSERT_EQ(fit.code, 0) << fit.output;
+  auto json = nlohmann::json::parse(std::ifstream(path("out.json")));
+  ASSERT_EQ(json["predictive"]["frontier"], nlohmann::json({12500.0, 3e5}));
+  EXPECT_EQ(json["predictive"]["seeds"], 1.0);
+  auto interval_at = [&](const std::string& at, double& low, double& high, double& octaves) {
+    Outcome r = run("predict --fit " + path("out.json") + " --at " + at);
+    ASSERT_EQ(r.code, 0) << r.output;
+    ASSERT_EQ(std::sscanf(r.output.c_str() + r.output.find("5%-95%"), "5%%-95%%: %lf .. %lf  (predictive: exp(+-%*f), %lf octaves",
+                          &low, &high, &octaves), 3) << r.output;
+    EXPECT_NE(r.output.find("\nbootstrap 5%-95%: "), std::string::npos) << r.output;
+  };
+  for (const auto& point : json["points"]) {
+    const double m = point["inputs"][0], n = point["inputs"][1];
+    if (!((m == 50000 && n == 1.2e6) || (m == 6250 && n == 150000))) continue;
+    double low = 0, high = 0, octaves = -1;
+    interval_at(fmt_at(m, n), low, high, octaves);
+    EXPECT_NEAR(low, point["interval"]["p05"].get<double>(), 1e-5 * low);  // printed with 6 digits
+    EXPECT_NEAR(high, point["interval"]["p95"].get<double>(), 1e-5 * high);
+    EXPECT_EQ(octaves, point["interval_parts"]["distance"].get<double>());
+  }
+  double near_low = 0, near_high = 0, near_d = -1, far_low = 0, far_high = 0, far_d = -1;
+  interval_at("m=6250,n=150000", near_low, near_high, near_d);
+  interval_at("m=50000,n=1.2e6", far_low, far_high, far_d);
+  EXPECT_EQ(near_d, 0);
+  EXPECT_EQ(far_d, 4);
+  // Measured: exp(+-0.0204) at the fit set, exp(+-0.0875) 4 octaves out.
+  EXPECT_GT(std::log(far_high / far_low), 2 * std::log(near_high / near_low));
 }

@@ -229,6 +229,72 @@ TEST(PredictiveIntervals, OffByDefaultAndTheJsonKeepsEveryPart) {
   }
 }
 
+// predict() at new points gives the predictive interval at the point's own distance from the fit
+// set's frontier (kept in the JSON): at a fit set cell and at a held-out cell exactly the interval the
+// fit gave that cell; beyond the grid, wider by the formula.
+TEST(PredictiveIntervals, PredictGivesTheIntervalAtThePointsOwnDistance) {
+  // The misspecified law (as in ExtrapolationTermGrowsWithDistance...), so s1 > 0 (on the exact law
+  // with this seed the backtests fit s1 = 0 and only the bootstrap term grows with distance).
+  const FitResult fit = fit_table(sweep_table(7, -0.02), small_cells_options(1));
+  ASSERT_TRUE(fit.predictive);
+  const PredictiveSummary& q = *fit.predictive;
+  ASSERT_EQ(q.frontier.size(), 2u);
+  EXPECT_DOUBLE_EQ(q.frontier[0], 0.25);
+  EXPECT_DOUBLE_EQ(q.frontier[1], 0.25);
+  EXPECT_EQ(q.seeds, kSeeds);
+  // From the JSON, as `scalelab predict` reads it.
+  const FitResult back = from_json(to_json(fit), "fit.json");
+  ASSERT_TRUE(back.predictive);
+  EXPECT_EQ(back.predictive->frontier, q.frontier);
+  for (const auto& p : fit.points) {
+    if (!(p.inputs[0] == 0.125 && p.inputs[1] == 0.125) && !(p.inputs[0] == 1 && p.inputs[1] == 1)) continue;
+    const Prediction at = predict(back, {{"m", p.inputs[0]}, {"n", p.inputs[1]}});
+    ASSERT_TRUE(at.parts);
+    EXPECT_DOUBLE_EQ(at.parts->distance, p.parts->distance);
+    EXPECT_NEAR(at.parts->half_width, p.parts->half_width, 1e-12);
+    EXPECT_NEAR(at.interval->p05, p.interval->p05, 1e-12 * p.predicted);
+    EXPECT_NEAR(at.interval->p95, p.interval->p95, 1e-12 * p.predicted);
+    EXPECT_EQ(at.interval_bootstrap->p95, p.interval_bootstrap->p95);
+  }
+  const Prediction near = predict(back, {{"m", 0.125}, {"n", 0.125}});
+  const Prediction far = predict(back, {{"m", 4}, {"n", 2}});  // 4 + 3 octaves beyond m, n <= 1/4
+  EXPECT_EQ(near.parts->distance, 0);
+  EXPECT_DOUBLE_EQ(far.parts->distance, 7);
+  for (const Prediction* at : {&near, &far}) {
+    const auto& parts = *at->parts;
+    EXPECT_DOUBLE_EQ(parts.seed, q.seed_relative_std / std::sqrt(3.0));
+    EXPECT_DOUBLE_EQ(parts.extrapolation, q.s0 + q.s1 * parts.distance);
+    const double b = std::log(at->interval_bootstrap->p95 / at->interval_bootstrap->p05) / 2 / 1.6448536269514722;
+    EXPECT_DOUBLE_EQ(parts.bootstrap, b);
+    const double sigma = std::sqrt(b * b + parts.seed * parts.seed + parts.extrapolation * parts.extrapolation);
+    EXPECT_DOUBLE_EQ(parts.half_width, q.multiplier * sigma);
+    EXPECT_DOUBLE_EQ(at->interval->p95, at->value * std::exp(q.multiplier * sigma));
+    EXPECT_DOUBLE_EQ(at->interval->p05, at->value * std::exp(-q.multiplier * sigma));
+  }
+  // Measured on this grid: s0 = 0, s1 = 0.0265 per octave, q = 1.201, seed std 3.12%; half-width
+  // 0.0222 (log) at the fit set, 0.2257 at 7 octaves. The far one holds at least q * (s0 + 7 s1).
+  EXPECT_GT(q.s1, 0);
+  EXPECT_GE(far.parts->half_width, q.multiplier * (q.s0 + 7 * q.s1));
+  EXPECT_GT(far.parts->half_width, near.parts->half_width);
+
+  // A fit JSON without the frontier (written before it was kept): the bootstrap interval, as before.
+  FitResult old = back;
+  old.predictive->frontier.clear();
+  const Prediction plain = predict(old, {{"m", 4}, {"n", 2}});
+  EXPECT_FALSE(plain.parts);
+  EXPECT_EQ(plain.interval->p95, plain.interval_bootstrap->p95);
+  // Tampered: a frontier of the wrong size, a negative one, or seeds without a frontier.
+  std::string json = to_json(fit);
+  const auto at = json.find("\"frontier\": [");
+  ASSERT_NE(at, std::string::npos);
+  std::string wrong = json;
+  wrong.replace(at, std::string("\"frontier\": [").size(), "\"frontier\": [0.5, ");
+  EXPECT_THROW(from_json(wrong, "fit.json"), InputError);
+  std::string negative = json;
+  negative.insert(negative.find_first_of("0123456789", at), "-");
+  EXPECT_THROW(from_json(negative, "fit.json"), InputError);
+}
+
 TEST(PredictiveIntervals, ALevelOutsideZeroToOneIsAnInputError) {
   FitOptions o = small_cells_options(1);
   o.interval_level = 1.0;
