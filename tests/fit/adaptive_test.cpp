@@ -1,0 +1,102 @@
+// The adaptive sweep's planner in replay mode (fit/adaptive.h) on synthetic sweeps drawn from a known
+// law: it never acquires a cell twice, never spends more than its budget, and its final prediction at
+// the target holds the target's measured value.
+#include <cmath>
+#include <random>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "fit/adaptive.h"
+#include "laws/laws.h"
+#include "synthetic.h"
+
+namespace scalelab::fit {
+namespace {
+
+using testing::geometric;
+using testing::grid;
+
+const std::vector<double> kTruth = {0.66, 0.0587, 0.53, 0.05, 19.77};  // as predictive_test.cpp
+constexpr int kSeeds = 2;
+
+// A 6x6 sweep (fractions 1/32 .. 1), 2 seeds of 2% relative noise per cell, cost = m * n * seeds.
+Table replay_table(unsigned seed) {
+  const laws::LawInfo& law = *laws::find("rosenfeld2020");
+  Table table({"samples", "params", "y", "y_std", "seeds", "cost"}, "synthetic-sweep.csv");
+  std::mt19937 engine(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const double eps0 = 0.9;
+  int line = 2;
+  for (const auto& x : grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)})) {
+    const double truth = law.evaluate(kTruth.data(), x.data(), &eps0);
+    double sum = 0, sum_sq = 0;
+    for (int s = 0; s < kSeeds; ++s) {
+      const double y = truth * (1 + 0.02 * normal(engine));
+      sum += y, sum_sq += y * y;
+    }
+    const double mean = sum / kSeeds;
+    const double sd = std::sqrt(std::max(0.0, (sum_sq - kSeeds * mean * mean) / (kSeeds - 1)));
+    table.add_row({format_number(x[0]), format_number(x[1]), format_number(mean), format_number(sd),
+                   std::to_string(kSeeds), format_number(x[0] * x[1] * kSeeds)},
+                  line++);
+  }
+  return table;
+}
+
+AdaptiveOptions replay_options(double budget) {
+  AdaptiveOptions o;
+  o.fit.law = "rosenfeld2020";
+  o.fit.inputs = {{"m", "samples"}, {"n", "params"}};
+  o.fit.target = "y";
+  o.fit.givens = {{"eps0", Given::constant(0.9)}};
+  o.fit.starts = 32;
+  o.target_where = "m==1 && n==1";
+  o.budget = budget;
+  return o;
+}
+
+TEST(AdaptiveReplay, NeverAcquiresTwiceNeverOverspendsAndCoversTheTarget) {
+  int covered = 0, runs = 0;
+  for (unsigned g = 0; g < 4; ++g) {
+    const Table table = replay_table(900 + g);
+    const AdaptiveResult r = adaptive_replay(table, replay_options(0.15));
+    ASSERT_TRUE(r.fit.has_value());
+    ASSERT_EQ(r.targets.size(), 1u);
+    const std::set<std::size_t> unique(r.acquired.begin(), r.acquired.end());
+    EXPECT_EQ(unique.size(), r.acquired.size()) << "a cell acquired twice";
+    EXPECT_FALSE(unique.count(r.targets[0])) << "the target was trained";
+    EXPECT_LE(r.spent, 0.15 * r.total_cost * (1 + 1e-12));
+    double previous = 0;
+    for (const auto& step : r.steps) {
+      EXPECT_GE(step.cost, previous);
+      EXPECT_LE(step.fraction, 0.15 + 1e-12);
+      previous = step.cost;
+    }
+    EXPECT_GT(r.steps.size(), 1u) << "no greedy step was taken";
+    const auto& t = r.steps.back().targets.at(0);
+    ASSERT_TRUE(std::isfinite(t.half_width));
+    std::printf("grid %u: %zu cells, %.1f%% of the cost, target %.4f in [%.4f, %.4f] (half %.1f%%), measured %.4f (%+.1f%%); %s\n",
+                g, r.acquired.size(), 100 * r.spent / r.total_cost, t.predicted, t.p05, t.p95, 100 * t.half_width,
+                t.measured, 100 * (t.predicted - t.measured) / t.measured, r.stop_reason.c_str());
+    covered += t.measured >= t.p05 && t.measured <= t.p95;
+    ++runs;
+  }
+  EXPECT_GE(covered, runs - 1);  // 90% intervals: one miss in four is allowed
+}
+
+TEST(AdaptiveReplay, StopsAtTheWidthAskedAndRefusesADesignOverBudget) {
+  const Table table = replay_table(950);
+  AdaptiveOptions wide = replay_options(0.5);
+  wide.width = 10;  // any interval is narrow enough: the initial design is the whole plan
+  const AdaptiveResult r = adaptive_replay(table, wide);
+  EXPECT_EQ(r.steps.size(), 1u);
+  EXPECT_NE(r.stop_reason.find("half-width"), std::string::npos) << r.stop_reason;
+  EXPECT_THROW(adaptive_replay(table, replay_options(0.01)), InputError);  // the 4x4 corner is 5.7%
+  AdaptiveOptions none = replay_options(0.2);
+  none.target_where = "m==3";
+  EXPECT_THROW(adaptive_replay(table, none), InputError);
+}
+
+}  // namespace
+}  // namespace scalelab::fit
