@@ -19,6 +19,7 @@ struct AdaptFlags {
   std::string replay, target;
   double budget = 0.05, width = 0;
   int starts = 256, levels = 4;
+  std::string initial = "cheapest";
   bool normalize = true;
 };
 
@@ -29,6 +30,16 @@ std::string cell_name(const Table& t, std::size_t r, const std::vector<std::stri
 }
 
 void run_adapt(const AdaptFlags& flags) {
+  // Flags checked before anything is read, each refusal naming its flag (exit 2).
+  if (!(flags.budget > 0 && flags.budget <= 1))
+    throw InputError("--budget", 0, fmt::format("{}", flags.budget), "is not a fraction of the grid's compute in (0, 1]");
+  if (!(flags.width >= 0) || !std::isfinite(flags.width))
+    throw InputError("--width", 0, fmt::format("{}", flags.width), "is not a relative half-width >= 0");
+  if (flags.levels < 1) throw InputError("--initial-levels", 0, std::to_string(flags.levels), "must be at least 1");
+  if (flags.starts < 1) throw InputError("--starts", 0, std::to_string(flags.starts), "must be at least 1");
+  if (flags.initial != "cheapest" && flags.initial != "corner")
+    throw InputError("--initial", 0, flags.initial, "is neither 'cheapest' nor 'corner'");
+  if (flags.target.empty()) throw InputError("--target", 0, "", "name the target cells, e.g. 'width==0.5 && data_fraction==1'");
   std::vector<std::string> warnings;
   const Table table = sweep_measurements(flags.replay, &warnings);
   for (const auto& w : warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
@@ -46,11 +57,20 @@ void run_adapt(const AdaptFlags& flags) {
   o.budget = flags.budget;
   o.width = flags.width;
   o.initial_levels = flags.levels;
+  o.initial = flags.initial == "corner" ? fit::AdaptiveOptions::Initial::corner : fit::AdaptiveOptions::Initial::cheapest;
   std::vector<std::string> axes;
   for (const auto& name : {"width", "data_fraction", "depth"})
     if (table.has_column(name)) axes.emplace_back(name);
 
-  const fit::AdaptiveResult r = fit::adaptive_replay(table, o);
+  fit::AdaptiveResult r;
+  try {
+    r = fit::adaptive_replay(table, o);
+  } catch (const InputError& e) {
+    // The library names its option; the user gave a flag.
+    if (e.field() == "budget") throw InputError("--budget", 0, fmt::format("{}", flags.budget), e.message());
+    if (e.field() == "target") throw InputError("--target", 0, flags.target, e.message());
+    throw;
+  }
   auto print_targets = [&](const std::vector<fit::AdaptiveTarget>& ts) {
     for (const auto& t : ts)
       fmt::print("    target {}: {:.4f} [{:.4f}, {:.4f}] half {:.1f}%\n", cell_name(table, t.row, axes), t.predicted, t.p05,
@@ -59,7 +79,8 @@ void run_adapt(const AdaptFlags& flags) {
   for (std::size_t i = 0; i < r.steps.size(); ++i) {
     const auto& s = r.steps[i];
     if (i == 0)
-      fmt::print("step 0: initial design, {} cells (lowest {} levels of every input)\n", s.rows.size(), flags.levels);
+      fmt::print("step 0: initial design, {} cells ({} {} levels of every input)\n", s.rows.size(),
+                 flags.initial == "corner" ? "the lowest" : "the cheapest spanning", flags.levels);
     else
       fmt::print("step {}: {}{}  gain {:.3g}\n", i, cell_name(table, s.rows[0], axes), s.fallback ? " (fallback)" : "", s.gain);
     fmt::print("    spent {:.2f}% of the grid's compute\n", 100 * s.fraction);
@@ -112,7 +133,10 @@ void add_adapt_command(CLI::App& app) {
   cmd->add_option("--budget", flags->budget, "fraction of the grid's compute that may be spent (default 0.05)");
   cmd->add_option("--width", flags->width, "stop once every target's relative half-width is at most this (0: spend the budget)");
   cmd->add_option("--starts", flags->starts, "multi-start count of each refit (default 256)");
-  cmd->add_option("--initial-levels", flags->levels, "the initial design: the lowest this many levels of every input (default 4)");
+  cmd->add_option("--initial-levels", flags->levels, "the initial design spans this many levels of every input (default 4)");
+  cmd->add_option("--initial", flags->initial,
+                  "cheapest (default): the cheapest cells spanning --initial-levels values of every input, at least the law's "
+                  "parameters + 2 cells; corner: every cell within the lowest --initial-levels levels of every input");
   cmd->callback([flags] { run_adapt(*flags); });
 }
 

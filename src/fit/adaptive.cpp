@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "laws/laws.h"
+
 namespace scalelab::fit {
 namespace {
 
@@ -113,20 +115,60 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
   };
   auto affordable = [&](std::size_t r) { return !acquired[r] && !is_target[r] && out.spent + cost[r] <= budget * (1 + 1e-12); };
 
-  // 1. The cheapest corner.
+  // 1. The initial design.
   AdaptiveStep first;
-  for (std::size_t r = 0; r < rows; ++r) {
-    bool corner = !is_target[r];
-    for (std::size_t i = 0; i < k; ++i) corner = corner && level[r][i] < static_cast<std::size_t>(options.initial_levels);
-    if (corner) first.rows.push_back(r);
+  const std::size_t want_levels = static_cast<std::size_t>(std::max(1, options.initial_levels));
+  std::string design;
+  if (options.initial == AdaptiveOptions::Initial::corner) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      bool corner = !is_target[r];
+      for (std::size_t i = 0; i < k; ++i) corner = corner && level[r][i] < want_levels;
+      if (corner) first.rows.push_back(r);
+    }
+    design = fmt::format("{} cells within the lowest {} levels of every input", first.rows.size(), options.initial_levels);
+  } else {
+    const laws::LawInfo* law = laws::find(options.fit.law);
+    const std::size_t want_cells = (law ? law->parameters.size() : 0) + 2;
+    std::vector<std::set<std::size_t>> spanned(k);
+    std::vector<bool> in(rows, false);
+    auto lacking = [&] {
+      for (std::size_t i = 0; i < k; ++i)
+        if (spanned[i].size() < want_levels) return true;
+      return false;
+    };
+    auto take = [&](std::size_t r) {
+      in[r] = true;
+      first.rows.push_back(r);
+      for (std::size_t i = 0; i < k; ++i) spanned[i].insert(level[r][i]);
+    };
+    while (lacking()) {
+      std::optional<std::size_t> best;
+      double best_ratio = 0;
+      for (std::size_t r = 0; r < rows; ++r) {
+        if (in[r] || is_target[r]) continue;
+        int brings = 0;
+        for (std::size_t i = 0; i < k; ++i) brings += spanned[i].size() < want_levels && !spanned[i].count(level[r][i]);
+        if (brings == 0) continue;
+        const double ratio = cost[r] / brings;
+        if (!best || ratio < best_ratio) best = r, best_ratio = ratio;
+      }
+      if (!best) break;  // fewer levels than asked (the fit will say whether it suffices)
+      take(*best);
+    }
+    std::vector<std::size_t> order;
+    for (std::size_t r = 0; r < rows; ++r)
+      if (!in[r] && !is_target[r]) order.push_back(r);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] < cost[b]; });
+    for (std::size_t j = 0; j < order.size() && first.rows.size() < want_cells; ++j) take(order[j]);
+    std::sort(first.rows.begin(), first.rows.end());
+    design = fmt::format("{} cheapest cells spanning {} values of every input", first.rows.size(), options.initial_levels);
   }
   double first_cost = 0;
   for (std::size_t r : first.rows) first_cost += cost[r];
   if (first_cost > budget)
     throw InputError(source.source(), 0, "budget",
-                     fmt::format("the initial design ({} cells within the lowest {} levels of every input) costs {:.3g}% of the "
-                                 "table, more than the budget {:.3g}%",
-                                 first.rows.size(), options.initial_levels, 100 * first_cost / out.total_cost, 100 * options.budget));
+                     fmt::format("the initial design ({}) costs {:.3g}% of the table, more than the budget {:.3g}%", design,
+                                 100 * first_cost / out.total_cost, 100 * options.budget));
   for (std::size_t r : first.rows) set_acquired(r);
   Attempt current = refit();
   auto record = [&](AdaptiveStep step) {

@@ -3,8 +3,9 @@
 // measurements are already known (a finished sweep's cells, or any CSV) and reveals a cell's
 // measurement to the fit only once the planner has "trained" (acquired) it.
 //
-//   1. Initial design: the cells within the lowest `initial_levels` levels of every law input (the
-//      cheapest corner), target cells excluded. When the fit there has no predictive interval (too
+//   1. Initial design (AdaptiveOptions::initial): by default the cheapest cells that span
+//      `initial_levels` distinct values of every law input; or the cells within the lowest
+//      `initial_levels` levels of every input (the corner). Target cells excluded. When the fit there has no predictive interval (too
 //      few levels or cells), the cheapest affordable cells are added one at a time until it has.
 //   2. Greedy step: for each affordable cell not yet acquired (targets excluded), a proxy of how much
 //      it narrows the targets' predictive intervals (fit/predictive.h) with the current calibration
@@ -39,7 +40,14 @@ struct AdaptiveOptions {
   std::string cost_column = "cost";
   double budget = 0.05;             // fraction of the table's total cost that may be spent, in (0, 1]
   double width = 0;                 // stop once every target's relative half-width <= this; 0: never
-  int initial_levels = 4;           // the initial design's levels of every input
+  // The initial design. `cheapest` (default): the cheapest set of cells that spans `initial_levels`
+  // distinct values of every input and has at least (the law's parameters + 2) cells: cells are
+  // added by cost per new value they bring to an input that still lacks values, then the cheapest
+  // cells until the count is reached. `corner`: every cell within the lowest `initial_levels`
+  // levels of every input (a full grid corner; costly when small-data cells train more epochs).
+  enum class Initial { cheapest, corner };
+  Initial initial = Initial::cheapest;
+  int initial_levels = 4;           // the initial design's distinct values (levels) of every input
   int max_steps = 10000;
 };
 

@@ -92,7 +92,15 @@ TEST(AdaptiveReplay, StopsAtTheWidthAskedAndRefusesADesignOverBudget) {
   const AdaptiveResult r = adaptive_replay(table, wide);
   EXPECT_EQ(r.steps.size(), 1u);
   EXPECT_NE(r.stop_reason.find("half-width"), std::string::npos) << r.stop_reason;
-  EXPECT_THROW(adaptive_replay(table, replay_options(0.01)), InputError);  // the 4x4 corner is 5.7%
+  AdaptiveOptions corner = replay_options(0.01);
+  corner.initial = AdaptiveOptions::Initial::corner;
+  EXPECT_THROW(adaptive_replay(table, corner), InputError);  // the 4x4 corner is 5.7%
+  // The cheapest design spanning 4 values of m and n (7 cells for 5 parameters) costs less.
+  const AdaptiveResult cheap = adaptive_replay(table, replay_options(0.01));
+  ASSERT_FALSE(cheap.steps.empty());
+  EXPECT_GE(cheap.steps[0].rows.size(), 7u);
+  EXPECT_LE(cheap.spent, 0.01 * cheap.total_cost * (1 + 1e-12));
+  EXPECT_THROW(adaptive_replay(table, replay_options(0.0005)), InputError);
   AdaptiveOptions none = replay_options(0.2);
   none.target_where = "m==3";
   EXPECT_THROW(adaptive_replay(table, none), InputError);
