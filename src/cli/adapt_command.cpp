@@ -19,7 +19,8 @@ struct AdaptFlags {
   std::string replay, target;
   double budget = 0.05, width = 0;
   int starts = 256, levels = 4;
-  std::string initial = "cheapest";
+  std::string initial = "cheapest", strategy = "greedy";
+  unsigned seed = 1;
   bool normalize = true;
 };
 
@@ -39,6 +40,8 @@ void run_adapt(const AdaptFlags& flags) {
   if (flags.starts < 1) throw InputError("--starts", 0, std::to_string(flags.starts), "must be at least 1");
   if (flags.initial != "cheapest" && flags.initial != "corner")
     throw InputError("--initial", 0, flags.initial, "is neither 'cheapest' nor 'corner'");
+  if (flags.strategy != "greedy" && flags.strategy != "random" && flags.strategy != "cheapest")
+    throw InputError("--strategy", 0, flags.strategy, "is none of greedy, random, cheapest");
   if (flags.target.empty()) throw InputError("--target", 0, "", "name the target cells, e.g. 'width==0.5 && data_fraction==1'");
   std::vector<std::string> warnings;
   const Table table = sweep_measurements(flags.replay, &warnings);
@@ -57,6 +60,10 @@ void run_adapt(const AdaptFlags& flags) {
   o.budget = flags.budget;
   o.width = flags.width;
   o.initial_levels = flags.levels;
+  o.strategy = flags.strategy == "random"     ? fit::AdaptiveOptions::Strategy::random
+               : flags.strategy == "cheapest" ? fit::AdaptiveOptions::Strategy::cheapest
+                                              : fit::AdaptiveOptions::Strategy::greedy;
+  o.strategy_seed = flags.seed;
   o.initial = flags.initial == "corner" ? fit::AdaptiveOptions::Initial::corner : fit::AdaptiveOptions::Initial::cheapest;
   std::vector<std::string> axes;
   for (const auto& name : {"width", "data_fraction", "depth"})
@@ -82,7 +89,8 @@ void run_adapt(const AdaptFlags& flags) {
       fmt::print("step 0: initial design, {} cells ({} {} levels of every input)\n", s.rows.size(),
                  flags.initial == "corner" ? "the lowest" : "the cheapest spanning", flags.levels);
     else
-      fmt::print("step {}: {}{}  gain {:.3g}\n", i, cell_name(table, s.rows[0], axes), s.fallback ? " (fallback)" : "", s.gain);
+      fmt::print("step {}: {}{}  gain {:.3g}\n", i, cell_name(table, s.rows[0], axes),
+                 !s.fallback ? "" : flags.strategy == "greedy" ? " (fallback)" : " (" + flags.strategy + ")", s.gain);
     fmt::print("    spent {:.2f}% of the grid's compute\n", 100 * s.fraction);
     print_targets(s.targets);
   }
@@ -137,6 +145,10 @@ void add_adapt_command(CLI::App& app) {
   cmd->add_option("--initial", flags->initial,
                   "cheapest (default): the cheapest cells spanning --initial-levels values of every input, at least the law's "
                   "parameters + 2 cells; corner: every cell within the lowest --initial-levels levels of every input");
+  cmd->add_option("--strategy", flags->strategy,
+                  "after the initial design: greedy (default, the planner), or a baseline: random (a random affordable cell "
+                  "each step, --seed) or cheapest (the cheapest affordable cell each step)");
+  cmd->add_option("--seed", flags->seed, "the random baseline's seed (default 1)");
   cmd->callback([flags] { run_adapt(*flags); });
 }
 

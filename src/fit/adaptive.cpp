@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <set>
 
 #include <fmt/core.h>
@@ -179,6 +180,7 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
   };
   record(std::move(first));
 
+  std::mt19937 engine(options.strategy_seed);
   for (int n = 0;; ++n) {
     if (current.has_interval && options.width > 0 &&
         std::all_of(current.targets.begin(), current.targets.end(), [&](const auto& t) { return t.half_width <= options.width; })) {
@@ -192,7 +194,19 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
     std::optional<std::size_t> best;
     double best_gain = 0;
     bool fallback = false;
-    if (!current.has_interval) {
+    if (options.strategy != AdaptiveOptions::Strategy::greedy) {
+      std::vector<std::size_t> candidates;
+      for (std::size_t r = 0; r < rows; ++r)
+        if (affordable(r)) candidates.push_back(r);
+      if (!candidates.empty()) {
+        if (options.strategy == AdaptiveOptions::Strategy::random) {
+          best = candidates[std::uniform_int_distribution<std::size_t>(0, candidates.size() - 1)(engine)];
+        } else {
+          best = *std::min_element(candidates.begin(), candidates.end(), [&](std::size_t a, std::size_t b) { return cost[a] < cost[b]; });
+        }
+      }
+      fallback = true;
+    } else if (!current.has_interval) {
       // No interval to narrow yet: the cheapest affordable cell.
       for (std::size_t r = 0; r < rows; ++r)
         if (affordable(r) && (!best || cost[r] < cost[*best])) best = r;

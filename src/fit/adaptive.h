@@ -49,6 +49,13 @@ struct AdaptiveOptions {
   Initial initial = Initial::cheapest;
   int initial_levels = 4;           // the initial design's distinct values (levels) of every input
   int max_steps = 10000;
+  // After the initial design: `greedy` (the planner above), or a baseline for comparison, with the
+  // same initial design and budget: `random` (a uniformly random affordable cell each step, from
+  // `strategy_seed`) or `cheapest` (the cheapest affordable cell each step). Baselines never refit
+  // for planning; they refit only to report the targets after each step.
+  enum class Strategy { greedy, random, cheapest };
+  Strategy strategy = Strategy::greedy;
+  unsigned strategy_seed = 1;
 };
 
 struct AdaptiveTarget {

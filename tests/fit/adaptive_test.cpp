@@ -85,6 +85,41 @@ TEST(AdaptiveReplay, NeverAcquiresTwiceNeverOverspendsAndCoversTheTarget) {
   EXPECT_GE(covered, runs - 1);  // 90% intervals: one miss in four is allowed
 }
 
+// The baselines (random order, cheapest first) with the same initial design and budget: the same
+// invariants; the target error and half-width each reaches are printed, not asserted (which strategy
+// wins is a measurement, docs/honest-intervals-status.md session 5).
+TEST(AdaptiveReplay, BaselinesKeepTheBudgetAndAreMeasuredAgainstTheGreedyPlanner) {
+  using S = AdaptiveOptions::Strategy;
+  const std::vector<std::pair<const char*, S>> strategies = {{"greedy", S::greedy}, {"cheapest", S::cheapest}, {"random", S::random}};
+  for (double budget : {0.05, 0.15}) {
+    for (const auto& [name, strategy] : strategies) {
+      double err = 0, half = 0;
+      int covered = 0, runs = 0;
+      for (unsigned g = 0; g < 4; ++g) {
+        const Table table = replay_table(900 + g);
+        for (unsigned seed = 1; seed <= (strategy == S::random ? 3u : 1u); ++seed) {
+          AdaptiveOptions o = replay_options(budget);
+          o.strategy = strategy;
+          o.strategy_seed = seed;
+          const AdaptiveResult r = adaptive_replay(table, o);
+          ASSERT_TRUE(r.fit.has_value()) << name;
+          const std::set<std::size_t> unique(r.acquired.begin(), r.acquired.end());
+          EXPECT_EQ(unique.size(), r.acquired.size()) << name << ": a cell acquired twice";
+          EXPECT_FALSE(unique.count(r.targets[0])) << name << ": the target was trained";
+          EXPECT_LE(r.spent, budget * r.total_cost * (1 + 1e-12)) << name;
+          const auto& t = r.steps.back().targets.at(0);
+          err += std::abs(t.predicted - t.measured) / t.measured;
+          half += t.half_width;
+          covered += t.measured >= t.p05 && t.measured <= t.p95;
+          ++runs;
+        }
+      }
+      std::printf("budget %.2f %-8s: %d runs, mean |target error| %.2f%%, mean half-width %.2f%%, covered %d/%d\n", budget, name,
+                  runs, 100 * err / runs, 100 * half / runs, covered, runs);
+    }
+  }
+}
+
 TEST(AdaptiveReplay, StopsAtTheWidthAskedAndRefusesADesignOverBudget) {
   const Table table = replay_table(950);
   AdaptiveOptions wide = replay_options(0.5);
