@@ -176,6 +176,10 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
     step.cost = out.spent;
     step.fraction = out.spent / out.total_cost;
     step.targets = current.targets;
+    if (current.fit && current.fit->predictive) {
+      const PredictiveSummary& ps = *current.fit->predictive;
+      step.backtests = ps.backtests, step.s0 = ps.s0, step.s1 = ps.s1, step.multiplier = ps.multiplier;
+    }
     out.steps.push_back(std::move(step));
   };
   record(std::move(first));

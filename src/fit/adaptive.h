@@ -72,6 +72,10 @@ struct AdaptiveStep {
   double gain = 0;                // the proxy's half-width reduction per unit cost (0: initial/fallback)
   bool fallback = false;          // not by the half-width proxy (no interval yet, or the proxy flat)
   std::vector<AdaptiveTarget> targets;  // after refitting with it
+  // The calibration after refitting with it (0 when the fit has no predictive interval): backtest
+  // predictions the multiplier was calibrated on, s0, s1 and the multiplier.
+  int backtests = 0;
+  double s0 = 0, s1 = 0, multiplier = 0;
 };
 
 struct AdaptiveResult {

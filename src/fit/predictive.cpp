@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include <fmt/core.h>
@@ -53,6 +54,17 @@ double distance_beyond(const std::vector<double>& inputs, const std::vector<doub
   double d = 0;
   for (std::size_t i = 0; i < inputs.size(); ++i) d += std::max(0.0, std::log2(inputs[i] / largest[i]));
   return d;
+}
+
+// Octaves beyond the nearest fit set cell: the minimum over cells c of the sum over inputs of
+// log2(input / c) where positive. On a full grid the corner cell (every input at its largest) is the
+// nearest to anything beyond it, so this equals distance_beyond(inputs, largest); on a design that
+// is not a grid (an L of one row and one column, scattered points) a point can sit at every
+// input's largest value with no cell near it, and this distance sees it.
+double distance_from_cells(const std::vector<double>& inputs, const std::vector<std::vector<double>>& cells) {
+  double d = std::numeric_limits<double>::infinity();
+  for (const auto& c : cells) d = std::min(d, distance_beyond(inputs, c));
+  return std::isfinite(d) ? d : 0;
 }
 
 // Seed noise: the pooled single-run relative std, and each row's seed count (1 when unknown).
@@ -121,6 +133,9 @@ std::vector<Residual> backtests(const Table& table, const FitOptions& options, c
       if (keep) kept[row] = "1", ++kept_count;
     }
     if (kept_count < result.parameters.size() + 1) continue;
+    std::vector<std::vector<double>> kept_cells;
+    for (std::size_t row = 0; row < table.rows(); ++row)
+      if (kept[row] == "1") kept_cells.push_back(result.points[row].inputs);
     Table backtest_table = table;
     backtest_table.add_column(kBacktestColumn, kept);
     FitResult refit;
@@ -135,7 +150,7 @@ std::vector<Residual> backtests(const Table& table, const FitOptions& options, c
       const auto& p = result.points[row];
       const double predicted = refit.points[row].predicted;
       if (!p.fitted || kept[row] == "1" || !(p.measured > 0 && predicted > 0 && std::isfinite(predicted))) continue;
-      residuals.push_back({row, std::log(p.measured / predicted), distance_beyond(p.inputs, largest),
+      residuals.push_back({row, std::log(p.measured / predicted), distance_from_cells(p.inputs, kept_cells),
                            *std::max_element(drop.begin(), drop.end())});
     }
   }
@@ -237,6 +252,9 @@ void add_predictive_intervals(const Table& table, const FitOptions& options, Fit
   std::vector<double> largest;
   for (const auto& l : fit_set_levels(result)) largest.push_back(l.front());
   summary.frontier = largest;
+  std::vector<std::vector<double>> fit_cells;
+  for (const auto& p : result.points)
+    if (p.fitted) fit_cells.push_back(p.inputs);
   {
     std::vector<double> seeds;
     for (std::size_t row = 0; row < result.points.size(); ++row)
@@ -248,7 +266,7 @@ void add_predictive_intervals(const Table& table, const FitOptions& options, Fit
   for (std::size_t row = 0; row < result.points.size(); ++row) {
     auto& p = result.points[row];
     if (!(p.predicted > 0 && std::isfinite(p.predicted))) continue;
-    PointResult::Parts parts = sigma_of(row, distance_beyond(p.inputs, largest));
+    PointResult::Parts parts = sigma_of(row, distance_from_cells(p.inputs, fit_cells));
     parts.half_width = multiplier * parts.sigma;
     p.parts = parts;
     p.interval = Interval{p.predicted * std::exp(-parts.half_width), p.predicted, p.predicted * std::exp(parts.half_width)};

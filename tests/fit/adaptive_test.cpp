@@ -1,7 +1,12 @@
 // The adaptive sweep's planner in replay mode (fit/adaptive.h) on synthetic sweeps drawn from a known
 // law: it never acquires a cell twice, never spends more than its budget, and its final prediction at
 // the target holds the target's measured value.
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include <fmt/core.h>
 #include <random>
 #include <set>
 
@@ -91,7 +96,7 @@ TEST(AdaptiveReplay, NeverAcquiresTwiceNeverOverspendsAndCoversTheTarget) {
 TEST(AdaptiveReplay, BaselinesKeepTheBudgetAndAreMeasuredAgainstTheGreedyPlanner) {
   using S = AdaptiveOptions::Strategy;
   const std::vector<std::pair<const char*, S>> strategies = {{"greedy", S::greedy}, {"cheapest", S::cheapest}, {"random", S::random}};
-  for (double budget : {0.05, 0.15}) {
+  for (double budget : {0.05, 0.08, 0.15}) {
     for (const auto& [name, strategy] : strategies) {
       double err = 0, half = 0;
       int covered = 0, runs = 0;
@@ -139,6 +144,83 @@ TEST(AdaptiveReplay, StopsAtTheWidthAskedAndRefusesADesignOverBudget) {
   AdaptiveOptions none = replay_options(0.2);
   none.target_where = "m==3";
   EXPECT_THROW(adaptive_replay(table, none), InputError);
+}
+
+
+// A fit set that is not a grid: one row and one column of the 6x6 sweep (an L, as the cheapest
+// initial design is). The far corner sits at every input's largest value, yet no cell is near it:
+// its distance is measured from the nearest cell (5 octaves), not from the per-input frontier (0),
+// and predict() gives the same distance.
+TEST(AdaptiveReplay, DistanceIsFromTheNearestFitCellNotThePerInputFrontier) {
+  const Table table = replay_table(900);
+  FitOptions o = replay_options(0.05).fit;
+  o.fit_where = "samples==0.03125 || params==0.03125";
+  o.predictive_intervals = true;
+  const FitResult f = fit_table(table, o);
+  ASSERT_TRUE(f.predictive.has_value());
+  bool seen = false;
+  for (const auto& p : f.points) {
+    if (p.fitted || !p.parts) continue;
+    if (std::abs(p.inputs[0] - 1) < 1e-12 && std::abs(p.inputs[1] - 1) < 1e-12) {
+      seen = true;
+      EXPECT_NEAR(p.parts->distance, 5, 1e-9);
+      const Prediction at = predict(f, {{"m", 1.0}, {"n", 1.0}});
+      ASSERT_TRUE(at.parts.has_value());
+      EXPECT_NEAR(at.parts->distance, 5, 1e-9);
+    }
+  }
+  EXPECT_TRUE(seen);
+}
+
+// Diagnostic (prints only; runs when SCALELAB_ADAPT_DIAG is set): the greedy planner's trace at a 5%
+// budget on each grid (cell, proxy gain, fallback, calibration, target error and half-width after the
+// refit), and at the first planning step the proxy's ranking against what an actual refit with each
+// candidate does to the target.
+TEST(AdaptiveReplay, DiagnosticTrace) {
+  if (!std::getenv("SCALELAB_ADAPT_DIAG")) GTEST_SKIP() << "set SCALELAB_ADAPT_DIAG to print the trace";
+  const double budget = std::atof(std::getenv("SCALELAB_ADAPT_DIAG")) > 0 ? std::atof(std::getenv("SCALELAB_ADAPT_DIAG")) : 0.05;
+  for (unsigned g = 0; g < 4; ++g) {
+    const Table table = replay_table(900 + g);
+    const AdaptiveResult r = adaptive_replay(table, replay_options(budget));
+    std::printf("grid %u (budget %.2f): %s\n", g, budget, r.stop_reason.c_str());
+    for (const auto& step : r.steps) {
+      std::string cells;
+      for (std::size_t row : step.rows)
+        cells += fmt::format(" ({:g},{:g})", table.number(row, table.column("samples")), table.number(row, table.column("params")));
+      const auto& t = step.targets.at(0);
+      std::printf("  %5.2f%% gain %8.3g %s bt %2d s0 %.4f s1 %.4f q %.2f | target err %+6.2f%% half %5.2f%% %s |%s\n",
+                  100 * step.fraction, step.gain, step.fallback ? "F" : " ", step.backtests, step.s0, step.s1, step.multiplier,
+                  100 * (t.predicted - t.measured) / t.measured, 100 * t.half_width,
+                  t.measured >= t.p05 && t.measured <= t.p95 ? "in " : "OUT", cells.c_str());
+    }
+    if (g != 0) continue;
+    // First planning step: the initial design plus each affordable candidate, refitted.
+    const auto& initial = r.steps.front().rows;
+    double spent = 0;
+    for (std::size_t row : initial) spent += table.number(row, table.column("cost"));
+    for (std::size_t c = 0; c < table.rows(); ++c) {
+      if (std::find(initial.begin(), initial.end(), c) != initial.end() || c == r.targets[0]) continue;
+      if (spent + table.number(c, table.column("cost")) > budget * r.total_cost) continue;
+      Table t2 = table;
+      std::vector<std::string> flags;
+      for (std::size_t row = 0; row < table.rows(); ++row)
+        flags.emplace_back(row == c || std::find(initial.begin(), initial.end(), row) != initial.end() ? "1" : "0");
+      t2.add_column("fitset", std::move(flags));
+      FitOptions fo = replay_options(budget).fit;
+      fo.fit_where = "fitset==1";
+      fo.predictive_intervals = true;
+      try {
+        const FitResult f = fit_table(t2, fo);
+        const auto& p = f.points[r.targets[0]];
+        const double half = p.interval ? (p.interval->p95 - p.interval->p05) / 2 / p.predicted : -1;
+        std::printf("  candidate (%g,%g) cost %.3f%%: target err %+6.2f%% half %5.2f%% bt %d\n", table.number(c, table.column("samples")),
+                    table.number(c, table.column("params")), 100 * table.number(c, table.column("cost")) / r.total_cost,
+                    100 * (p.predicted - p.measured) / p.measured, 100 * half, f.predictive ? f.predictive->backtests : 0);
+      } catch (const std::exception& e) {
+        std::printf("  candidate %zu: %s\n", c, e.what());
+      }
+    }
+  }
 }
 
 }  // namespace
