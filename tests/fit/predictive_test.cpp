@@ -69,9 +69,22 @@ bool inside(const PointResult& p) { return p.measured >= p.interval->p05 && p.me
 TEST(PredictiveIntervals, CoverNinetyPercentOfHeldOutCellsOverFortyGrids) {
   int held = 0, covered = 0, covered_bootstrap = 0;
   double seed_std_sum = 0;
+  // Width diagnostics: held-out half-widths and |errors| (log), each term's share of sigma^2, q.
+  std::vector<double> halves, errors;
+  double share_b = 0, share_s = 0, share_e = 0, q_sum = 0;
   for (unsigned g = 0; g < 40; ++g) {
     const FitResult r = fit_table(sweep_table(100 + g), small_cells_options(g + 1));
     ASSERT_TRUE(r.predictive) << "grid " << g;
+    q_sum += r.predictive->multiplier;
+    for (const auto& p : r.points) {
+      if (p.fitted || !p.parts || !(p.parts->sigma > 0)) continue;
+      halves.push_back(p.parts->half_width);
+      errors.push_back(std::abs(std::log(p.measured / p.predicted)));
+      const double v = p.parts->sigma * p.parts->sigma;
+      share_b += p.parts->bootstrap * p.parts->bootstrap / v;
+      share_s += p.parts->seed * p.parts->seed / v;
+      share_e += p.parts->extrapolation * p.parts->extrapolation / v;
+    }
     EXPECT_EQ(r.predictive->held_out, 20);
     EXPECT_EQ(r.predictive->seed_cells, 16);
     EXPECT_GE(r.predictive->backtest_coverage, 0.85);  // calibrated on them: near 90% by construction
@@ -89,6 +102,13 @@ TEST(PredictiveIntervals, CoverNinetyPercentOfHeldOutCellsOverFortyGrids) {
   RecordProperty("coverage", std::to_string(coverage));
   std::printf("held-out coverage: predictive %.3f, bootstrap only %.3f over %d cells; pooled seed std %.4f\n",
               coverage, coverage_bootstrap, held, seed_std_sum / 40);
+  std::sort(halves.begin(), halves.end());
+  std::sort(errors.begin(), errors.end());
+  const double n = static_cast<double>(halves.size());
+  std::printf("held-out median half-width %.4f, median |log error| %.4f, 90th percentile |log error| %.4f; "
+              "share of sigma^2: bootstrap %.3f seed %.3f extrapolation %.3f; mean multiplier %.3f\n",
+              halves[halves.size() / 2], errors[errors.size() / 2], errors[errors.size() * 9 / 10], share_b / n,
+              share_s / n, share_e / n, q_sum / 40);
   EXPECT_EQ(held, 800);
   EXPECT_GE(coverage, 0.85);
   EXPECT_LE(coverage, 0.95);
