@@ -9,5 +9,6 @@ void add_fit_commands(CLI::App& app);    // laws, fit, predict        (fit_comma
 void add_sweep_commands(CLI::App& app);  // sweep, results, demo      (sweep_commands.cpp)
 void add_design_command(CLI::App& app);  // design                    (design_command.cpp)
 void add_report_command(CLI::App& app);  // report                    (report_command.cpp)
+void add_adapt_command(CLI::App& app);   // adapt                     (adapt_command.cpp)
 
 }  // namespace scalelab::cli

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "fit/fit.h"
+#include "fit/predictive.h"
 #include "laws/laws.h"
 #include "prune/law_fit.h"
 #include "sweep/results.h"
@@ -53,6 +54,8 @@ void print_laws() {
 
 struct FitFlags {
   std::string law, data, sweep, y, fit_where, loss, json_path, seed = "1", eps_np;
+  std::string compare;    // law[:loss],... ranked by backtest extrapolation error; or --law auto
+  std::string intervals;  // predictive | bootstrap; empty: predictive with --sweep, bootstrap with --data
   bool json_given = false;  // `--json ''` is an error, not "no output"
   std::vector<std::string> x, given;
   std::optional<double> eps0;
@@ -60,6 +63,79 @@ struct FitFlags {
   bool normalize = false, record_starts = false;
   int starts = 64, bootstrap = 0, folds = 0;
 };
+
+// The candidates of `--compare law[:loss],...` (every one must be usable) or of `--law auto` (every
+// law whose inputs and givens are at hand, with its default loss). Inputs come from `pool` (law input
+// -> column: --x, the sweep's m, n, and with a sweep N=params, D=samples), givens from `givens`.
+std::vector<fit::LawCandidate> law_candidates(const FitFlags& flags,
+                                              const std::vector<std::pair<std::string, std::string>>& pool,
+                                              const std::map<std::string, fit::Given>& givens) {
+  std::vector<std::pair<std::string, std::optional<fit::Loss>>> wanted;
+  const bool automatic = flags.compare.empty();
+  if (automatic) {
+    for (const auto& law : laws::registry()) wanted.emplace_back(std::string(law.name), std::nullopt);
+  } else {
+    std::string_view rest = flags.compare;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string item(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (item.empty()) continue;
+      const auto colon = item.find(':');
+      std::optional<fit::Loss> loss;
+      // An unknown law or loss here is the --compare flag's fault, not --law's / --loss's.
+      try {
+        if (colon != std::string::npos) loss = fit::parse_loss(item.substr(colon + 1)), item.resize(colon);
+        fit::check_law(item);
+      } catch (const InputError& e) {
+        throw InputError("--compare", 0, e.field(), e.message());
+      }
+      wanted.emplace_back(item, loss);
+    }
+    if (wanted.empty()) throw InputError("--compare", 0, flags.compare, "name at least one law");
+  }
+  std::vector<fit::LawCandidate> out;
+  for (const auto& [name, loss] : wanted) {
+    const laws::LawInfo& info = *laws::find(name);
+    fit::LawCandidate c{name, loss, {}, {}};
+    std::string missing;
+    for (auto input : info.inputs) {
+      auto it = std::find_if(pool.begin(), pool.end(), [&](const auto& p) { return p.first == input; });
+      if (it == pool.end()) missing += fmt::format(" input {}", input);
+      else c.inputs.push_back(*it);
+    }
+    for (auto given : info.givens) {
+      auto it = givens.find(std::string(given));
+      if (it == givens.end()) missing += fmt::format(" given {}", given);
+      else c.givens.insert(*it);
+    }
+    if (!missing.empty()) {
+      if (automatic) continue;
+      throw InputError("--compare", 0, name, fmt::format("lacks{} (map inputs with --x, e.g. N=params)", missing));
+    }
+    out.push_back(std::move(c));
+  }
+  if (out.empty()) throw InputError("--law", 0, "auto", "no law has its inputs mapped: give --x (e.g. m=samples,n=params)");
+  return out;
+}
+
+void print_comparison(std::FILE* out, const std::vector<fit::LawComparison>& rows) {
+  fmt::print(out, "laws ranked by backtest extrapolation error (mean |pred - meas| / meas of refits on the fit set "
+             "less its largest levels, predicting them)\n");
+  fmt::print(out, "  {:<4} {:<16} {:<10} {:>14} {:>10} {:>12} {:>12}\n", "rank", "law", "loss", "backtest err",
+             "backtests", "in-sample", "held out");
+  int rank = 0;
+  for (const auto& r : rows) {
+    if (!r.failure.empty()) {
+      fmt::print(out, "  {:<4} {:<16} {:<10} failed: {}\n", "-", r.law, fit::to_string(r.loss), r.failure);
+      continue;
+    }
+    fmt::print(out, "  {:<4} {:<16} {:<10} {:>13.2f}% {:>10} {:>11.2f}% {:>12}\n", ++rank, r.law, fit::to_string(r.loss),
+               100 * r.backtest_error, r.backtests, 100 * r.in_sample,
+               r.held_out ? fmt::format("{:.2f}%", 100 * *r.held_out) : std::string("-"));
+  }
+  fmt::print(out, "\n");
+}
 
 void run_fit(const FitFlags& flags) {
   fit::FitOptions options;
@@ -80,7 +156,10 @@ void run_fit(const FitFlags& flags) {
   }
   if (flags.json_given && flags.json_path != "-") check_output_path(flags.json_path, "--json", inputs);
 
-  options.law = flags.law;
+  const bool comparing = flags.law == "auto" || !flags.compare.empty();
+  if (flags.law == "auto" && !flags.compare.empty())
+    throw InputError("--compare", 0, flags.compare, "give either --compare or --law auto");
+  options.law = comparing ? "" : flags.law;
   for (const auto& text : flags.x) options.inputs.push_back(split_assignment(text, "--x"));
   options.target = flags.y;
   if (flags.eps0) options.givens["eps0"] = fit::Given::constant(*flags.eps0);
@@ -99,6 +178,9 @@ void run_fit(const FitFlags& flags) {
   options.normalize = flags.normalize;
   options.folds = flags.folds;
   options.record_starts = flags.record_starts;
+  if (!flags.intervals.empty() && flags.intervals != "predictive" && flags.intervals != "bootstrap")
+    throw InputError("--intervals", 0, flags.intervals, "choose predictive or bootstrap");
+  options.predictive_intervals = flags.intervals.empty() ? !flags.sweep.empty() : flags.intervals == "predictive";
 
   // A sweep directory brings its own defaults: the spec's law, the law's inputs mapped to the cells'
   // columns, its givens (eps0; a pruning sweep's eps_np column), target and fit set (sweep_fit); flags
@@ -131,17 +213,23 @@ void run_fit(const FitFlags& flags) {
     for (const auto& [name, column] : defaults.given_columns)
       if (!options.givens.count(name)) options.givens[name] = fit::Given::from_column(column);
     if (options.fit_where.empty() && spec.has_fit()) options.fit_where = "in_fit==1";
-    if (spec.prunes()) pruning = spec;
+    if (spec.prunes()) {
+      if (comparing) throw InputError("--compare", 0, flags.compare.empty() ? "auto" : flags.compare, "not built for pruning sweeps");
+      if (flags.intervals == "predictive")
+        throw InputError("--intervals", 0, "predictive", "not built for pruning sweeps yet (their intervals are the bootstrap's)");
+      options.predictive_intervals = false;
+      pruning = spec;
+    }
     else if (!flags.eps_np.empty())
       throw InputError("--eps-np", 0, flags.eps_np, fmt::format("{} is no pruning sweep (its spec has no prune section)", flags.sweep));
   } else if (flags.data.empty()) {
     throw InputError("--data", 0, "", "give a CSV with --data, or a sweep directory with --sweep");
   } else {
-    if (options.law.empty()) throw InputError("--law", 0, "", "required with --data");
+    if (options.law.empty() && !comparing) throw InputError("--law", 0, "", "required with --data");
     if (options.inputs.empty()) throw InputError("--x", 0, "", "required with --data (e.g. m=samples,n=params)");
     if (options.target.empty()) throw InputError("--y", 0, "", "required with --data");
     table = read_csv(flags.data);
-    fit::check_law(options.law);
+    if (!comparing) fit::check_law(options.law);
   }
   std::string json, report;
   if (pruning) {
@@ -156,6 +244,18 @@ void run_fit(const FitFlags& flags) {
     json = prune::pruning_json(fits);
     report = fit::format_report(fits.joint) + prune::format_pruning_report(fits);
   } else {
+    if (comparing) {
+      auto pool = options.inputs;
+      if (!flags.sweep.empty()) pool.insert(pool.end(), {{"N", "params"}, {"D", "samples"}});
+      const auto candidates = law_candidates(flags, pool, options.givens);
+      const auto rows = fit::compare_laws(table, options, candidates);
+      print_comparison(flags.json_path == "-" ? stderr : stdout, rows);
+      if (!rows.front().failure.empty()) throw InputError("--compare", 0, flags.compare, "every candidate failed");
+      const auto& best = *std::find_if(candidates.begin(), candidates.end(),
+                                       [&](const auto& c) { return c.law == rows.front().law && (!c.loss || *c.loss == rows.front().loss); });
+      options.law = best.law, options.loss = rows.front().loss, options.inputs = best.inputs, options.givens = best.givens;
+      fmt::print(flags.json_path == "-" ? stderr : stdout, "predicting with the best: {} ({} loss)\n\n", options.law, fit::to_string(rows.front().loss));
+    }
     fit::FitResult result = fit::fit_table(table, options);
     json = fit::to_json(result);
     report = fit::format_report(result);
@@ -179,9 +279,19 @@ void run_predict(const std::string& fit_path, const std::vector<std::string>& at
   }
   fit::Prediction prediction = fit::predict(fit, at);
   fmt::print("{:.6g}\n", prediction.value);
-  if (prediction.interval)
+  if (prediction.parts) {
+    const auto& p = *prediction.parts;
+    fmt::print("5%-95%: {:.6g} .. {:.6g}  (predictive: exp(+-{:.4g}), {:.3g} octaves beyond the fit set; sigma {:.4g} = "
+               "bootstrap {:.4g}, seed {:.4g}, extrapolation {:.4g})\n",
+               prediction.interval->p05, prediction.interval->p95, p.half_width, p.distance, p.sigma, p.bootstrap, p.seed,
+               p.extrapolation);
+    if (prediction.interval_bootstrap)
+      fmt::print("bootstrap 5%-95%: {:.6g} .. {:.6g}  (median {:.6g}, {} bootstrap fits)\n", prediction.interval_bootstrap->p05,
+                 prediction.interval_bootstrap->p95, prediction.interval_bootstrap->p50, fit.bootstrap_samples.size());
+  } else if (prediction.interval) {
     fmt::print("5%-95%: {:.6g} .. {:.6g}  (median {:.6g}, {} bootstrap fits)\n", prediction.interval->p05,
                prediction.interval->p95, prediction.interval->p50, fit.bootstrap_samples.size());
+  }
 }
 
 }  // namespace
@@ -192,7 +302,12 @@ void add_fit_commands(CLI::App& app) {
 
   auto flags = std::make_shared<FitFlags>();
   auto* fit = app.add_subcommand("fit", "fit a scaling law to a table of measurements");
-  fit->add_option("--law", flags->law, "law name (see `scalelab laws`; with --sweep: the spec's)");
+  fit->add_option("--law", flags->law,
+                  "law name (see `scalelab laws`; with --sweep: the spec's); auto: every law whose inputs are "
+                  "mapped, ranked by backtest extrapolation error, the best one fitted");
+  fit->add_option("--compare", flags->compare,
+                  "law[:loss],... : rank these by backtest extrapolation error (printed with the in-sample fit), "
+                  "then fit and predict with the best");
   auto* data = fit->add_option("--data", flags->data, "CSV with one row per measured cell");
   fit->add_option("--sweep", flags->sweep,
                   "fit a sweep directory's cells (mean over seeds; defaults: m=samples, n=params, "
@@ -212,6 +327,10 @@ void add_fit_commands(CLI::App& app) {
   fit->add_option("--bootstrap", flags->bootstrap, "bootstrap resamples for 5-95% intervals (0: none)")
       ->capture_default_str();
   fit->add_option("--folds", flags->folds, "k-fold cross-validation on the fitted rows (0: none)");
+  fit->add_option("--intervals", flags->intervals,
+                  "predictive (bootstrap + seed noise + extrapolation error from backtests in the fit set, widened "
+                  "to 90%; the default with --sweep) or bootstrap (the fitted points' bootstrap only; the default "
+                  "with --data)");
   fit->add_option("--eps-np", flags->eps_np,
                   "a pruning sweep's eps_np: measured (each cell's level-0 mean; default) or fit (a rosenfeld2020 "
                   "fit of the level-0 cells, resampled with the bootstrap)");

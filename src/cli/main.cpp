@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   scalelab::cli::add_sweep_commands(app);
   scalelab::cli::add_design_command(app);
   scalelab::cli::add_report_command(app);
+  scalelab::cli::add_adapt_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

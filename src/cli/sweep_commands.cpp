@@ -243,6 +243,7 @@ fit::FitResult fit_demo(const Table& cells, const SweepFit& fit_of_spec, const f
   fo.fit_where = "in_fit==1";
   fo.normalize = true;  // fractions of the largest data set and model, as the paper reports them
   fo.bootstrap = 200;
+  fo.predictive_intervals = true;  // bootstrap + seed noise + backtested extrapolation error (fit/predictive.h)
   fo.starts = 256;  // cheap here (15-30 cells), and the rosenfeld2020 optimum is narrow: few starts reach it
   auto result = fit::fit_table(cells, fo);
   write_file_atomic(dir / "fit.json", fit::to_json(result));

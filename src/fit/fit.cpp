@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "fit/predictive.h"
 #include "fit/solver.h"
 #include "laws/laws.h"
 
@@ -426,6 +427,8 @@ void check_options(const FitOptions& options) {
   if (options.bootstrap > kMaxBootstrap)
     throw InputError("bootstrap", 0, "",
                      fmt::format("{} is more than the {} allowed", options.bootstrap, kMaxBootstrap));
+  if (!(options.interval_level > 0 && options.interval_level < 1))
+    throw InputError("interval_level", 0, "", fmt::format("must be between 0 and 1, got {}", options.interval_level));
   if (!(options.huber_delta > 0 && std::isfinite(options.huber_delta)))
     throw InputError("huber_delta", 0, "", "must be a finite positive number");
 }
@@ -535,6 +538,7 @@ void predict_points(const laws::LawInfo& law, const Prepared& prepared,
         predictions.push_back(evaluate(law, result.bootstrap_samples[s], x,
                                        sample_givens.empty() ? g : &sample_givens[s][i * law.givens.size()]));
       point.interval = interval_of(predictions);
+      point.interval_bootstrap = point.interval;
     }
   }
   if (!result.bootstrap_samples.empty())
@@ -624,6 +628,7 @@ FitResult fit_table(const Table& table, const FitOptions& options) {
   predict_points(law, prepared, sample_givens, result);
   if (options.folds >= 2) cross_validate(law, prepared, *solver, ranges, random, options, result);
   add_warnings(options, result);
+  if (options.predictive_intervals) add_predictive_intervals(table, options, result);
   return result;
 }
 
@@ -739,7 +744,34 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
       values.push_back(check(evaluate(law, fit.bootstrap_samples[s], inputs.data(), sample_givens.data()),
                              "a bootstrap prediction"));
     }
-    prediction.interval = interval_of(values);
+    prediction.interval_bootstrap = prediction.interval = interval_of(values);
+  }
+  // The predictive interval at this point's own distance from the fit set's frontier, built exactly
+  // as add_predictive_intervals builds a held-out cell's (fit/predictive.cpp).
+  if (fit.predictive && fit.predictive->frontier.size() == inputs.size()) {
+    const PredictiveSummary& q = *fit.predictive;
+    PointResult::Parts parts;
+    if (prediction.interval_bootstrap && prediction.interval_bootstrap->p05 > 0)
+      parts.bootstrap = std::log(prediction.interval_bootstrap->p95 / prediction.interval_bootstrap->p05) / 2 / 1.6448536269514722;
+    parts.seed = q.seed_relative_std / std::sqrt(q.seeds);
+    // Octaves beyond the nearest fit set cell (as fit/predictive.cpp); the frontier when the result
+    // carries no fitted points (equal to it on a full grid).
+    auto beyond = [&](const std::vector<double>& cell) {
+      double d = 0;
+      for (std::size_t i = 0; i < inputs.size(); ++i) d += std::max(0.0, std::log2(inputs[i] * fit.input_scales[i] / cell[i]));
+      return d;
+    };
+    double nearest = std::numeric_limits<double>::infinity();
+    for (const auto& p : fit.points)
+      if (p.fitted && p.inputs.size() == inputs.size()) nearest = std::min(nearest, beyond(p.inputs));
+    parts.distance = std::isfinite(nearest) ? nearest : beyond(q.frontier);
+    parts.extrapolation = q.s0 + q.s1 * parts.distance;
+    parts.sigma = std::sqrt(parts.bootstrap * parts.bootstrap + parts.seed * parts.seed +
+                            parts.extrapolation * parts.extrapolation);
+    parts.half_width = q.multiplier * parts.sigma;
+    prediction.interval = Interval{prediction.value * std::exp(-parts.half_width), prediction.value,
+                                   prediction.value * std::exp(parts.half_width)};
+    prediction.parts = parts;
   }
   return prediction;
 }

@@ -74,6 +74,14 @@ struct FitOptions {
   // break, from 1-8%.
   double start_share_warning = 0.1;
   bool record_starts = false;   // keep the initial parameter vectors in the result (benchmarks)
+  // Predictive intervals (fit/predictive.h): bootstrap, seed noise and the extrapolation error
+  // measured by backtests inside the fit set, widened to `interval_level`. Needs a fit_where.
+  bool predictive_intervals = false;
+  double interval_level = 0.9;   // central coverage wanted: 0.9 is the printed 5-95%
+  // Per-cell seed std of the target and the seed count; empty std_column: "<target>_std" when the
+  // table has it (sweep tables do). Without one, no seed term.
+  std::string std_column;
+  std::string seeds_column = "seeds";
 };
 
 // Divergence statistics over a set of points, delta = (pred - y) / y.
@@ -100,7 +108,35 @@ struct PointResult {
   double predicted = 0;
   double divergence = 0;        // (predicted - measured) / measured
   bool fitted = false;          // used by the fit (else held out by --fit-where)
-  std::optional<Interval> interval;  // bootstrap 5/50/95% of the prediction
+  std::optional<Interval> interval;  // the printed interval: predictive when computed, else bootstrap
+  std::optional<Interval> interval_bootstrap;  // bootstrap 5/50/95% of the prediction
+  // How the predictive interval was built (relative terms, in log space; see fit/predictive.h).
+  struct Parts {
+    double bootstrap = 0, seed = 0, extrapolation = 0;
+    double distance = 0;    // sum over inputs of log2(input / fit set's largest), where positive
+    double sigma = 0;       // the three combined in quadrature
+    double half_width = 0;  // multiplier * sigma: interval = predicted * exp(+-half_width)
+  };
+  std::optional<Parts> parts;
+};
+
+// How the predictive intervals were built, and how they did.
+struct PredictiveSummary {
+  double level = 0.9;
+  double seed_relative_std = 0;     // pooled single-run std/mean (0: no std column)
+  int seed_cells = 0;               // fit set cells with >= 2 seeds it was pooled over
+  double s0 = 0, s1 = 0;            // extrapolation sigma(distance) = s0 + s1 * distance
+  double multiplier = 0;            // conformal quantile of |r| / sigma over the backtests
+  int backtest_fits = 0, backtests = 0;  // refits, and the predictions they made
+  double backtest_coverage = 0;     // share of backtest predictions inside their intervals
+  double backtest_mean_abs_error = 0;  // mean |predicted - measured| / measured of the backtests:
+                                       // the extrapolation error `fit --compare` ranks laws by
+  int held_out = 0;                 // held-out cells, and the share inside their intervals
+  double held_out_coverage = 0;
+  // What predict() needs for the interval at a new point (empty frontier: a fit JSON written before
+  // these were kept; predict() then gives the bootstrap interval only).
+  std::vector<double> frontier;     // the fit set's largest value of each input, in the table's units
+  double seeds = 1;                 // seeds of a new cell's mean: the median over the fit set's cells
 };
 
 struct ParameterResult {
@@ -141,6 +177,7 @@ struct FitResult {
   Summary fitted, held_out;
   std::optional<Summary> cross_validation;  // out-of-fold divergence on the fitted rows
   int folds = 0;
+  std::optional<PredictiveSummary> predictive;  // when FitOptions::predictive_intervals worked
 };
 
 // Limits on the counts a user asks for: beyond them a fit runs out of memory or never ends.
@@ -162,7 +199,13 @@ FitResult fit_table(const Table& table, const FitOptions& options);
 
 struct Prediction {
   double value = 0;
-  std::optional<Interval> interval;  // when the fit carries bootstrap samples
+  // Predictive when the fit carries its predictive model (FitResult::predictive with a frontier):
+  // predicted * exp(+-multiplier * sigma), sigma^2 = bootstrap^2 + (seed std / sqrt(seeds))^2 +
+  // (s0 + s1 * distance)^2, the distance from the fit set's frontier of this point's own inputs.
+  // Else the bootstrap interval, when the fit carries bootstrap samples.
+  std::optional<Interval> interval;
+  std::optional<Interval> interval_bootstrap;  // when the fit carries bootstrap samples
+  std::optional<PointResult::Parts> parts;     // when the interval is predictive
 };
 // Predicts at one point. `at` names law inputs (m, n) or their table columns, in the table's units,
 // plus any given that the fit read from a column. Throws InputError for a missing or bad value (not

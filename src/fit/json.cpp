@@ -78,11 +78,26 @@ json fit_object(const FitResult& r) {
   if (!r.given_fit_samples.empty()) j["given_fit_samples"] = r.given_fit_samples;
   if (!r.start_points.empty()) j["start_points"] = r.start_points;
   json points = json::array();
-  for (const auto& p : r.points)
-    points.push_back({{"line", p.line}, {"inputs", p.inputs}, {"givens", p.givens}, {"measured", p.measured},
-                      {"predicted", p.predicted}, {"divergence", p.divergence}, {"fitted", p.fitted},
-                      {"interval", interval_json(p.interval)}});
+  for (const auto& p : r.points) {
+    json point{{"line", p.line}, {"inputs", p.inputs}, {"givens", p.givens}, {"measured", p.measured},
+               {"predicted", p.predicted}, {"divergence", p.divergence}, {"fitted", p.fitted},
+               {"interval", interval_json(p.interval)}, {"interval_bootstrap", interval_json(p.interval_bootstrap)}};
+    if (p.parts)
+      point["interval_parts"] = {{"bootstrap", p.parts->bootstrap}, {"seed", p.parts->seed},
+                                 {"extrapolation", p.parts->extrapolation}, {"distance", p.parts->distance},
+                                 {"sigma", p.parts->sigma}, {"half_width", p.parts->half_width}};
+    points.push_back(point);
+  }
   j["points"] = points;
+  if (r.predictive) {
+    const PredictiveSummary& q = *r.predictive;
+    j["predictive"] = {{"level", q.level}, {"seed_relative_std", q.seed_relative_std}, {"seed_cells", q.seed_cells},
+                       {"s0", q.s0}, {"s1", q.s1}, {"multiplier", q.multiplier}, {"backtest_fits", q.backtest_fits},
+                       {"backtests", q.backtests}, {"backtest_coverage", q.backtest_coverage},
+                       {"backtest_mean_abs_error", q.backtest_mean_abs_error},
+                       {"held_out", q.held_out}, {"held_out_coverage", q.held_out_coverage},
+                       {"frontier", q.frontier}, {"seeds", q.seeds}};
+  }
   j["summary"] = {{"fitted", summary_json(r.fitted)}, {"held_out", summary_json(r.held_out)}};
   if (r.cross_validation) j["summary"]["cross_validation"] = summary_json(*r.cross_validation);
   j["folds"] = r.folds;
@@ -326,6 +341,14 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
     point.divergence = in.number_or_null(get("divergence"), Reader::join(path, "divergence"));
     point.fitted = in.boolean(get("fitted"), Reader::join(path, "fitted"));
     point.interval = in.interval(get("interval"), Reader::join(path, "interval"));
+    if (p.contains("interval_bootstrap"))
+      point.interval_bootstrap = in.interval(p["interval_bootstrap"], Reader::join(path, "interval_bootstrap"));
+    if (p.contains("interval_parts")) {
+      const std::string parts_path = Reader::join(path, "interval_parts");
+      auto part = [&](const char* key) { return in.number(in.at(p["interval_parts"], key, parts_path), Reader::join(parts_path, key)); };
+      point.parts = PointResult::Parts{part("bootstrap"), part("seed"),  part("extrapolation"),
+                                       part("distance"),  part("sigma"), part("half_width")};
+    }
     r.points.push_back(std::move(point));
   }
   const json& summary = field("summary");
@@ -333,6 +356,36 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
   r.held_out = in.summary(in.at(summary, "held_out", name("summary")), name("summary.held_out"));
   if (summary.contains("cross_validation"))
     r.cross_validation = in.summary(summary["cross_validation"], name("summary.cross_validation"));
+  if (j.contains("predictive")) {
+    const json& q = j["predictive"];
+    auto number = [&](const char* key) { return in.number(in.at(q, key, name("predictive")), Reader::join(name("predictive"), key)); };
+    auto count = [&](const char* key) {
+      return static_cast<int>(in.integer(in.at(q, key, name("predictive")), Reader::join(name("predictive"), key), 0, INT_MAX));
+    };
+    r.predictive = PredictiveSummary{number("level"), number("seed_relative_std"), count("seed_cells"), number("s0"),
+                                     number("s1"), number("multiplier"), count("backtest_fits"), count("backtests"),
+                                     number("backtest_coverage"), 0.0, count("held_out"), number("held_out_coverage")};
+    if (q.contains("backtest_mean_abs_error")) r.predictive->backtest_mean_abs_error = number("backtest_mean_abs_error");
+    // What predict() needs at new points: both or neither (older files have neither). The model's
+    // numbers must make an interval: a level in (0, 1), non-negative spreads, a positive multiplier.
+    PredictiveSummary& p = *r.predictive;
+    const std::string at = name("predictive");
+    if (!(p.level > 0 && p.level < 1)) in.fail(Reader::join(at, "level"), fmt::format("{} is not in (0, 1)", p.level));
+    for (auto [key, v] : {std::pair{"seed_relative_std", p.seed_relative_std}, {"s0", p.s0}, {"s1", p.s1}, {"multiplier", p.multiplier}})
+      if (v < 0) in.fail(Reader::join(at, key), fmt::format("{} is negative", v));
+    if (q.contains("frontier") != q.contains("seeds"))
+      in.fail(Reader::join(at, q.contains("frontier") ? "seeds" : "frontier"), "missing (frontier and seeds go together)");
+    if (q.contains("frontier")) {
+      p.frontier = in.numbers(q["frontier"], Reader::join(at, "frontier"));
+      if (p.frontier.size() != r.input_names.size())
+        in.fail(Reader::join(at, "frontier"), fmt::format("has {} values for {} inputs", p.frontier.size(), r.input_names.size()));
+      for (std::size_t i = 0; i < p.frontier.size(); ++i)
+        if (!(p.frontier[i] > 0) || !std::isnormal(p.frontier[i]))
+          in.fail(Reader::index(Reader::join(at, "frontier"), i), fmt::format("{} is not a positive normal number", p.frontier[i]));
+      p.seeds = number("seeds");
+      if (!(p.seeds >= 1)) in.fail(Reader::join(at, "seeds"), fmt::format("{} is below 1", p.seeds));
+    }
+  }
   r.folds = j.contains("folds") ? static_cast<int>(in.integer(j["folds"], name("folds"), 0, INT_MAX)) : 0;
   return r;
 }

@@ -1,4 +1,7 @@
 // The terminal report of a fit: what a person reads after `scalelab fit`.
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/core.h>
 
 #include "fit/fit.h"
@@ -55,7 +58,8 @@ std::string format_report(const FitResult& r) {
   std::string header = " line  set ";
   for (const auto& name : r.input_names) header += fmt::format(" {:>12}", name);
   header += fmt::format(" {:>11} {:>11} {:>9}", "measured", "predicted", "delta");
-  if (!r.bootstrap_samples.empty()) header += fmt::format(" {:>11} {:>11}", "5%", "95%");
+  const bool intervals = std::any_of(r.points.begin(), r.points.end(), [](const PointResult& p) { return p.interval.has_value(); });
+  if (intervals) header += fmt::format(" {:>11} {:>11}", "5%", "95%");
   out += header + "\n";
   for (const auto& p : r.points) {
     std::string line = fmt::format("{:>5}  {:<4}", p.line, p.fitted ? "fit" : "held");
@@ -65,6 +69,21 @@ std::string format_report(const FitResult& r) {
     out += line + "\n";
   }
 
+  if (r.predictive) {
+    const PredictiveSummary& q = *r.predictive;
+    out += fmt::format("\nintervals predictive, nominal {:.0f}% (5-95%): predicted * exp(+-{:.3g} * sigma), sigma^2 = "
+                       "bootstrap^2 + seed^2 + ({:.3g} + {:.3g} * distance)^2 (log space; distance in octaves beyond "
+                       "the fit set)\n",
+                       100 * q.level, q.multiplier, q.s0, q.s1);
+    out += fmt::format("  seed std/mean {:.2f}% (pooled over {} fit cells)   backtests: {} predictions from {} refits, "
+                       "coverage {:.0f}%\n",
+                       100 * q.seed_relative_std, q.seed_cells, q.backtests, q.backtest_fits, 100 * q.backtest_coverage);
+    if (q.held_out > 0)
+      out += fmt::format("  held-out coverage {:.0f}% ({} of {} cells inside their intervals)\n", 100 * q.held_out_coverage,
+                         static_cast<int>(std::lround(q.held_out_coverage * q.held_out)), q.held_out);
+  } else if (!r.bootstrap_samples.empty()) {
+    out += "\nintervals: bootstrap 5-95% of the fitted points only (no seed noise, no extrapolation error)\n";
+  }
   out += "\ndivergence (predicted - measured) / measured\n";
   out += summary_line("fitted", r.fitted);
   if (r.held_out.count > 0) out += summary_line("held out (extrap.)", r.held_out);

@@ -84,6 +84,12 @@ class FitCommand : public ::testing::Test {
   fs::path dir_;
 };
 
+std::string fmt_at(double m, double n) {
+  std::ostringstream text;
+  text << "m=" << m << ",n=" << n;
+  return text.str();
+}
+
 TEST(LawsCommand, ListsEveryLawWithFormulaAndParameters) {
   Outcome r = run("laws");
   ASSERT_EQ(r.code, 0) << r.output;
@@ -339,3 +345,109 @@ TEST_F(FitCommand, LimitsOnCountsSeedsAndInputs) {
 }
 
 }  // namespace
+
+// Law selection by extrapolation (issue 19): `fit --compare` and `fit --law auto` print the ranking,
+// fit the best candidate and write it (and only it) to the JSON. The grid is rosenfeld2020's, so it
+// must rank first; fit_where names columns (chinchilla's inputs are N and D, not m and n).
+TEST_F(FitCommand, CompareRanksLawsByBacktestsAndFitsTheBest) {
+  const std::string common = " --data " + path("runs.csv") +
+                             " --x m=samples,n=params,N=params,D=samples --y test_error --eps0 0.9 --starts 32"
+                             " --normalize --fit-where 'samples<=12500 && params<=3e5' --json " + path("out.json");
+  Outcome compared = run("fit --compare chinchilla,rosenfeld2020" + common);
+  ASSERT_EQ(compared.code, 0) << compared.output;
+  EXPECT_NE(compared.output.find("laws ranked by backtest extrapolation error"), std::string::npos) << compared.output;
+  // Measured: rosenfeld2020 1.34% backtest error (15 backtests), chinchilla 1.61%.
+  const auto first = compared.output.find("  1    rosenfeld2020    divergence");
+  const auto second = compared.output.find("  2    chinchilla       huber-log");
+  ASSERT_NE(first, std::string::npos) << compared.output;
+  ASSERT_NE(second, std::string::npos) << compared.output;
+  EXPECT_LT(first, second);
+  EXPECT_NE(compared.output.find("predicting with the best: rosenfeld2020 (divergence loss)"), std::string::npos)
+      << compared.output;
+  auto json = nlohmann::json::parse(std::ifstream(path("out.json")));
+  EXPECT_EQ(json["law"], "rosenfeld2020");
+  EXPECT_EQ(json["loss"], "divergence");
+  ASSERT_EQ(json["inputs"].size(), 2u);  // the best law's own inputs, not the whole --x pool
+  EXPECT_EQ(json["inputs"][0]["column"], "samples");
+  EXPECT_EQ(json["inputs"][1]["column"], "params");
+  EXPECT_EQ(json["summary"]["held_out"]["count"], 20);
+  // The JSON predicts like any fit's.
+  Outcome predicted = run("predict --fit " + path("out.json") + " --at m=50000,n=1.2e6");
+  ASSERT_EQ(predicted.code, 0) << predicted.output;
+  EXPECT_NEAR(std::stod(predicted.output), 0.07034, 0.07034 * 0.10) << predicted.output;
+
+  // A loss per candidate: rosenfeld2020 with huber-log is a second candidate.
+  fs::remove(path("out.json"));
+  Outcome with_loss = run("fit --compare rosenfeld2020,rosenfeld2020:huber-log" + common);
+  ASSERT_EQ(with_loss.code, 0) << with_loss.output;
+  EXPECT_NE(with_loss.output.find("rosenfeld2020    huber-log"), std::string::npos) << with_loss.output;
+  EXPECT_NE(with_loss.output.find("rosenfeld2020    divergence"), std::string::npos) << with_loss.output;
+
+  // --law auto: every law whose inputs are mapped (and givens given); same winner. Measured:
+  // rosenfeld2020, chinchilla, kaplan2020 (whose fit is far off here: 362% backtest error).
+  fs::remove(path("out.json"));
+  Outcome automatic = run("fit --law auto" + common);
+  ASSERT_EQ(automatic.code, 0) << automatic.output;
+  for (auto law : {"rosenfeld2020", "chinchilla", "kaplan2020"})
+    EXPECT_NE(automatic.output.find(std::string("    ") + law), std::string::npos) << law << "\n" << automatic.output;
+  EXPECT_NE(automatic.output.find("  1    rosenfeld2020"), std::string::npos) << automatic.output;
+  EXPECT_NE(automatic.output.find("predicting with the best: rosenfeld2020"), std::string::npos) << automatic.output;
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(path("out.json")))["law"], "rosenfeld2020");
+
+  // With --json -: the JSON on stdout, the ranking on stderr (run() merges the two: the ranking,
+  // written first, then the JSON).
+  fs::remove(path("out.json"));
+  const std::string to_stdout = "fit --compare rosenfeld2020 --data " + path("runs.csv") +
+                                " --x m=samples,n=params --y test_error --eps0 0.9 --starts 16 --normalize"
+                                " --fit-where 'samples<=12500 && params<=3e5' --json -";
+  Outcome piped = run(to_stdout);
+  ASSERT_EQ(piped.code, 0) << piped.output;
+  const auto brace = piped.output.find("{\n");
+  ASSERT_NE(brace, std::string::npos) << piped.output;
+  EXPECT_NE(piped.output.substr(0, brace).find("laws ranked by backtest"), std::string::npos) << piped.output;
+  EXPECT_EQ(nlohmann::json::parse(piped.output.substr(brace))["law"], "rosenfeld2020");
+  EXPECT_FALSE(fs::exists(path("out.json")));
+}
+
+TEST_F(FitCommand, CompareRefusesWhatItCannotRankNamingTheFlag) {
+  const std::string data = " --data " + path("runs.csv") + " --y test_error --eps0 0.9 --json " + path("out.json");
+  expect_rejected("fit --compare rosenfeld2020,nosuch --x m=samples,n=params" + data, "--compare: field 'nosuch': unknown law");
+  expect_rejected("fit --compare rosenfeld2020:nosuch --x m=samples,n=params" + data, "--compare");
+  expect_rejected("fit --compare chinchilla --x m=samples,n=params" + data, "--compare: field 'chinchilla': lacks input N input D");
+  expect_rejected("fit --compare , --x m=samples,n=params" + data, "--compare");
+  expect_rejected("fit --compare rosenfeld2020 --law auto --x m=samples,n=params" + data, "give either --compare or --law auto");
+  expect_rejected("fit --law auto --x a=samples,b=params" + data, "--law: field 'auto': no law has its inputs mapped");
+}
+
+// `predict` on a fit with predictive intervals: the interval at the point's own distance from the fit
+// set (m <= 12500, n <= 3e5), the same the fit gave that cell; the bootstrap one printed after it.
+TEST_F(FitCommand, PredictGivesThePredictiveIntervalWhenTheFitCarriesIt) {
+  Outcome fit = run(fit_args() + " --normalize --bootstrap 20 --intervals predictive --fit-where 'm<=12500 && n<=3e5'");
+  ASSERT_EQ(fit.code, 0) << fit.output;
+  auto json = nlohmann::json::parse(std::ifstream(path("out.json")));
+  ASSERT_EQ(json["predictive"]["frontier"], nlohmann::json({12500.0, 3e5}));
+  EXPECT_EQ(json["predictive"]["seeds"], 1.0);
+  auto interval_at = [&](const std::string& at, double& low, double& high, double& octaves) {
+    Outcome r = run("predict --fit " + path("out.json") + " --at " + at);
+    ASSERT_EQ(r.code, 0) << r.output;
+    ASSERT_EQ(std::sscanf(r.output.c_str() + r.output.find("5%-95%"), "5%%-95%%: %lf .. %lf  (predictive: exp(+-%*f), %lf octaves",
+                          &low, &high, &octaves), 3) << r.output;
+    EXPECT_NE(r.output.find("\nbootstrap 5%-95%: "), std::string::npos) << r.output;
+  };
+  for (const auto& point : json["points"]) {
+    const double m = point["inputs"][0], n = point["inputs"][1];
+    if (!((m == 50000 && n == 1.2e6) || (m == 6250 && n == 150000))) continue;
+    double low = 0, high = 0, octaves = -1;
+    interval_at(fmt_at(m, n), low, high, octaves);
+    EXPECT_NEAR(low, point["interval"]["p05"].get<double>(), 1e-5 * low);  // printed with 6 digits
+    EXPECT_NEAR(high, point["interval"]["p95"].get<double>(), 1e-5 * high);
+    EXPECT_EQ(octaves, point["interval_parts"]["distance"].get<double>());
+  }
+  double near_low = 0, near_high = 0, near_d = -1, far_low = 0, far_high = 0, far_d = -1;
+  interval_at("m=6250,n=150000", near_low, near_high, near_d);
+  interval_at("m=50000,n=1.2e6", far_low, far_high, far_d);
+  EXPECT_EQ(near_d, 0);
+  EXPECT_EQ(far_d, 4);
+  // Measured: exp(+-0.0204) at the fit set, exp(+-0.0875) 4 octaves out.
+  EXPECT_GT(std::log(far_high / far_low), 2 * std::log(near_high / near_low));
+}

@@ -221,6 +221,14 @@ TEST_F(PruneCli, FitSweepRecoversTheFakeWorkersPruningConstants) {
   EXPECT_LT(pruning["per_configuration_summary"]["std_abs"].get<double>(), 0.04);
   EXPECT_NE(r.out.find("pruning2021 per configuration"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("every configuration's points: n=252"), std::string::npos) << r.out;
+  // Law selection by extrapolation is not built for pruning sweeps: refused, naming the flag.
+  for (const auto& args : {std::vector<std::string>{"fit", "--sweep", dir.string(), "--law", "auto"},
+                           std::vector<std::string>{"fit", "--sweep", dir.string(), "--compare", "pruning2021_joint"}}) {
+    auto refused = scalelab(args);
+    EXPECT_EQ(refused.code, 2) << args.back();
+    EXPECT_NE(refused.err.find("--compare"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("not built for pruning sweeps"), std::string::npos) << refused.err;
+  }
   // The fit predicts from its JSON like any other.
   auto predicted = scalelab({"predict", "--fit", json_path.string(), "--at", "d=0.1,l=2,w=0.5,eps_np=0.1"});
   ASSERT_EQ(predicted.code, 0) << predicted.err;

@@ -1,0 +1,100 @@
+// `scalelab adapt --replay` (issue 19 part 3) on the real binary: a small fake-worker sweep replayed
+// by the adaptive planner. It prints each step, never spends more than the budget, and refuses bad
+// flags with exit 2 naming the flag.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "sweep_fixture.h"
+
+namespace scalelab {
+namespace {
+
+using namespace scalelab::testing;
+
+// 5 widths x 5 fractions x 2 seeds = 50 fast runs; the spec's fixed fit set is the lowest 3x3.
+const std::string kAdaptSpec = grid_spec("0.03125, 0.0625, 0.125, 0.25, 0.5", "0.0625, 0.125, 0.25, 0.5, 1", "1, 2", "",
+                                         "width<=0.125 && data_fraction<=0.25");
+
+struct AdaptCli : SweepFixture {
+  void SetUp() override {
+    spit(spec, kAdaptSpec);
+    auto s = run({"sweep", spec.string(), "--dir", dir.string(), "--jobs", "2"}, env(1), tmp.path());
+    ASSERT_EQ(s.code, 0) << s.err;
+  }
+  Result adapt(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"adapt", "--replay", dir.string(), "--target", "width==0.5 && data_fraction==1",
+                                     "--starts", "16"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args, {}, tmp.path());
+  }
+};
+
+TEST_F(AdaptCli, PrintsEachStepAndNeverSpendsMoreThanTheBudget) {
+  for (const char* budget : {"0.2", "0.35"}) {
+    auto r = adapt({"--budget", budget, "--initial-levels", "3"});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("step 0: initial design"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("step 1: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("stopped: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("target width=0.5 data_fraction=1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\nadaptive "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\nfixed "), std::string::npos) << r.out;
+    // Every step's cumulative spend, and the final compute, within the budget; never decreasing.
+    const std::regex spent(R"(spent ([0-9.]+)% of the grid's compute)");
+    double last = 0;
+    int steps = 0;
+    for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), spent); it != std::sregex_iterator(); ++it, ++steps) {
+      const double v = std::stod((*it)[1]);
+      EXPECT_LE(v, 100 * std::stod(budget) + 0.005) << r.out;
+      EXPECT_GE(v, last) << r.out;
+      last = v;
+    }
+    EXPECT_GE(steps, 2) << r.out;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(\nadaptive +compute +([0-9.]+)%)"))) << r.out;
+    EXPECT_LE(std::stod(m[1]), 100 * std::stod(budget) + 0.005) << r.out;
+    EXPECT_NEAR(std::stod(m[1]), last, 0.006) << r.out;
+    // The step lines name the acquired cell, and a cell is named at most once.
+    const std::regex step(R"(\nstep [1-9][0-9]*: (width=[0-9.]+ data_fraction=[0-9.]+))");
+    std::set<std::string> cells;
+    for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), step); it != std::sregex_iterator(); ++it)
+      EXPECT_TRUE(cells.insert((*it)[1]).second) << (*it)[1] << " twice:\n" << r.out;
+  }
+}
+
+TEST_F(AdaptCli, RefusesBadInputNamingTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {{"--budget", "0"}, "--budget"},
+      {{"--budget", "1.5"}, "--budget"},
+      {{"--budget", "nan"}, "--budget"},
+      {{"--budget", "0.001", "--initial-levels", "3"}, "--budget"},  // the initial design alone costs more
+      {{"--width", "-0.1"}, "--width"},
+      {{"--initial-levels", "0"}, "--initial-levels"},
+      {{"--starts", "0"}, "--starts"},
+      {{"--initial", "middle"}, "--initial"},
+  };
+  for (const auto& c : cases) {
+    auto r = adapt(c.args);
+    EXPECT_EQ(r.code, 2) << c.flag << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(c.flag), std::string::npos) << r.err;
+  }
+  // A target that matches no cell.
+  auto none = run({"adapt", "--replay", dir.string(), "--target", "width==7", "--budget", "0.3"}, {}, tmp.path());
+  EXPECT_EQ(none.code, 2) << none.out << none.err;
+  EXPECT_NE(none.err.find("--target"), std::string::npos) << none.err;
+  // No target at all, and a replay directory that is no sweep.
+  auto missing = run({"adapt", "--replay", dir.string(), "--budget", "0.3"}, {}, tmp.path());
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("--target"), std::string::npos) << missing.err;
+  auto nowhere = run({"adapt", "--replay", (tmp.path() / "nothing").string(), "--target", "width==0.5"}, {}, tmp.path());
+  EXPECT_EQ(nowhere.code, 2) << nowhere.out << nowhere.err;
+}
+
+}  // namespace
+}  // namespace scalelab
