@@ -100,13 +100,17 @@ struct SweepView {
   }
 
   static std::string role(const RunView& r) { return r.planned ? (r.planned->in_fit ? "fit" : "held_out") : ""; }
+  // n and m as the laws count them: a language model's result.json gives its parameters without the
+  // embeddings and its training tokens (train/train.h RunResult), other runs their params and samples.
   static double params(const RunView& r) {
-    double v = result_number(r.record.result, "params");
+    double v = result_number(r.record.result, "non_embedding_params");
+    if (!std::isfinite(v)) v = result_number(r.record.result, "params");
     return std::isfinite(v) || !r.planned ? v : r.planned->params;
   }
   static double samples(const RunView& r) {
-    double v = result_number(r.record.result, "train_samples");
-    return std::isfinite(v) || !r.planned ? v : r.planned->train_samples;
+    double v = result_number(r.record.result, "train_tokens");
+    if (!std::isfinite(v)) v = result_number(r.record.result, "train_samples");
+    return std::isfinite(v) || !r.planned ? v : r.planned->m();
   }
   static double prunable(const RunView& r) {
     double v = result_number(r.record.result, "prunable_weights");
