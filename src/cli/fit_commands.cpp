@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "fit/fit.h"
+#include "fit/plan.h"
 #include "fit/predictive.h"
 #include "laws/laws.h"
 #include "prune/law_fit.h"
@@ -294,6 +295,27 @@ void run_predict(const std::string& fit_path, const std::vector<std::string>& at
   }
 }
 
+struct PlanFlags {
+  std::string fit_path, compute, loss, k = "6";
+};
+
+double plan_number(const std::string& text, const std::string& flag) {
+  auto number = parse_number(text);
+  if (!number) throw InputError(flag, 0, "", fmt::format("'{}' is not a number", text));
+  return *number;
+}
+
+void run_plan(const PlanFlags& f) {
+  if (f.compute.empty() == f.loss.empty()) throw InputError("--compute", 0, "", "give --compute C or --loss L (one)");
+  const double k = plan_number(f.k, "--flops-per-param-token");
+  fit::FitResult fit = fit::from_json(read_text_file(f.fit_path), f.fit_path);
+  const bool loss_asked = !f.loss.empty();
+  const fit::Plan plan = loss_asked ? fit::plan_for_loss(fit, plan_number(f.loss, "--loss"), k)
+                                    : fit::plan_for_compute(fit, plan_number(f.compute, "--compute"), k);
+  fmt::print("{} ({}), C = {} N D\n", fit.law, f.fit_path, format_number(k));
+  fmt::print("{}", fit::format_plan(plan, loss_asked));
+}
+
 }  // namespace
 
 void add_fit_commands(CLI::App& app) {
@@ -350,6 +372,17 @@ void add_fit_commands(CLI::App& app) {
       ->required()
       ->delimiter(',');
   predict->callback([fit_path, at] { with_flags([&] { run_predict(*fit_path, *at); }); });
+
+  auto plan_flags = std::make_shared<PlanFlags>();
+  auto* plan = app.add_subcommand(
+      "plan", "compute-optimal model size and tokens from a fit of a law of parameters and tokens (C = 6ND)");
+  plan->add_option("--fit", plan_flags->fit_path, "fit JSON written by `scalelab fit --json` (rosenfeld2020, "
+                                                  "kaplan2020, chinchilla: inputs n and m, or N and D)")
+      ->required();
+  plan->add_option("--compute", plan_flags->compute, "budget in FLOPs: the (N, D) minimising the predicted loss");
+  plan->add_option("--loss", plan_flags->loss, "or a loss: the least compute whose optimum reaches it");
+  plan->add_option("--flops-per-param-token", plan_flags->k, "k in C = k N D (default 6: forward and backward)");
+  plan->callback([plan_flags] { with_flags([&] { run_plan(*plan_flags); }); });
 }
 
 }  // namespace scalelab::cli
