@@ -263,9 +263,9 @@ std::vector<Cell> cells_of(const SweepView& view, const std::vector<std::string>
       row.density.push_back(o.density);
       row.remaining_weights.push_back(o.remaining_weights);
       row.remaining_params.push_back(o.remaining_params);
-      c.params = std::isfinite(result_number(r.record.result, "params")) ? result_number(r.record.result, "params") : c.params;
-      c.samples = std::isfinite(result_number(r.record.result, "train_samples")) ? result_number(r.record.result, "train_samples")
-                                                                                : c.samples;
+      // The run's own sizes, in the laws' units (SweepView::params and samples read them first).
+      if (const double n = SweepView::params(r); std::isfinite(n)) c.params = n;
+      if (const double m = SweepView::samples(r); std::isfinite(m)) c.samples = m;
     }
   }
   return cells;
