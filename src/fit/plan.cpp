@@ -53,14 +53,27 @@ LawAt law_at(const FitResult& fit, Plan& plan) {
   return at;
 }
 
-// min over log N of law(N, C / (k N)): a grid of 241 points over the admissible range, then golden
+// The largest N whose one token fits the budget (cost.at(N) <= C): log N's upper end.
+double largest_log_params(double compute, const PlanCost& cost) {
+  if (!cost.per_token) return std::log(compute / cost.k);
+  double lo = 0, hi = 1;
+  while (cost.at(std::exp(hi)) <= compute && hi < 200) lo = hi, hi *= 2;
+  for (int i = 0; i < 200 && hi - lo > 1e-12; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (cost.at(std::exp(mid)) <= compute ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+// min over log N of law(N, C / cost(N)): a grid of 241 points over the admissible range, then golden
 // section inside the best point's bracket. The loss along the line is unimodal for these laws (model
 // term falls with N, data term rises); the grid guards against flat ends.
-PlanPoint optimum(const LawAt& at, const std::vector<double>& p, double compute, double k) {
-  const double lo_n = 0, hi_n = std::log(compute / k);  // log N: N from 1 to C/k (D >= 1)
+PlanPoint optimum(const LawAt& at, const std::vector<double>& p, double compute, const PlanCost& cost) {
+  const double lo_n = 0, hi_n = largest_log_params(compute, cost);  // log N: N from 1 to D = 1
+  auto tokens = [&](double n) { return compute / cost.at(n); };
   auto loss = [&](double log_n) {
     const double n = std::exp(log_n);
-    return at(p, n, compute / (k * n));
+    return at(p, n, tokens(n));
   };
   constexpr int kGrid = 240;
   int best = 0;
@@ -85,11 +98,11 @@ PlanPoint optimum(const LawAt& at, const std::vector<double>& p, double compute,
   PlanPoint point;
   point.compute = compute;
   point.params = std::exp(log_n);
-  point.tokens = compute / (k * point.params);
+  point.tokens = tokens(point.params);
   point.loss = loss(log_n);
   if (best_loss < point.loss) {  // the refinement cannot lose to the grid; kept for flat, noisy ends
     point.params = std::exp(lo_n + (hi_n - lo_n) * best / kGrid);
-    point.tokens = compute / (k * point.params);
+    point.tokens = tokens(point.params);
     point.loss = best_loss;
   }
   return point;
@@ -99,15 +112,16 @@ constexpr double kMaxCompute = 1e40;
 
 // The least compute whose optimum is at most `target`, by bisection on log C; nullopt when even
 // kMaxCompute does not reach it.
-std::optional<PlanPoint> least_compute(const LawAt& at, const std::vector<double>& p, double target, double k) {
-  if (!(optimum(at, p, kMaxCompute, k).loss <= target)) return std::nullopt;
-  double lo = std::log(k), hi = std::log(kMaxCompute);  // C = k: one parameter, one token
-  if (optimum(at, p, std::exp(lo), k).loss <= target) return optimum(at, p, std::exp(lo), k);
+std::optional<PlanPoint> least_compute(const LawAt& at, const std::vector<double>& p, double target,
+                                       const PlanCost& cost) {
+  if (!(optimum(at, p, kMaxCompute, cost).loss <= target)) return std::nullopt;
+  double lo = std::log(cost.at(1)), hi = std::log(kMaxCompute);  // one parameter, one token
+  if (optimum(at, p, std::exp(lo), cost).loss <= target) return optimum(at, p, std::exp(lo), cost);
   for (int i = 0; i < 200 && hi - lo > 1e-10; ++i) {
     const double mid = 0.5 * (lo + hi);
-    (optimum(at, p, std::exp(mid), k).loss <= target ? hi : lo) = mid;
+    (optimum(at, p, std::exp(mid), cost).loss <= target ? hi : lo) = mid;
   }
-  return optimum(at, p, std::exp(hi), k);
+  return optimum(at, p, std::exp(hi), cost);
 }
 
 std::vector<double> point_parameters(const FitResult& fit) {
@@ -116,9 +130,11 @@ std::vector<double> point_parameters(const FitResult& fit) {
   return p;
 }
 
-void check_k(double k) {
-  if (!(std::isfinite(k) && k > 0))
-    throw InputError("plan", 0, "flops_per_param_token", fmt::format("{} is not a positive number", k));
+void check_cost(const PlanCost& cost) {
+  if (!(std::isfinite(cost.k) && cost.k > 0))
+    throw InputError("plan", 0, "flops_per_param_token", fmt::format("{} is not a positive number", cost.k));
+  if (!(std::isfinite(cost.at(1)) && cost.at(1) > 0))
+    throw InputError("plan", 0, "family", "the family's FLOPs per token are not positive at one parameter");
 }
 
 void add_intervals(Plan& plan, const std::vector<PlanPoint>& points) {
@@ -133,28 +149,28 @@ void add_intervals(Plan& plan, const std::vector<PlanPoint>& points) {
 
 }  // namespace
 
-Plan plan_for_compute(const FitResult& fit, double compute, double k) {
-  check_k(k);
-  if (!(std::isfinite(compute) && compute >= k && compute <= kMaxCompute))
+Plan plan_for_compute(const FitResult& fit, double compute, const PlanCost& cost) {
+  check_cost(cost);
+  if (!(std::isfinite(compute) && compute >= cost.at(1) && compute <= kMaxCompute))
     throw InputError("plan", 0, "compute",
-                     fmt::format("{} FLOPs is not a budget in [{}, {}]", compute, k, kMaxCompute));
+                     fmt::format("{} FLOPs is not a budget in [{}, {}]", compute, cost.at(1), kMaxCompute));
   Plan plan;
   const LawAt at = law_at(fit, plan);
-  plan.best = optimum(at, point_parameters(fit), compute, k);
+  plan.best = optimum(at, point_parameters(fit), compute, cost);
   std::vector<PlanPoint> points;
-  for (const auto& sample : fit.bootstrap_samples) points.push_back(optimum(at, sample, compute, k));
+  for (const auto& sample : fit.bootstrap_samples) points.push_back(optimum(at, sample, compute, cost));
   plan.samples = int(points.size());
   add_intervals(plan, points);
   return plan;
 }
 
-Plan plan_for_loss(const FitResult& fit, double loss, double k) {
-  check_k(k);
+Plan plan_for_loss(const FitResult& fit, double loss, const PlanCost& cost) {
+  check_cost(cost);
   if (!(std::isfinite(loss) && loss > 0))
     throw InputError("plan", 0, "loss", fmt::format("{} is not a positive loss", loss));
   Plan plan;
   const LawAt at = law_at(fit, plan);
-  const auto best = least_compute(at, point_parameters(fit), loss, k);
+  const auto best = least_compute(at, point_parameters(fit), loss, cost);
   if (!best)
     throw InputError("plan", 0, "loss",
                      fmt::format("the fitted {} never predicts {} or less within {:g} FLOPs (its floor is above it)",
@@ -162,7 +178,7 @@ Plan plan_for_loss(const FitResult& fit, double loss, double k) {
   plan.best = *best;
   std::vector<PlanPoint> points;
   for (const auto& sample : fit.bootstrap_samples) {
-    if (auto q = least_compute(at, sample, loss, k)) points.push_back(*q);
+    if (auto q = least_compute(at, sample, loss, cost)) points.push_back(*q);
     else ++plan.unreachable;
   }
   plan.samples = int(fit.bootstrap_samples.size());

@@ -7,12 +7,21 @@
 // optimum, 5/50/95% over them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "fit/fit.h"
 
 namespace scalelab::fit {
+
+// What a budget buys: C = k N D by default, or C = D x per_token(N), a family's own training FLOPs per
+// token at N parameters (increasing in N), when set.
+struct PlanCost {
+  double k = 6;
+  std::function<double(double params)> per_token;
+  double at(double params) const { return per_token ? per_token(params) : k * params; }
+};
 
 struct PlanPoint {
   double compute = 0, params = 0, tokens = 0, loss = 0;
@@ -27,13 +36,12 @@ struct Plan {
   std::string params_input, tokens_input;  // the law's input names used as N and D
 };
 
-// The optimum over N on the line D = compute / (k N), from one parameter per token to one token per
-// parameter. Throws InputError (field `compute` or `fit`) for a budget that is not a positive finite
+// The optimum over N on the line D = compute / cost.at(N), from one parameter to one token. Throws InputError (field `compute` or `fit`) for a budget that is not a positive finite
 // number, a law without parameter and token inputs, or a given that is not one constant.
-Plan plan_for_compute(const FitResult& fit, double compute, double flops_per_param_token = 6);
+Plan plan_for_compute(const FitResult& fit, double compute, const PlanCost& cost = {});
 // The least compute whose optimum predicts at most `loss`; InputError (field `loss`) when the fit's
 // law never gets that low (at or below its irreducible loss) within 1e40 FLOPs.
-Plan plan_for_loss(const FitResult& fit, double loss, double flops_per_param_token = 6);
+Plan plan_for_loss(const FitResult& fit, double loss, const PlanCost& cost = {});
 
 // A readable answer: budget, N, D, D/N, loss, with intervals.
 std::string format_plan(const Plan& plan, bool loss_asked);

@@ -177,6 +177,13 @@ double transformer_flops_per_token(const ModelSpec& spec) {
   return 2 * (spec.depth * (12 * d * d + 2 * t * d) + double(spec.classes) * d);
 }
 
+double transformer_flops_per_token_at(double non_embedding, int depth, int context, int vocab) {
+  // 12 L d^2 + (13 L + 2) d - N = 0, the positive root.
+  const double a = 12.0 * depth, b = 13.0 * depth + 2;
+  const double d = (-b + std::sqrt(b * b + 4 * a * non_embedding)) / (2 * a);
+  return 2 * (depth * (12 * d * d + 2.0 * context * d) + double(vocab) * d);
+}
+
 // The registry. The first entry is the default family (ModelSpec::family). A function's static, so
 // that a ModelSpec made during static initialisation finds it built.
 const std::vector<ModelFamily>& model_families() {

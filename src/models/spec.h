@@ -81,5 +81,10 @@ int transformer_d_model(const ModelSpec& spec);
 // Forward FLOPs per token: 2 x (depth x (12 d^2 + 2 T d) + vocab d): the weight matrices, the attention
 // scores and their weighted sum over the whole (masked) context, and the tied output layer.
 double transformer_flops_per_token(const ModelSpec& spec);
+// The same count for a transformer of `non_embedding` parameters, d_model solved from
+// depth (12 d^2 + 13 d) + 2 d = non_embedding as a real number (no rounding to 16): for planning over a
+// continuum of sizes (`scalelab plan --family transformer`). Equals transformer_flops_per_token at the
+// family's own sizes.
+double transformer_flops_per_token_at(double non_embedding, int depth, int context, int vocab);
 
 }  // namespace scalelab

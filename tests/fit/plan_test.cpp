@@ -69,11 +69,28 @@ TEST(Plan, OtherFactorOfComputeAndScaledInputs) {
   scaled.input_scales = {1e6, 1e9};
   scaled.parameters[1].value = a * std::pow(1e6, -alpha);
   scaled.parameters[3].value = b * std::pow(1e9, -beta);
-  const Plan p = plan_for_compute(fit, 1e21, 8), q = plan_for_compute(scaled, 1e21, 8);
+  const Plan p = plan_for_compute(fit, 1e21, {.k = 8}), q = plan_for_compute(scaled, 1e21, {.k = 8});
   EXPECT_NEAR(q.best.params / p.best.params, 1, 1e-6);
   EXPECT_NEAR(8 * p.best.params * p.best.tokens / 1e21, 1, 1e-12);
   const Closed want = closed_form(e, a, alpha, b, beta, 1e21 * 6 / 8);  // k = 8: as C' = 6/8 C at k = 6
   EXPECT_NEAR(p.best.params / want.n, 1, 1e-6);
+}
+
+// A cost given per token (a family's own FLOPs) plans on D = C / cost(N): with cost 6 N it is the k = 6
+// plan; with a cost that grows faster than N (an attention term), the optimum moves to fewer parameters.
+TEST(Plan, CostPerTokenOfAFamily) {
+  const FitResult fit = law_with("chinchilla", {"N", "D"}, {1.69, 406.4, 0.34, 410.7, 0.28});
+  const Plan linear = plan_for_compute(fit, 1e18, {.k = 6, .per_token = [](double n) { return 6 * n; }});
+  const Plan plain = plan_for_compute(fit, 1e18);
+  EXPECT_NEAR(linear.best.params / plain.best.params, 1, 1e-6);  // the optimum is flat: N to 1e-6
+  EXPECT_NEAR(linear.best.tokens / plain.best.tokens, 1, 1e-6);
+  const auto heavier = [](double n) { return 6 * n + 1e6; };  // a fixed per-token cost besides 6N
+  const Plan h = plan_for_compute(fit, 1e18, {.k = 6, .per_token = heavier});
+  EXPECT_NEAR(h.best.tokens * heavier(h.best.params) / 1e18, 1, 1e-12);
+  EXPECT_LT(h.best.tokens, plain.best.tokens);
+  EXPECT_GT(h.best.loss, plain.best.loss);  // the same budget buys less
+  const Plan back = plan_for_loss(fit, h.best.loss, {.k = 6, .per_token = heavier});
+  EXPECT_NEAR(back.best.compute / 1e18, 1, 1e-6);
 }
 
 TEST(Plan, IntervalsAreTheBootstrapFitsOwnOptima) {

@@ -132,6 +132,10 @@ TEST(Transformer, CountsAndFlopsEqualTheBuiltModule) {
         EXPECT_EQ(other, non_embedding_parameter_count(spec)) << what;
         EXPECT_EQ(2 * macs_per_token, transformer_flops_per_token(spec)) << what;
         EXPECT_EQ(forward_flops(spec), transformer_flops_per_token(spec) * context) << what;
+        // The continuous form `plan --family transformer` uses, at the family's own sizes.
+        EXPECT_NEAR(transformer_flops_per_token_at(double(other), depth, context, 256) / transformer_flops_per_token(spec), 1,
+                    1e-12)
+            << what;
         EXPECT_EQ(int(d) % kTransformerHeadDim, 0) << what;
         ++checked;
       }
