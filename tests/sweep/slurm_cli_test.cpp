@@ -235,6 +235,18 @@ TEST_F(SlurmSweep, RequeuedTaskRestartsItsRun) {
   ASSERT_FALSE(victim.empty()) << "no task started";
   auto requeue = run_command({"scontrol", "requeue", key});
   ASSERT_TRUE(requeue.ok()) << requeue.err;
+  // Slurm holds a requeued job back (BeginTime 2 minutes on, once it is PENDING again); let it start
+  // now (test speed only: an update while it is still COMPLETING is accepted and lost).
+  deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    auto records = parse_scontrol_jobs(run_command({"scontrol", "-o", "show", "job", key}).out);
+    if (!records.empty() && records[0].state == "PENDING") {
+      EXPECT_EQ(records[0].restarts, 1);
+      EXPECT_TRUE(run_command({"scontrol", "update", "JobId=" + key, "StartTime=now"}).ok());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   ASSERT_EQ(wait_exit(sweep), 0) << sweep.stderr_text();
   expect_all_done_once();
   auto log_text = slurp(dir / "runs" / victim / "worker.log");
