@@ -191,6 +191,21 @@ TEST_F(SlurmSweep, SlurmFlagsNeedTheSlurmExecutor) {
   EXPECT_FALSE(fs::exists(dir));
 }
 
+// sbatch refuses the array (a partition that does not exist): the sweep says what sbatch said and
+// exits 1; nothing ran, and the next sweep (without the mistake) runs everything once.
+TEST_F(SlurmSweep, SbatchRefusalIsReportedAndTheNextSweepRunsEverything) {
+  auto e = env(50);
+  e["FAKE_SBATCH_FAIL"] = "invalid partition specified: nosuch";  // the stand-in's; real sbatch says it itself
+  auto refused = run(sweep_args({"--partition", "nosuch"}), e, tmp.path());
+  EXPECT_EQ(refused.code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("sbatch --parsable"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("invalid partition specified"), std::string::npos) << refused.err;
+  EXPECT_EQ(completions(log).size(), 0u);
+  auto second = run(sweep_args(), env(50), tmp.path());
+  ASSERT_EQ(second.code, 0) << second.err;
+  expect_all_done_once();
+}
+
 // The real worker on tiny models (the synthetic dataset) as array tasks.
 TEST_F(SlurmSweep, RealWorkerTrainsTinyModels) {
   const fs::path worker = fs::path(SCALELAB_BINARY_DIR) / "bin" / "scalelab-worker";
