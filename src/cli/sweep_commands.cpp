@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <fmt/core.h>
 
 #include "cli/commands.h"
@@ -21,6 +19,7 @@
 #include "store/worker_exit.h"
 #include "sweep/demo_spec.h"
 #include "sweep/executors.h"
+#include "sweep/command.h"
 #include "sweep/slurm.h"
 #include "sweep/results.h"
 #include "sweep/spec.h"
@@ -55,21 +54,6 @@ struct SweepFlags {
   std::vector<std::string> slurm_given;  // which of those flags were given
 };
 
-// The program named, looked up on PATH as a shell would; empty when there is none.
-fs::path on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    auto end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    fs::path candidate = fs::path(dirs.substr(start, end - start).empty() ? "." : dirs.substr(start, end - start)) / program;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return {};
-}
-
 // The Slurm flags belong to --executor slurm, which needs Slurm's commands: both checked before
 // anything is read or written.
 void check_slurm_flags(const SweepFlags& flags) {
@@ -81,7 +65,7 @@ void check_slurm_flags(const SweepFlags& flags) {
   }
   if (flags.dry_run) return;
   for (const char* program : {"sbatch", "squeue", "scontrol", "scancel"})
-    if (on_path(program).empty())
+    if (find_on_path(program).empty())
       throw InputError("--executor", 0, "",
                        fmt::format("slurm needs Slurm's commands on PATH (sbatch, squeue, scontrol, scancel): {} not found",
                                    program));

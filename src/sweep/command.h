@@ -1,5 +1,5 @@
 // Running a short external command (sbatch, squeue, scontrol, nvidia-smi) and reading what it printed.
-// Internal to the sweep library.
+// Used by the sweep library and the CLI (src/cli checks that Slurm's commands exist).
 #pragma once
 
 #include <string>
@@ -16,5 +16,8 @@ struct CommandOutput {
 // Runs argv (argv[0] looked up on PATH) with stdin from /dev/null, in this process's environment,
 // and waits for it. Never throws for a failing command: the caller reads exit_code and err.
 CommandOutput run_command(const std::vector<std::string>& argv);
+
+// The program, looked up on PATH as a shell would; empty when there is none (nothing is run).
+std::string find_on_path(const std::string& program);
 
 }  // namespace scalelab

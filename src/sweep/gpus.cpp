@@ -36,11 +36,7 @@ std::vector<std::string> visible_gpus() {
       if (!part.empty()) gpus.push_back(part);
     return gpus;
   }
-  auto smi = run_command({"nvidia-smi", "-L"});
-  if (smi.ok()) {
-    gpus = parse_nvidia_smi_list(smi.out);
-    if (!gpus.empty()) return gpus;
-  }
+  // /proc first: reading it starts no process (a sweep's children are its workers).
   const char* proc = std::getenv("SCALELAB_NVIDIA_PROC");
   std::error_code ec;
   int count = 0;
@@ -49,6 +45,10 @@ std::vector<std::string> visible_gpus() {
     ++count;
   }
   for (int i = 0; i < count; ++i) gpus.push_back(std::to_string(i));
+  if (!gpus.empty() || find_on_path("nvidia-smi").empty()) return gpus;
+  // A container may show the GPUs without the driver's /proc folder.
+  auto smi = run_command({"nvidia-smi", "-L"});
+  if (smi.ok()) gpus = parse_nvidia_smi_list(smi.out);
   return gpus;
 }
 

@@ -13,9 +13,9 @@
 namespace scalelab {
 
 // The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them: the variable's own list when it
-// is set (a Slurm or container allocation; empty or "NoDevFiles": none), else the indices `nvidia-smi -L`
-// lists, else one per entry of /proc/driver/nvidia/gpus ($SCALELAB_NVIDIA_PROC overrides the
-// folder, for tests). Empty: no GPU.
+// is set (a Slurm or container allocation; empty or "NoDevFiles": none), else one per entry of
+// /proc/driver/nvidia/gpus ($SCALELAB_NVIDIA_PROC overrides the folder, for tests), else the indices
+// `nvidia-smi -L` lists (run only when it is on PATH). Empty: no GPU.
 std::vector<std::string> visible_gpus();
 
 // `nvidia-smi -L` lines ("GPU 0: NVIDIA H200 (UUID: GPU-...)"): the indices, in order.

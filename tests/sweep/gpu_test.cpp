@@ -49,7 +49,7 @@ TEST(Gpus, ParsesNvidiaSmiList) {
   EXPECT_TRUE(parse_nvidia_smi_list("No devices were found\n").empty());
 }
 
-TEST(Gpus, VisibleGpusPrefersTheAllocationThenNvidiaSmiThenProc) {
+TEST(Gpus, VisibleGpusPrefersTheAllocationThenProcThenNvidiaSmi) {
   TempDir tmp;
   const std::string path = fake_nvidia_smi(tmp / "bin", 2).string() + ":/usr/bin:/bin";
   {
@@ -64,16 +64,22 @@ TEST(Gpus, VisibleGpusPrefersTheAllocationThenNvidiaSmiThenProc) {
   {
     ScopedEnv p("PATH", path.c_str());
     ScopedEnv v("CUDA_VISIBLE_DEVICES", nullptr);
+    ScopedEnv proc("SCALELAB_NVIDIA_PROC", (tmp / "absent").c_str());  // no driver folder: nvidia-smi
     EXPECT_EQ(visible_gpus(), (std::vector<std::string>{"0", "1"}));
   }
   fs::create_directories(tmp / "proc" / "0000:17:00.0");
   fs::create_directories(tmp / "proc" / "0000:65:00.0");
+  fs::create_directories(tmp / "proc" / "0000:b3:00.0");
   fs::create_directories(tmp / "empty");
   {
-    ScopedEnv p("PATH", (tmp / "empty").c_str());  // no nvidia-smi
+    ScopedEnv p("PATH", path.c_str());  // the driver folder wins: nothing is started
     ScopedEnv v("CUDA_VISIBLE_DEVICES", nullptr);
     ScopedEnv proc("SCALELAB_NVIDIA_PROC", (tmp / "proc").c_str());
-    EXPECT_EQ(visible_gpus(), (std::vector<std::string>{"0", "1"}));
+    EXPECT_EQ(visible_gpus(), (std::vector<std::string>{"0", "1", "2"}));
+  }
+  {
+    ScopedEnv p("PATH", (tmp / "empty").c_str());  // neither
+    ScopedEnv v("CUDA_VISIBLE_DEVICES", nullptr);
     ScopedEnv none("SCALELAB_NVIDIA_PROC", (tmp / "absent").c_str());
     EXPECT_TRUE(visible_gpus().empty());
   }
