@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "cli/adapt.h"
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "cli/worker_path.h"
@@ -46,6 +47,7 @@ struct SweepFlags {
   int jobs = 0;
   std::string executor{kDefaultExecutor};
   bool dry_run = false;
+  AdaptFlags adaptive;  // --target, --budget, ...: the adaptive sweep (adapt.h)
 };
 
 // How a pruning run's planned cost counts its levels (spec.h, PlannedRun::cost).
@@ -103,6 +105,7 @@ void sweep_command(const SweepFlags& flags) {
     return print_plan(spec, options);
   }
   auto options = sweep_options(flags.jobs, executor);
+  if (!flags.adaptive.target.empty()) return run_adaptive_sweep(spec, dir, flags.adaptive, options);
   auto outcome = run_sweep(spec, dir, options);
   print_outcome(outcome, dir);
   if (outcome.stopped) {
@@ -340,6 +343,15 @@ void add_sweep_commands(CLI::App& app) {
   sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them")
       ->check(CLI::Range(1, kMaxJobs));
   sweep->add_option("--executor", sweep_flags->executor, executor_help());
+  sweep->add_option("--target", sweep_flags->adaptive.target,
+                    "adaptive sweep: train only the cells that best predict these target cells (e.g. "
+                    "'width==0.5 || data_fraction==1') within --budget, refitting after each (docs/sweeps.md)");
+  sweep->add_option("--budget", sweep_flags->adaptive.budget, "adaptive sweep: fraction of the grid's compute to spend (default 0.05)");
+  sweep->add_option("--width", sweep_flags->adaptive.width,
+                    "adaptive sweep: stop once every target's relative half-width is at most this (0: spend the budget)");
+  sweep->add_option("--initial-levels", sweep_flags->adaptive.levels,
+                    "adaptive sweep: the initial design spans this many levels of every input (default 4)");
+  sweep->add_option("--fit-starts", sweep_flags->adaptive.starts, "adaptive sweep: multi-start count of each refit (default 256)");
   sweep->add_flag("--dry-run", sweep_flags->dry_run, "print the runs, their cost and the fit set's share; run nothing");
   sweep->callback([sweep_flags] { sweep_command(*sweep_flags); });
 

@@ -383,7 +383,9 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   SweepOutcome outcome;
   outcome.warnings = store.warnings();
   write_spec(spec, dir, replace_spec, outcome.warnings);
-  const SweepPlan plan = plan_runs(spec, store, outcome.warnings);
+  SweepPlan plan = plan_runs(spec, store, outcome.warnings);
+  if (options.cells)
+    std::erase_if(plan.ids, [&](const std::string& id) { return !options.cells->count(plan.by_id.at(id)->cell); });
   if (options.warn)
     for (const auto& w : outcome.warnings) options.warn(w);
 

@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,10 @@ struct SweepOptions {
   // Called with each warning as it happens (the index repaired, directories set aside, a run's
   // note); all of them are also in SweepOutcome::warnings. The library prints none: the CLI does.
   std::function<void(const std::string&)> warn;
+  // Only the runs of these cells (PlannedRun::cell) are started, and only they are counted in the
+  // outcome; every run of the spec is still planned in the store, so its cell table lists every cell
+  // and its cost (the adaptive sweep buys cells this way). Unset: every run.
+  std::optional<std::set<std::string>> cells;
 };
 
 struct SweepOutcome {
