@@ -304,6 +304,21 @@ void fit_and_predict(const SweepSpec& spec, const SweepFit& fit_of_spec, const f
              "the fit set used {:.1f}% of the grid's compute\n",
              100 * result.held_out.mean_abs, 100 * result.held_out.max_abs, result.held_out.count,
              percent(result.held_out.mean), 100 * spent.fit / spent.total);
+  // The intervals' honesty, in the same place: how many held-out measurements they contain.
+  int covered = 0;
+  std::vector<double> halves;
+  for (const auto& p : result.points)
+    if (!p.fitted && p.interval) {
+      covered += p.measured >= p.interval->p05 && p.measured <= p.interval->p95;
+      halves.push_back((p.interval->p95 - p.interval->p05) / 2 / p.predicted);
+    }
+  if (!halves.empty()) {
+    std::sort(halves.begin(), halves.end());
+    const std::size_t h = halves.size();
+    fmt::print("their 5-95% intervals ({}) contain {} of {} measurements; median half-width {:.1f}% of the prediction\n",
+               result.predictive ? "predictive: fit, seed and extrapolation error" : "bootstrap", covered, h,
+               100 * (h % 2 ? halves[h / 2] : (halves[h / 2 - 1] + halves[h / 2]) / 2));
+  }
 }
 #endif
 
