@@ -97,7 +97,8 @@ void print_steps(const Table& table, const fit::AdaptiveResult& r, const AdaptFl
     else
       fmt::print("step {}: {}{}  gain {:.3g}\n", i, cell_name(table, s.rows[0], axes),
                  !s.fallback ? "" : flags.strategy == "greedy" ? " (fallback)" : " (" + flags.strategy + ")", s.gain);
-    fmt::print("    spent {:.2f}% of the grid's compute\n", 100 * s.fraction);
+    fmt::print("    spent {:.2f}% of the grid's compute; intervals calibrated on {} backtest predictions: s0 {:.4f}, s1 {:.4f}/octave, q {:.3f}\n",
+               100 * s.fraction, s.backtests, s.s0, s.s1, s.multiplier);
     print_targets(s.targets);
   }
   for (std::size_t row : r.unmeasured)
