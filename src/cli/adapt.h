@@ -10,6 +10,7 @@ namespace scalelab::cli {
 
 struct AdaptFlags {
   std::string replay, target;
+  std::string json;  // adapt: write the last fit here (atomically)
   double budget = 0.05, width = 0;
   int starts = 256, levels = 4;
   std::string initial = "cheapest", strategy = "greedy";

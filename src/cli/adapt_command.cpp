@@ -116,6 +116,7 @@ void run_adapt(const AdaptFlags& flags) {
   const auto axes = axes_of(table);
   const fit::AdaptiveResult r = plan(table, o, flags, [&](const std::vector<std::size_t>&) { return table; });
   print_steps(table, r, flags);
+  if (!flags.json.empty() && r.fit) write_file_atomic(flags.json, fit::to_json(*r.fit));
 
   // Against the spec's fixed split.
   const std::set<std::size_t> acquired(r.acquired.begin(), r.acquired.end());
@@ -236,6 +237,7 @@ void add_adapt_command(CLI::App& app) {
                   "after the initial design: greedy (default, the planner), or a baseline: random (a random affordable cell "
                   "each step, --seed) or cheapest (the cheapest affordable cell each step)");
   cmd->add_option("--seed", flags->seed, "the random baseline's seed (default 1)");
+  cmd->add_option("--json", flags->json, "write the adaptive design's last fit (every cell predicted, with its interval) as JSON");
   cmd->callback([flags] { run_adapt(*flags); });
 }
 
