@@ -313,8 +313,7 @@ class SweepLoop {
     ProgressState s;
     double left = 0;
     for (const auto& r : store_.runs()) {
-      auto it = plan_.by_id.find(r.id);
-      if (it == plan_.by_id.end()) continue;
+      if (!plan_.ids.count(r.id)) continue;  // not this sweep's, or (SweepOptions::cells) not asked for
       s.total += 1;
       if (r.status == RunStatus::done || r.status == RunStatus::diverged || r.status == RunStatus::failed) s.done += 1;
       if (r.status == RunStatus::diverged) s.diverged += 1;
