@@ -98,9 +98,10 @@ AdaptiveResult adaptive_design(const Table& source, const AdaptiveOptions& optio
     out.spent += cost[r];
   };
   const std::size_t target_col = source.column(options.fit.target);
+  Table latest = source;  // the last table `measure` returned: the acquired cells' means, stds, seeds
   // Buys what was acquired since the last call, and reads back the measurements.
   auto buy = [&] {
-    const Table got = measure(out.acquired);
+    Table got = measure(out.acquired);
     if (got.rows() != rows || got.header() != source.header())
       throw std::logic_error("adaptive: the measured table's rows or columns are not the cells'");
     for (std::size_t i = 0; i < k; ++i) {
@@ -113,6 +114,7 @@ AdaptiveResult adaptive_design(const Table& source, const AdaptiveOptions& optio
       measured[r] = got.number(r, target_col);
       if (!std::isfinite(measured[r])) out.unmeasured.push_back(r);
     }
+    latest = std::move(got);
   };
   // The table the fit sees: the acquired rows' measurements, and where nothing is known a placeholder
   // (the mean of the measured ones) so that every row reads as a point; only acquired, measured rows
@@ -133,7 +135,8 @@ AdaptiveResult adaptive_design(const Table& source, const AdaptiveOptions& optio
                                                                                      : placeholder);
       flags.emplace_back(usable ? "1" : "0");
     }
-    table = with_column(source, target_col, values);
+    // From the measured table, not `source`: the seed noise term reads the cells' std and seed columns.
+    table = with_column(latest, target_col, values);
     table.add_column(kAcquired, std::move(flags));
   };
 

@@ -85,7 +85,8 @@ TEST_F(AdaptCli, SweepWithATargetTrainsOnlyTheCellsItBuysAndMakesTheReplaysChoic
                                          "--initial-levels", "3", "--fit-starts", "16"};
   auto r = run(args, e, tmp.path());
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  auto replay = adapt({"--budget", "0.3", "--initial-levels", "3"});
+  const fs::path replay_json = tmp.path() / "replay-fit.json";
+  auto replay = adapt({"--budget", "0.3", "--initial-levels", "3", "--json", replay_json.string()});
   ASSERT_EQ(replay.code, 0) << replay.err;
   const auto bought = step_cells(r.out);
   EXPECT_GE(bought.size(), 1u) << r.out;
@@ -115,6 +116,17 @@ TEST_F(AdaptCli, SweepWithATargetTrainsOnlyTheCellsItBuysAndMakesTheReplaysChoic
   ASSERT_TRUE(fs::exists(adaptive / "fit.json"));
   auto p = run({"predict", "--fit", (adaptive / "fit.json").string(), "--at", "m=1000,n=10000"}, {}, tmp.path());
   EXPECT_EQ(p.code, 0) << p.out << p.err;
+  // The same model as the replay's, seed noise included (the trained cells' std and seed columns
+  // reach the fit: an early version read them from the table before training, and pooled none).
+  auto field = [](const std::string& json, const std::string& key) {
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(json, m, std::regex("\"" + key + "\": ([-0-9.e+]+)"))) << key;
+    return m.size() > 1 ? std::stod(m[1]) : NAN;
+  };
+  const std::string mine = slurp(adaptive / "fit.json"), theirs = slurp(replay_json);
+  for (const char* key : {"multiplier", "seed_relative_std", "s1", "seed_cells"})
+    EXPECT_DOUBLE_EQ(field(mine, key), field(theirs, key)) << key;
+  EXPECT_GT(field(mine, "seed_cells"), 0);
 
   // Again: the same choices, read from the store, nothing retrained.
   auto again = run(args, e, tmp.path());
