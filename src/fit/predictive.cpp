@@ -53,7 +53,7 @@ std::vector<std::vector<double>> fit_set_levels(const FitResult& result) {
 }
 
 
-// Seed noise: the pooled single-run relative std, and each row's seed count (1 when unknown).
+// Seed noise: the pooled single-run relative std, and each row's seed count (1 without a seeds column).
 struct SeedNoise {
   double relative_std = 0;
   int cells = 0;
@@ -79,6 +79,17 @@ SeedNoise seed_noise(const Table& table, const FitOptions& options, const FitRes
     ++noise.cells;
   }
   if (noise.cells > 0) noise.relative_std = std::sqrt(sum_sq / noise.cells);
+  // A row with no seed count (not measured yet: an adaptive sweep's cells not bought) is predicted
+  // for a measurement like the fit set's: its median seed count, as predict() assumes at new points.
+  if (has_seeds) {
+    std::vector<double> fitted;
+    for (std::size_t row = 0; row < table.rows(); ++row)
+      if (result.points[row].fitted) fitted.push_back(noise.seeds[row]);
+    std::sort(fitted.begin(), fitted.end());
+    const double median = fitted.empty() ? 1.0 : fitted[fitted.size() / 2];
+    for (std::size_t row = 0; row < table.rows(); ++row)
+      if (!(table.number(row, table.column(options.seeds_column)) >= 1)) noise.seeds[row] = median;
+  }
   return noise;
 }
 

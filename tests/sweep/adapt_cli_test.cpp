@@ -3,6 +3,7 @@
 // flags with exit 2 naming the flag.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -127,6 +128,20 @@ TEST_F(AdaptCli, SweepWithATargetTrainsOnlyTheCellsItBuysAndMakesTheReplaysChoic
   for (const char* key : {"multiplier", "seed_relative_std", "s1", "seed_cells"})
     EXPECT_DOUBLE_EQ(field(mine, key), field(theirs, key)) << key;
   EXPECT_GT(field(mine, "seed_cells"), 0);
+  // Every cell's interval as wide as in the replay (cells not trained are predicted for a measurement
+  // with the fit set's seed count, not with the 0 seeds the store holds for them).
+  auto half_widths = [](const std::string& json) {
+    std::vector<double> v;
+    const std::regex half(R"("half_width": ([-0-9.e+]+))");
+    for (auto it = std::sregex_iterator(json.begin(), json.end(), half); it != std::sregex_iterator(); ++it)
+      v.push_back(std::stod((*it)[1]));
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  const auto a = half_widths(mine), b = half_widths(theirs);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), 25u);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-9 * b[i]) << i;
 
   // Again: the same choices, read from the store, nothing retrained.
   auto again = run(args, e, tmp.path());
