@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "cli/adapt.h"
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "cli/worker_path.h"
@@ -52,6 +53,7 @@ struct SweepFlags {
   bool dry_run = false;
   SlurmOptions slurm;                    // --partition ... --cancel, for --executor slurm
   std::vector<std::string> slurm_given;  // which of those flags were given
+  AdaptFlags adaptive;  // --target, --budget, ...: the adaptive sweep (adapt.h)
 };
 
 // The Slurm flags belong to --executor slurm, which needs Slurm's commands: both checked before
@@ -138,6 +140,7 @@ void sweep_command(const SweepFlags& flags) {
   auto options = sweep_options(flags.jobs, executor);
   if (flags.executor == "slurm") use_slurm(options, flags);
   options.inform = [](const std::string& news) { fmt::print(stderr, "scalelab: {}\n", news); };
+  if (!flags.adaptive.target.empty()) return run_adaptive_sweep(spec, dir, flags.adaptive, options);
   auto outcome = run_sweep(spec, dir, options);
   print_outcome(outcome, dir);
   if (outcome.stopped) {
@@ -406,6 +409,21 @@ void fit_and_predict(const SweepSpec& spec, const SweepFit& fit_of_spec, const f
              "the fit set used {:.1f}% of the grid's compute\n",
              100 * result.held_out.mean_abs, 100 * result.held_out.max_abs, result.held_out.count,
              percent(result.held_out.mean), 100 * spent.fit / spent.total);
+  // The intervals' honesty, in the same place: how many held-out measurements they contain.
+  int covered = 0;
+  std::vector<double> halves;
+  for (const auto& p : result.points)
+    if (!p.fitted && p.interval) {
+      covered += p.measured >= p.interval->p05 && p.measured <= p.interval->p95;
+      halves.push_back((p.interval->p95 - p.interval->p05) / 2 / p.predicted);
+    }
+  if (!halves.empty()) {
+    std::sort(halves.begin(), halves.end());
+    const std::size_t h = halves.size();
+    fmt::print("their 5-95% intervals ({}) contain {} of {} measurements; median half-width {:.1f}% of the prediction\n",
+               result.predictive ? "predictive: fit, seed and extrapolation error" : "bootstrap", covered, h,
+               100 * (h % 2 ? halves[h / 2] : (halves[h / 2 - 1] + halves[h / 2]) / 2));
+  }
 }
 #endif
 
@@ -445,6 +463,15 @@ void add_sweep_commands(CLI::App& app) {
   sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them")
       ->check(CLI::Range(1, kMaxJobs));
   sweep->add_option("--executor", sweep_flags->executor, executor_help());
+  sweep->add_option("--target", sweep_flags->adaptive.target,
+                    "adaptive sweep: train only the cells that best predict these target cells (e.g. "
+                    "'width==0.5 || data_fraction==1') within --budget, refitting after each (docs/sweeps.md)");
+  sweep->add_option("--budget", sweep_flags->adaptive.budget, "adaptive sweep: fraction of the grid's compute to spend (default 0.05)");
+  sweep->add_option("--width", sweep_flags->adaptive.width,
+                    "adaptive sweep: stop once every target's relative half-width is at most this (0: spend the budget)");
+  sweep->add_option("--initial-levels", sweep_flags->adaptive.levels,
+                    "adaptive sweep: the initial design spans this many levels of every input (default 4)");
+  sweep->add_option("--fit-starts", sweep_flags->adaptive.starts, "adaptive sweep: multi-start count of each refit (default 256)");
   sweep->add_flag("--dry-run", sweep_flags->dry_run, "print the runs, their cost and the fit set's share; run nothing");
   auto& slurm = sweep_flags->slurm;
   std::vector<CLI::Option*> slurm_options = {

@@ -363,8 +363,7 @@ class SweepLoop {
     ProgressState s;
     double left = 0;
     for (const auto& r : store_.runs()) {
-      auto it = plan_.by_id.find(r.id);
-      if (it == plan_.by_id.end()) continue;
+      if (!plan_.ids.count(r.id)) continue;  // not this sweep's, or (SweepOptions::cells) not asked for
       s.total += 1;
       if (r.status == RunStatus::done || r.status == RunStatus::diverged || r.status == RunStatus::failed) s.done += 1;
       if (r.status == RunStatus::diverged) s.diverged += 1;
@@ -436,7 +435,9 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
   SweepOutcome outcome;
   outcome.warnings = store.warnings();
   write_spec(spec, dir, replace_spec, outcome.warnings);
-  const SweepPlan plan = plan_runs(spec, store, outcome.warnings);
+  SweepPlan plan = plan_runs(spec, store, outcome.warnings);
+  if (options.cells)
+    std::erase_if(plan.ids, [&](const std::string& id) { return !options.cells->count(plan.by_id.at(id)->cell); });
   if (options.warn)
     for (const auto& w : outcome.warnings) options.warn(w);
 

@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,10 @@ struct SweepOptions {
   std::function<void(const std::string&)> warn;
   // Called with news that is no warning (attached to a Slurm array a previous sweep left running).
   std::function<void(const std::string&)> inform;
+  // Only the runs of these cells (PlannedRun::cell) are started, and only they are counted in the
+  // outcome; every run of the spec is still planned in the store, so its cell table lists every cell
+  // and its cost (the adaptive sweep buys cells this way). Unset: every run.
+  std::optional<std::set<std::string>> cells;
 };
 
 struct SweepOutcome {
