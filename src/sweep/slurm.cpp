@@ -230,6 +230,37 @@ std::vector<SlurmTaskRecord> parse_scontrol_jobs(const std::string& out) {
   return records;
 }
 
+std::vector<SlurmTaskRecord> parse_sacct(const std::string& out, const std::string& array_job) {
+  std::vector<SlurmTaskRecord> records;
+  std::stringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::stringstream parts(trim(line));
+    std::string field;
+    while (std::getline(parts, field, '|')) fields.push_back(field);
+    if (fields.size() < 3) continue;
+    const std::string& id = fields[0];
+    auto underscore = id.find('_');
+    if (underscore == std::string::npos || id.substr(0, underscore) != array_job || id.find('.') != std::string::npos)
+      continue;
+    std::string tasks = id.substr(underscore + 1);
+    if (!tasks.empty() && tasks.front() == '[') tasks = tasks.substr(1, tasks.find(']') - 1);
+    SlurmTaskRecord r;
+    r.job_id = id;
+    r.array_job = array_job;
+    r.tasks = expand_indexes(tasks);
+    r.state = fields[1].substr(0, fields[1].find(' '));  // "CANCELLED by 0"
+    auto colon = fields[2].find(':');
+    if (colon != std::string::npos && whole_number(fields[2].substr(0, colon)) && whole_number(fields[2].substr(colon + 1))) {
+      r.exit_code = std::stoi(fields[2].substr(0, colon));
+      r.signal = std::stoi(fields[2].substr(colon + 1));
+    }
+    if (!r.tasks.empty()) records.push_back(std::move(r));
+  }
+  return records;
+}
+
 bool slurm_state_final(const std::string& state) {
   static const std::set<std::string> kFinal = {"COMPLETED", "CANCELLED", "FAILED",   "TIMEOUT",      "NODE_FAIL",
                                                "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "SPECIAL_EXIT"};
@@ -450,6 +481,7 @@ class SlurmExecutor : public Executor {
 
   // Follows the tasks: an end for each that wrote RUN/task-exit or that Slurm no longer runs.
   void poll(std::vector<JobEnd>& ended) {
+    sacct_asked_.clear();
     auto states = slurm_task_states(array_jobs());  // first, so a task seen gone has written its file before
     std::map<std::string, std::vector<SlurmTaskRecord>> records;  // scontrol, per array job, when needed
     for (auto it = tasks_.begin(); it != tasks_.end();) {
@@ -458,10 +490,7 @@ class SlurmExecutor : public Executor {
       if (!end && states) {
         auto s = states->find(task.task.key());
         if (s == states->end() || slurm_state_final(s->second)) {
-          if (!records.count(task.task.array_job))
-            records[task.task.array_job] =
-                parse_scontrol_jobs(run_command({"scontrol", "-o", "show", "job", task.task.array_job}).out);
-          end = ended_without_exit(task, records[task.task.array_job]);
+          end = ended_without_exit(task, task_records(task, records));
         }
       }
       if (!end) {
@@ -472,6 +501,27 @@ class SlurmExecutor : public Executor {
       ended.push_back(*end);
       it = tasks_.erase(it);
     }
+  }
+
+  // What Slurm says of an ended task's array: scontrol while it remembers the job (MinJobAge), then
+  // sacct where accounting is on (elsewhere sacct fails and nothing more is known). Asked once per
+  // array job and poll.
+  const std::vector<SlurmTaskRecord>& task_records(const Task& task,
+                                                   std::map<std::string, std::vector<SlurmTaskRecord>>& records) {
+    const std::string& job = task.task.array_job;
+    auto known = [&](const std::vector<SlurmTaskRecord>& rs) {
+      return std::any_of(rs.begin(), rs.end(), [&](const SlurmTaskRecord& r) {
+        return std::find(r.tasks.begin(), r.tasks.end(), task.task.task) != r.tasks.end();
+      });
+    };
+    if (!records.count(job)) records[job] = parse_scontrol_jobs(run_command({"scontrol", "-o", "show", "job", job}).out);
+    if (!known(records[job]) && !sacct_asked_.count(job)) {
+      sacct_asked_.insert(job);
+      auto accounting = parse_sacct(
+          run_command({"sacct", "--noheader", "--parsable2", "--jobs=" + job, "--format=JobID,State,ExitCode"}).out, job);
+      records[job].insert(records[job].end(), accounting.begin(), accounting.end());
+    }
+    return records[job];
   }
 
   // A task Slurm no longer runs that left no RUN/task-exit: the script never reached the end.
@@ -522,6 +572,7 @@ class SlurmExecutor : public Executor {
   std::vector<JobEnd> ended_;          // ends to hand out at the next wait()
   std::vector<std::pair<std::string, std::string>> placements_;
   std::map<std::string, int> losses_;
+  std::set<std::string> sacct_asked_;  // array jobs sacct was asked about in this poll
   Clock::time_point next_poll_{};
 };
 

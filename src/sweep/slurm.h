@@ -81,6 +81,11 @@ struct SlurmTaskRecord {
 };
 std::vector<SlurmTaskRecord> parse_scontrol_jobs(const std::string& out);
 
+// `sacct --noheader --parsable2 --jobs=JOB --format=JobID,State,ExitCode` (only where accounting is
+// on): one record per array task of `array_job` ("12_3|CANCELLED by 0|0:15"); job steps
+// ("12_3.batch") are left out.
+std::vector<SlurmTaskRecord> parse_sacct(const std::string& out, const std::string& array_job);
+
 // A state squeue or scontrol reports for a task that will not run (again) by itself.
 bool slurm_state_final(const std::string& state);
 

@@ -206,6 +206,41 @@ TEST_F(SlurmSweep, SbatchRefusalIsReportedAndTheNextSweepRunsEverything) {
   expect_all_done_once();
 }
 
+// A task that ended without writing its status, after scontrol forgot the job: sacct (where accounting
+// is on) says how it ended. Killed at its time limit (TIMEOUT): the run is failed, and says why.
+TEST_F(SlurmSweep, ATaskScontrolForgotIsJudgedBySacct) {
+  const char* state_dir = std::getenv("FAKE_SLURM_STATE");
+  if (real_cluster() || !state_dir) GTEST_SKIP() << "needs the stand-ins' sacct (the test cluster has no accounting)";
+  auto e = env(3000);
+  e["FAKE_SLURM_FORGET"] = "1";
+  e["FAKE_SACCT_STATE"] = "TIMEOUT";
+  auto sweep = start(sweep_args(), e, tmp.path());
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  std::string victim, key;
+  while (victim.empty() && Clock::now() < deadline) {
+    for (const auto& r : runs())
+      if (auto t = parse_slurm_placement(r.job); t && fs::exists(dir / "runs" / r.id / "metrics.jsonl")) {
+        victim = r.id;
+        key = t->key();
+        break;
+      }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(victim.empty()) << "no task started";
+  const int pid = std::stoi(slurp(fs::path(state_dir) / (key + ".pid")));
+  kill(-pid, SIGKILL);  // the time limit: the task dies without a word
+  EXPECT_EQ(wait_exit(sweep), 1) << sweep.stderr_text();  // a failed run
+  for (const auto& r : runs()) {
+    if (r.id != victim) {
+      EXPECT_EQ(r.status, RunStatus::done) << r.id << " " << r.message;
+      continue;
+    }
+    EXPECT_EQ(r.status, RunStatus::failed);
+    EXPECT_NE(r.message.find("ended TIMEOUT"), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("--time"), std::string::npos) << r.message;
+  }
+}
+
 // The real worker on tiny models (the synthetic dataset) as array tasks.
 TEST_F(SlurmSweep, RealWorkerTrainsTinyModels) {
   const fs::path worker = fs::path(SCALELAB_BINARY_DIR) / "bin" / "scalelab-worker";

@@ -110,6 +110,23 @@ TEST(SlurmParse, ScontrolOneLinePerTask) {
   EXPECT_FALSE(slurm_state_final("REQUEUED"));
 }
 
+TEST(SlurmParse, SacctTasksWithoutTheirSteps) {
+  // sacct --noheader --parsable2 --format=JobID,State,ExitCode, where accounting is on.
+  const std::string out =
+      "12_3|CANCELLED by 0|0:15\n12_3.batch|CANCELLED|0:15\n12_4|COMPLETED|0:0\n12_4.batch|COMPLETED|0:0\n"
+      "12_5|FAILED|1:0\n12_[6-7%2]|PENDING|0:0\n13_0|COMPLETED|0:0\n";
+  auto records = parse_sacct(out, "12");
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].tasks, std::vector<int>{3});
+  EXPECT_EQ(records[0].state, "CANCELLED");
+  EXPECT_EQ(records[0].signal, 15);
+  EXPECT_EQ(records[1].state, "COMPLETED");
+  EXPECT_EQ(records[2].exit_code, 1);
+  EXPECT_EQ(records[3].tasks, (std::vector<int>{6, 7}));
+  EXPECT_EQ(records[3].state, "PENDING");
+  EXPECT_TRUE(parse_sacct("Slurm accounting storage is disabled\n", "12").empty());
+}
+
 TEST(SlurmParse, Placements) {
   EXPECT_EQ(slurm_placement("12", 3), "slurm:12_3");
   auto id = parse_slurm_placement("slurm:12_3");
