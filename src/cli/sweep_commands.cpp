@@ -138,7 +138,14 @@ void sweep_command(const SweepFlags& flags) {
     return print_plan(spec, options);
   }
   auto options = sweep_options(flags.jobs, executor);
-  if (flags.executor == "slurm") use_slurm(options, flags);
+  if (flags.executor == "slurm") {
+    use_slurm(options, flags);
+    // Slurm hands a task a GPU only when asked for one.
+    if (flags.slurm.gpus_per_task == 0 && spec.fixed.has("device") && spec.fixed.text("device") == "cuda")
+      print_warning(fmt::format("{} trains on cuda but no --gpus-per-task was given: the tasks get no GPU from "
+                                "Slurm (give --gpus-per-task 1)",
+                                spec.source));
+  }
   options.inform = [](const std::string& news) { fmt::print(stderr, "scalelab: {}\n", news); };
   if (!flags.adaptive.target.empty()) return run_adaptive_sweep(spec, dir, flags.adaptive, options);
   auto outcome = run_sweep(spec, dir, options);

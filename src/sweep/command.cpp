@@ -27,6 +27,9 @@ CommandOutput run_command(const std::vector<std::string>& argv) {
     return result;
   }
   if (pid == 0) {
+    // A group of its own: a terminal's Ctrl-C reaches the sweep, not an sbatch half way through a
+    // submission (which would leave an array running that the sweep never recorded).
+    setpgid(0, 0);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     dup2(out[1], 1);

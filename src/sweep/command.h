@@ -13,8 +13,8 @@ struct CommandOutput {
   bool ok() const { return exit_code == 0; }
 };
 
-// Runs argv (argv[0] looked up on PATH) with stdin from /dev/null, in this process's environment,
-// and waits for it. Never throws for a failing command: the caller reads exit_code and err.
+// Runs argv (argv[0] looked up on PATH) with stdin from /dev/null, in this process's environment and
+// a process group of its own (Ctrl-C at the terminal does not reach it), and waits for it. Never throws for a failing command: the caller reads exit_code and err.
 CommandOutput run_command(const std::vector<std::string>& argv);
 
 // The program, looked up on PATH as a shell would; empty when there is none (nothing is run).

@@ -241,6 +241,17 @@ TEST_F(SlurmSweep, ATaskScontrolForgotIsJudgedBySacct) {
   }
 }
 
+// A spec that trains on cuda without --gpus-per-task: said before anything is submitted (the fake
+// worker ignores the device, so the sweep still ends).
+TEST_F(SlurmSweep, CudaSpecWithoutGpusPerTaskIsWarned) {
+  auto text = slurp(spec);
+  text.replace(text.find("  depth: 2\n"), 11, "  depth: 2\n  device: cuda\n");
+  spit(spec, text);
+  auto r = run(sweep_args(), env(10), tmp.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("trains on cuda but no --gpus-per-task was given"), std::string::npos) << r.err;
+}
+
 // The real worker on tiny models (the synthetic dataset) as array tasks.
 TEST_F(SlurmSweep, RealWorkerTrainsTinyModels) {
   const fs::path worker = fs::path(SCALELAB_BINARY_DIR) / "bin" / "scalelab-worker";
