@@ -14,6 +14,7 @@
 //   FAKE_LOST_LOG      a file to which a worker appends "<dir name> <pid>\n" when it stops because its
 //                      run was taken over (SCALELAB_CLAIM no longer in RUN/claim; exits claim_lost,
 //                      nothing written)
+//   FAKE_GPU_LOG       a file to which every run appends "<dir name> <$CUDA_VISIBLE_DEVICES or ->\n" as it starts
 //   FAKE_LEVEL_DIVERGE_WHEN  a predicate over the hyperparameters and `level` (e.g. "seed==2 && level==3"):
 //                      the first pruning level it matches diverges, ending the trajectory
 // A run with prune_levels K > 0 writes the IMP trajectory of docs/pruning.md: `prunable_weights` and
@@ -127,6 +128,10 @@ int fake_run(const fs::path& config, const fs::path& out) {
     fmt::print(stderr, "fake_worker: {} was taken over: stopping without writing\n", out.filename().string());
     return true;
   };
+  if (const char* log = std::getenv("FAKE_GPU_LOG")) {
+    const char* gpu = std::getenv("CUDA_VISIBLE_DEVICES");
+    append_line(log, fmt::format("{} {}\n", out.filename().string(), gpu && *gpu ? gpu : "-"));
+  }
   fmt::print("fake_worker: training {}\n", out.filename().string());
   std::fflush(stdout);
 

@@ -1,28 +1,23 @@
 // `scalelab adapt --replay SWEEP --target PRED --budget F [--width W]`: the adaptive sweep's planner
 // (fit/adaptive.h) replayed on a finished sweep's cells, against the spec's fixed fit set.
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 #include <string>
 
 #include <fmt/core.h>
 
+#include "cli/adapt.h"
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "fit/adaptive.h"
 #include "sweep/results.h"
 #include "sweep/spec.h"
+#include "sweep/sweep.h"
 
 namespace scalelab::cli {
 namespace {
-
-struct AdaptFlags {
-  std::string replay, target;
-  double budget = 0.05, width = 0;
-  int starts = 256, levels = 4;
-  std::string initial = "cheapest", strategy = "greedy";
-  unsigned seed = 1;
-  bool normalize = true;
-};
 
 std::string cell_name(const Table& t, std::size_t r, const std::vector<std::string>& axes) {
   std::string s;
@@ -30,8 +25,8 @@ std::string cell_name(const Table& t, std::size_t r, const std::vector<std::stri
   return s;
 }
 
-void run_adapt(const AdaptFlags& flags) {
-  // Flags checked before anything is read, each refusal naming its flag (exit 2).
+// Flags checked before anything is read, each refusal naming its flag (exit 2).
+void check_flags(const AdaptFlags& flags) {
   if (!(flags.budget > 0 && flags.budget <= 1))
     throw InputError("--budget", 0, fmt::format("{}", flags.budget), "is not a fraction of the grid's compute in (0, 1]");
   if (!(flags.width >= 0) || !std::isfinite(flags.width))
@@ -43,11 +38,11 @@ void run_adapt(const AdaptFlags& flags) {
   if (flags.strategy != "greedy" && flags.strategy != "random" && flags.strategy != "cheapest")
     throw InputError("--strategy", 0, flags.strategy, "is none of greedy, random, cheapest");
   if (flags.target.empty()) throw InputError("--target", 0, "", "name the target cells, e.g. 'width==0.5 && data_fraction==1'");
-  std::vector<std::string> warnings;
-  const Table table = sweep_measurements(flags.replay, &warnings);
-  for (const auto& w : warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
-  const auto spec = load_spec(std::filesystem::path(flags.replay) / "spec.yaml");
-  if (spec.prunes()) throw InputError("--replay", 0, flags.replay, "not built for pruning sweeps");
+}
+
+// The planner's options: the spec's law, inputs, target and givens, the flags' budget and design.
+fit::AdaptiveOptions adaptive_options(const SweepSpec& spec, const AdaptFlags& flags, const std::string& where) {
+  if (spec.prunes()) throw InputError(where, 0, spec.source, "the adaptive sweep is not built for pruning sweeps");
   const SweepFit defaults = sweep_fit(spec, spec.law);
   fit::AdaptiveOptions o;
   o.fit.law = spec.law;
@@ -65,19 +60,30 @@ void run_adapt(const AdaptFlags& flags) {
                                               : fit::AdaptiveOptions::Strategy::greedy;
   o.strategy_seed = flags.seed;
   o.initial = flags.initial == "corner" ? fit::AdaptiveOptions::Initial::corner : fit::AdaptiveOptions::Initial::cheapest;
+  return o;
+}
+
+std::vector<std::string> axes_of(const Table& table) {
   std::vector<std::string> axes;
   for (const auto& name : {"width", "data_fraction", "depth"})
     if (table.has_column(name)) axes.emplace_back(name);
+  return axes;
+}
 
-  fit::AdaptiveResult r;
+// The planner, its library errors renamed to the flags the user gave.
+fit::AdaptiveResult plan(const Table& table, const fit::AdaptiveOptions& o, const AdaptFlags& flags,
+                         const fit::MeasureCells& measure) {
   try {
-    r = fit::adaptive_replay(table, o);
+    return fit::adaptive_design(table, o, measure);
   } catch (const InputError& e) {
-    // The library names its option; the user gave a flag.
     if (e.field() == "budget") throw InputError("--budget", 0, fmt::format("{}", flags.budget), e.message());
     if (e.field() == "target") throw InputError("--target", 0, flags.target, e.message());
     throw;
   }
+}
+
+void print_steps(const Table& table, const fit::AdaptiveResult& r, const AdaptFlags& flags) {
+  const auto axes = axes_of(table);
   auto print_targets = [&](const std::vector<fit::AdaptiveTarget>& ts) {
     for (const auto& t : ts)
       fmt::print("    target {}: {:.4f} [{:.4f}, {:.4f}] half {:.1f}%\n", cell_name(table, t.row, axes), t.predicted, t.p05,
@@ -91,10 +97,26 @@ void run_adapt(const AdaptFlags& flags) {
     else
       fmt::print("step {}: {}{}  gain {:.3g}\n", i, cell_name(table, s.rows[0], axes),
                  !s.fallback ? "" : flags.strategy == "greedy" ? " (fallback)" : " (" + flags.strategy + ")", s.gain);
-    fmt::print("    spent {:.2f}% of the grid's compute\n", 100 * s.fraction);
+    fmt::print("    spent {:.2f}% of the grid's compute; intervals calibrated on {} backtest predictions: s0 {:.4f}, s1 {:.4f}/octave, q {:.3f}\n",
+               100 * s.fraction, s.backtests, s.s0, s.s1, s.multiplier);
     print_targets(s.targets);
   }
+  for (std::size_t row : r.unmeasured)
+    fmt::print("bought without a measurement (every run diverged or failed): {}\n", cell_name(table, row, axes));
   fmt::print("stopped: {}\n\n", r.stop_reason);
+}
+
+void run_adapt(const AdaptFlags& flags) {
+  check_flags(flags);
+  std::vector<std::string> warnings;
+  const Table table = sweep_measurements(flags.replay, &warnings);
+  for (const auto& w : warnings) fmt::print(stderr, "scalelab: warning: {}\n", w);
+  const auto spec = load_spec(std::filesystem::path(flags.replay) / "spec.yaml");
+  const fit::AdaptiveOptions o = adaptive_options(spec, flags, "--replay");
+  const auto axes = axes_of(table);
+  const fit::AdaptiveResult r = plan(table, o, flags, [&](const std::vector<std::size_t>&) { return table; });
+  print_steps(table, r, flags);
+  if (!flags.json.empty() && r.fit) write_file_atomic(flags.json, fit::to_json(*r.fit));
 
   // Against the spec's fixed split.
   const std::set<std::size_t> acquired(r.acquired.begin(), r.acquired.end());
@@ -110,15 +132,28 @@ void run_adapt(const AdaptFlags& flags) {
   }
   auto report = [&](const char* name, const fit::FitResult& fr, double fraction) {
     double held = 0, common = 0;
-    int nh = 0, nc = 0;
+    int nh = 0, nc = 0, covered = 0;
+    std::vector<double> halves;
     for (std::size_t row = 0; row < fr.points.size(); ++row) {
-      const double d = std::abs(fr.points[row].divergence);
-      if (!fr.points[row].fitted) held += d, ++nh;
+      const auto& p = fr.points[row];
+      const double d = std::abs(p.divergence);
+      if (!p.fitted) {
+        held += d, ++nh;
+        if (p.interval) {
+          covered += p.measured >= p.interval->p05 && p.measured <= p.interval->p95;
+          halves.push_back((p.interval->p95 - p.interval->p05) / 2 / p.predicted);
+        }
+      }
       const bool in_fixed = fixed && fixed->points[row].fitted;
       if (!acquired.count(row) && !in_fixed) common += d, ++nc;
     }
+    std::sort(halves.begin(), halves.end());
+    const std::size_t h = halves.size();
+    const double median = h == 0 ? NAN : h % 2 ? halves[h / 2] : (halves[h / 2 - 1] + halves[h / 2]) / 2;
     fmt::print("{:<9} compute {:5.2f}%  held-out mean|d| {:.2f}% ({} cells)  on the {} cells neither trained {:.2f}%\n", name,
                100 * fraction, nh ? 100 * held / nh : 0.0, nh, nc, nc ? 100 * common / nc : 0.0);
+    if (!halves.empty())
+      fmt::print("          5-95% intervals cover {}/{} held-out cells, median half-width {:.1f}%\n", covered, h, 100 * median);
     for (std::size_t t : r.targets) {
       const auto& p = fr.points[t];
       fmt::print("    target {}: predicted {:.4f}, measured {:.4f} ({:+.2f}%), 5-95% [{:.4f}, {:.4f}]{}\n", cell_name(table, t, axes),
@@ -131,6 +166,59 @@ void run_adapt(const AdaptFlags& flags) {
 }
 
 }  // namespace
+
+void run_adaptive_sweep(const SweepSpec& spec, const std::filesystem::path& dir, const AdaptFlags& flags,
+                        SweepOptions options) {
+  check_flags(flags);
+  const fit::AdaptiveOptions o = adaptive_options(spec, flags, "--target");
+  // Every run planned (the cell table then lists every cell and its cost), none trained yet.
+  options.cells.emplace();
+  run_sweep(spec, dir, options);
+  std::vector<std::string> warnings;
+  const Table cells = cell_table(dir, &warnings);
+  const auto keys = cell_keys(spec);
+  auto name_of = [&](const Table& t, std::size_t r) {
+    std::string s;
+    for (const auto& key : keys) s += (s.empty() ? "" : " ") + key + "=" + t.at(r, key);
+    return s;
+  };
+  int started = 0;
+  // Trains the acquired cells' runs (those already finished are read, not retrained) and returns the
+  // cell table in `cells`' rows and columns.
+  auto measure = [&](const std::vector<std::size_t>& acquired) {
+    options.cells.emplace();
+    for (std::size_t r : acquired) options.cells->insert(name_of(cells, r));
+    const SweepOutcome outcome = run_sweep(spec, dir, options);
+    started += outcome.started;
+    if (outcome.stopped) {
+      print_outcome(outcome, dir);
+      fmt::print(stderr, "stopped: run the same command again to resume (the planner repeats its choices, finished runs are kept)\n");
+      exit_with(130);
+    }
+    std::vector<std::string> ignored;
+    const Table now = cell_table(dir, &ignored);
+    std::map<std::string, std::size_t> row_of;
+    for (std::size_t r = 0; r < now.rows(); ++r) row_of[name_of(now, r)] = r;
+    Table aligned(cells.header(), now.source());
+    for (std::size_t r = 0; r < cells.rows(); ++r) {
+      auto it = row_of.find(name_of(cells, r));
+      if (it == row_of.end()) throw std::logic_error("adaptive sweep: a cell left the store: " + name_of(cells, r));
+      std::vector<std::string> row;
+      for (const auto& column : cells.header()) row.push_back(now.has_column(column) ? now.at(it->second, column) : "");
+      aligned.add_row(std::move(row));
+    }
+    return aligned;
+  };
+  const fit::AdaptiveResult r = plan(cells, o, flags, measure);
+  print_steps(cells, r, flags);
+  fmt::print("bought {} of {} cells, {:.2f}% of the grid's planned compute ({} runs trained by this command)\n", r.acquired.size(),
+             cells.rows(), 100 * r.spent / r.total_cost, started);
+  if (r.fit) {
+    write_file_atomic(dir / "fit.json", fit::to_json(*r.fit));
+    fmt::print("the last fit (on the bought cells): {}\n", (dir / "fit.json").string());
+  }
+  fmt::print("the other cells stay planned: `scalelab sweep {}` without --target trains them all\n", spec.source);
+}
 
 void add_adapt_command(CLI::App& app) {
   auto flags = std::make_shared<AdaptFlags>();
@@ -149,6 +237,7 @@ void add_adapt_command(CLI::App& app) {
                   "after the initial design: greedy (default, the planner), or a baseline: random (a random affordable cell "
                   "each step, --seed) or cheapest (the cheapest affordable cell each step)");
   cmd->add_option("--seed", flags->seed, "the random baseline's seed (default 1)");
+  cmd->add_option("--json", flags->json, "write the adaptive design's last fit (every cell predicted, with its interval) as JSON");
   cmd->callback([flags] { run_adapt(*flags); });
 }
 

@@ -4,11 +4,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <fmt/core.h>
 
+#include "cli/adapt.h"
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "cli/worker_path.h"
@@ -17,6 +20,8 @@
 #include "store/worker_exit.h"
 #include "sweep/demo_spec.h"
 #include "sweep/executors.h"
+#include "sweep/command.h"
+#include "sweep/slurm.h"
 #include "sweep/results.h"
 #include "sweep/spec.h"
 #include "sweep/sweep.h"
@@ -46,7 +51,36 @@ struct SweepFlags {
   int jobs = 0;
   std::string executor{kDefaultExecutor};
   bool dry_run = false;
+  SlurmOptions slurm;                    // --partition ... --cancel, for --executor slurm
+  std::vector<std::string> slurm_given;  // which of those flags were given
+  AdaptFlags adaptive;  // --target, --budget, ...: the adaptive sweep (adapt.h)
 };
+
+// The Slurm flags belong to --executor slurm, which needs Slurm's commands: both checked before
+// anything is read or written.
+void check_slurm_flags(const SweepFlags& flags) {
+  if (flags.executor != "slurm") {
+    if (!flags.slurm_given.empty())
+      throw InputError(flags.slurm_given.front(), 0, "",
+                       fmt::format("is an option of the Slurm executor: give it with --executor slurm (not {})", flags.executor));
+    return;
+  }
+  if (flags.dry_run) return;
+  for (const char* program : {"sbatch", "squeue", "scontrol", "scancel"})
+    if (find_on_path(program).empty())
+      throw InputError("--executor", 0, "",
+                       fmt::format("slurm needs Slurm's commands on PATH (sbatch, squeue, scontrol, scancel): {} not found",
+                                   program));
+}
+
+// The sweep's options for the Slurm executor: its flags, threads per task from --cpus-per-task.
+void use_slurm(SweepOptions& options, const SweepFlags& flags) {
+  const SlurmOptions slurm = flags.slurm;
+  options.executor = [slurm](int, WorkerCommand command) { return make_slurm_executor(slurm, std::move(command)); };
+  // For the time estimate only: Slurm decides how many tasks run at once.
+  options.jobs = slurm.array_parallelism > 0 ? slurm.array_parallelism : std::max(1, flags.jobs);
+  options.cores = options.jobs * slurm.cpus_per_task;
+}
 
 // How a pruning run's planned cost counts its levels (spec.h, PlannedRun::cost).
 void print_pruning_cost(const SweepSpec& spec) {
@@ -95,6 +129,7 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
 
 void sweep_command(const SweepFlags& flags) {
   const auto& executor = executor_named(flags.executor);  // a typo fails before the spec is even read
+  check_slurm_flags(flags);
   auto spec = load_spec(flags.spec);
   fs::path dir = flags.dir.empty() ? fs::path("sweeps") / spec.name : fs::path(flags.dir);
   if (flags.dry_run) {
@@ -103,13 +138,93 @@ void sweep_command(const SweepFlags& flags) {
     return print_plan(spec, options);
   }
   auto options = sweep_options(flags.jobs, executor);
+  if (flags.executor == "slurm") {
+    use_slurm(options, flags);
+    // Slurm hands a task a GPU only when asked for one.
+    if (flags.slurm.gpus_per_task == 0 && spec.fixed.has("device") && spec.fixed.text("device") == "cuda")
+      print_warning(fmt::format("{} trains on cuda but no --gpus-per-task was given: the tasks get no GPU from "
+                                "Slurm (give --gpus-per-task 1)",
+                                spec.source));
+  }
+  options.inform = [](const std::string& news) { fmt::print(stderr, "scalelab: {}\n", news); };
+  if (!flags.adaptive.target.empty()) return run_adaptive_sweep(spec, dir, flags.adaptive, options);
   auto outcome = run_sweep(spec, dir, options);
   print_outcome(outcome, dir);
   if (outcome.stopped) {
-    fmt::print(stderr, "stopped: run the same command again to resume\n");
+    if (outcome.left_running) {
+      std::string jobs;
+      for (const auto& j : outcome.left_running_jobs) jobs += (jobs.empty() ? "" : ", ") + j;
+      fmt::print(stderr,
+                 "stopped: {} runs are left running in {} (Ctrl-C does not cancel Slurm tasks; --cancel does, or "
+                 "scancel). Run the same command again to attach to them and record their results; `scalelab status "
+                 "{}` shows them\n",
+                 outcome.left_running, jobs, dir.string());
+    } else {
+      fmt::print(stderr, "stopped: run the same command again to resume\n");
+    }
     exit_with(130);
   }
   if (outcome.failed) exit_with(exit_status(WorkerExit::failed));
+}
+
+// ---- status ------------------------------------------------------------------------------------
+
+// One row per run: its state, the grid values that name it, attempts, and where it runs (a Slurm
+// task, with Slurm's own state of it, or a sweep process).
+void status_command(const fs::path& dir) {
+  check_sweep_directory(dir);
+  Store store(dir, StoreMode::read_only);
+  print_warnings(store.warnings());
+  const auto runs = store.runs();
+  std::vector<std::string> keys;
+  try {
+    keys = cell_keys(load_spec(dir / "spec.yaml"));
+    keys.push_back("seed");
+  } catch (const std::exception&) {
+    // No readable spec: the runs are still listed, by id.
+  }
+  std::set<std::string> array_jobs;
+  for (const auto& r : runs)
+    if (auto task = parse_slurm_placement(r.job); task && r.status == RunStatus::running) array_jobs.insert(task->array_job);
+  std::optional<std::map<std::string, std::string>> slurm_states;
+  if (!array_jobs.empty()) slurm_states = slurm_task_states({array_jobs.begin(), array_jobs.end()});
+
+  std::vector<std::string> header = {"run", "status"};
+  header.insert(header.end(), keys.begin(), keys.end());
+  for (const char* c : {"attempts", "where", "task_state", "note"}) header.push_back(c);
+  Table table(header);
+  std::map<std::string, int> counts;
+  std::map<std::string, int> task_counts;
+  for (const auto& r : runs) {
+    std::vector<std::string> row = {r.id, std::string(to_string(r.status))};
+    for (const auto& k : keys) row.push_back(r.hparams.has(k) ? r.hparams.text(k) : "");
+    std::string where, task_state;
+    if (r.status == RunStatus::running) {
+      if (auto task = parse_slurm_placement(r.job)) {
+        where = "slurm " + task->key();
+        if (!slurm_states) task_state = "unknown (squeue failed)";
+        else if (auto it = slurm_states->find(task->key()); it != slurm_states->end()) task_state = it->second;
+        else task_state = "gone";
+        task_counts[task_state] += 1;
+      } else {
+        where = fmt::format("pid {} on {}", r.owner_pid, r.owner_host);
+      }
+    }
+    row.push_back(std::to_string(r.attempts));
+    row.push_back(where);
+    row.push_back(task_state);
+    row.push_back(r.message.substr(0, r.message.find('\n')));
+    table.add_row(row);
+    counts[std::string(to_string(r.status))] += 1;
+  }
+  print_table(table);
+  std::string summary;
+  for (const char* s : {"done", "diverged", "failed", "running", "pending"})
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", counts[s], s);
+  std::string tasks;
+  for (const auto& [state, n] : task_counts) tasks += fmt::format("{}{} {}", tasks.empty() ? "" : ", ", n, state);
+  fmt::print("{}: {} runs: {}{}\n", dir.string(), runs.size(), summary,
+             tasks.empty() ? "" : " (Slurm tasks: " + tasks + ")");
 }
 
 // ---- results -----------------------------------------------------------------------------------
@@ -301,6 +416,21 @@ void fit_and_predict(const SweepSpec& spec, const SweepFit& fit_of_spec, const f
              "the fit set used {:.1f}% of the grid's compute\n",
              100 * result.held_out.mean_abs, 100 * result.held_out.max_abs, result.held_out.count,
              percent(result.held_out.mean), 100 * spent.fit / spent.total);
+  // The intervals' honesty, in the same place: how many held-out measurements they contain.
+  int covered = 0;
+  std::vector<double> halves;
+  for (const auto& p : result.points)
+    if (!p.fitted && p.interval) {
+      covered += p.measured >= p.interval->p05 && p.measured <= p.interval->p95;
+      halves.push_back((p.interval->p95 - p.interval->p05) / 2 / p.predicted);
+    }
+  if (!halves.empty()) {
+    std::sort(halves.begin(), halves.end());
+    const std::size_t h = halves.size();
+    fmt::print("their 5-95% intervals ({}) contain {} of {} measurements; median half-width {:.1f}% of the prediction\n",
+               result.predictive ? "predictive: fit, seed and extrapolation error" : "bootstrap", covered, h,
+               100 * (h % 2 ? halves[h / 2] : (halves[h / 2 - 1] + halves[h / 2]) / 2));
+  }
 }
 #endif
 
@@ -340,8 +470,41 @@ void add_sweep_commands(CLI::App& app) {
   sweep->add_option("--jobs,-j", sweep_flags->jobs, "runs at once (default: one per core); cores are shared among them")
       ->check(CLI::Range(1, kMaxJobs));
   sweep->add_option("--executor", sweep_flags->executor, executor_help());
+  sweep->add_option("--target", sweep_flags->adaptive.target,
+                    "adaptive sweep: train only the cells that best predict these target cells (e.g. "
+                    "'width==0.5 || data_fraction==1') within --budget, refitting after each (docs/sweeps.md)");
+  sweep->add_option("--budget", sweep_flags->adaptive.budget, "adaptive sweep: fraction of the grid's compute to spend (default 0.05)");
+  sweep->add_option("--width", sweep_flags->adaptive.width,
+                    "adaptive sweep: stop once every target's relative half-width is at most this (0: spend the budget)");
+  sweep->add_option("--initial-levels", sweep_flags->adaptive.levels,
+                    "adaptive sweep: the initial design spans this many levels of every input (default 4)");
+  sweep->add_option("--fit-starts", sweep_flags->adaptive.starts, "adaptive sweep: multi-start count of each refit (default 256)");
   sweep->add_flag("--dry-run", sweep_flags->dry_run, "print the runs, their cost and the fit set's share; run nothing");
-  sweep->callback([sweep_flags] { sweep_command(*sweep_flags); });
+  auto& slurm = sweep_flags->slurm;
+  std::vector<CLI::Option*> slurm_options = {
+      sweep->add_option("--partition", slurm.partition, "slurm: the partition (sbatch --partition)"),
+      sweep->add_option("--time", slurm.time, "slurm: each task's time limit (sbatch --time, e.g. 2:00:00)"),
+      sweep->add_option("--cpus-per-task", slurm.cpus_per_task, "slurm: cores per task, also the worker's threads")
+          ->check(CLI::Range(1, 1024)),
+      sweep->add_option("--gpus-per-task", slurm.gpus_per_task, "slurm: GPUs per task (sbatch --gpus-per-task)")
+          ->check(CLI::Range(0, 64)),
+      sweep->add_option("--array-parallelism", slurm.array_parallelism, "slurm: at most this many tasks at once (--array=0-N%K)")
+          ->check(CLI::Range(1, 100000)),
+      sweep->add_option("--sbatch-arg", slurm.sbatch_args,
+                        "slurm: a further sbatch option, e.g. --sbatch-arg=--account=proj (repeatable)")
+          ->allow_extra_args(false),
+      sweep->add_flag("--cancel", slurm.cancel_on_stop,
+                      "slurm: Ctrl-C cancels the tasks (scancel); without it they run on and the next sweep attaches")};
+  sweep->callback([sweep_flags, slurm_options] {
+    for (auto* option : slurm_options)
+      if (option->count() > 0) sweep_flags->slurm_given.push_back(option->get_name());
+    sweep_command(*sweep_flags);
+  });
+
+  auto status_dir = std::make_shared<std::string>();
+  auto* status = app.add_subcommand("status", "a sweep's runs and their states (with their Slurm tasks' states)");
+  status->add_option("dir", *status_dir, "sweep directory")->required();
+  status->callback([status_dir] { status_command(*status_dir); });
 
   auto results_flags = std::make_shared<ResultsFlags>();
   auto* results = app.add_subcommand("results", "list a sweep's runs, or its cells (mean and std over seeds)");

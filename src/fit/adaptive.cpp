@@ -27,9 +27,24 @@ struct Attempt {
   bool has_interval = false;  // every target has a predictive interval
 };
 
+// `table` with column `col` replaced by `values` (rows and their source lines kept).
+Table with_column(const Table& table, std::size_t col, const std::vector<std::string>& values) {
+  Table out(table.header(), table.source());
+  for (std::size_t r = 0; r < table.rows(); ++r) {
+    std::vector<std::string> row;
+    for (std::size_t c = 0; c < table.cols(); ++c) row.push_back(c == col ? values[r] : table.at(r, c));
+    out.add_row(std::move(row), table.line_of(r));
+  }
+  return out;
+}
+
 }  // namespace
 
-AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& options) {
+AdaptiveResult adaptive_replay(const Table& table, const AdaptiveOptions& options) {
+  return adaptive_design(table, options, [&](const std::vector<std::size_t>&) { return table; });
+}
+
+AdaptiveResult adaptive_design(const Table& source, const AdaptiveOptions& options, const MeasureCells& measure) {
   if (!(options.budget > 0 && options.budget <= 1))
     throw InputError(source.source(), 0, "budget", fmt::format("{} is not a fraction in (0, 1]", options.budget));
   if (!source.has_column(options.cost_column))
@@ -75,16 +90,53 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
 
   Table table;
   std::vector<bool> acquired(rows, false);
+  std::vector<double> measured(rows, std::numeric_limits<double>::quiet_NaN());  // of the acquired rows
   auto set_acquired = [&](std::size_t r) {
     if (acquired[r]) throw std::logic_error("adaptive: a cell acquired twice");
     acquired[r] = true;
     out.acquired.push_back(r);
     out.spent += cost[r];
   };
+  const std::size_t target_col = source.column(options.fit.target);
+  Table latest = source;  // the last table `measure` returned: the acquired cells' means, stds, seeds
+  // Buys what was acquired since the last call, and reads back the measurements.
+  auto buy = [&] {
+    Table got = measure(out.acquired);
+    if (got.rows() != rows || got.header() != source.header())
+      throw std::logic_error("adaptive: the measured table's rows or columns are not the cells'");
+    for (std::size_t i = 0; i < k; ++i) {
+      const std::size_t col = got.column(options.fit.inputs[i].second);
+      for (std::size_t r = 0; r < rows; ++r)
+        if (got.number(r, col) != x[r][i]) throw std::logic_error("adaptive: the measured table's cells moved");
+    }
+    out.unmeasured.clear();
+    for (std::size_t r : out.acquired) {
+      measured[r] = got.number(r, target_col);
+      if (!std::isfinite(measured[r])) out.unmeasured.push_back(r);
+    }
+    latest = std::move(got);
+  };
+  // The table the fit sees: the acquired rows' measurements, and where nothing is known a placeholder
+  // (the mean of the measured ones) so that every row reads as a point; only acquired, measured rows
+  // are fitted.
   auto rebuild = [&] {
-    table = source;
-    std::vector<std::string> flags;
-    for (std::size_t r = 0; r < rows; ++r) flags.emplace_back(acquired[r] ? "1" : "0");
+    double sum = 0;
+    int n = 0;
+    for (std::size_t r : out.acquired)
+      if (std::isfinite(measured[r])) sum += measured[r], ++n;
+    const std::string placeholder = n ? fmt::format("{:.17g}", sum / n) : "1";
+    std::vector<std::string> values, flags;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const bool usable = acquired[r] && std::isfinite(measured[r]);
+      // A row not acquired keeps what the source knows (a replay: the fit's held-out divergences);
+      // the fit reads it only there.
+      values.push_back(usable                      ? fmt::format("{:.17g}", measured[r])
+                       : !acquired[r] && std::isfinite(source.number(r, target_col)) ? source.at(r, target_col)
+                                                                                     : placeholder);
+      flags.emplace_back(usable ? "1" : "0");
+    }
+    // From the measured table, not `source`: the seed noise term reads the cells' std and seed columns.
+    table = with_column(latest, target_col, values);
     table.add_column(kAcquired, std::move(flags));
   };
 
@@ -103,7 +155,7 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
     a.has_interval = a.fit->predictive.has_value();
     for (std::size_t r : out.targets) {
       const auto& p = a.fit->points[r];
-      AdaptiveTarget t{r, p.predicted, 0, 0, std::numeric_limits<double>::infinity(), p.measured};
+      AdaptiveTarget t{r, p.predicted, 0, 0, std::numeric_limits<double>::infinity(), source.number(r, target_col)};
       if (p.parts && p.interval) {
         t.p05 = p.interval->p05, t.p95 = p.interval->p95;
         t.half_width = (t.p95 - t.p05) / 2 / p.predicted;
@@ -171,6 +223,7 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
                      fmt::format("the initial design ({}) costs {:.3g}% of the table, more than the budget {:.3g}%", design,
                                  100 * first_cost / out.total_cost, 100 * options.budget));
   for (std::size_t r : first.rows) set_acquired(r);
+  buy();
   Attempt current = refit();
   auto record = [&](AdaptiveStep step) {
     step.cost = out.spent;
@@ -249,6 +302,7 @@ AdaptiveResult adaptive_replay(const Table& source, const AdaptiveOptions& optio
       break;
     }
     set_acquired(*best);
+    buy();
     current = refit();
     AdaptiveStep step;
     step.rows = {*best};

@@ -1,7 +1,8 @@
-// The adaptive sweep's planner (issue 19 part 3), replay mode: which cells to train, in what order,
-// to predict target cells within a budget. Torch-free: it works on a table of cells whose
-// measurements are already known (a finished sweep's cells, or any CSV) and reveals a cell's
-// measurement to the fit only once the planner has "trained" (acquired) it.
+// The adaptive sweep's planner (issue 19 part 3): which cells to train, in what order, to predict
+// target cells within a budget. Torch-free: it works on a table of cells and buys a cell's
+// measurement through a callback, `MeasureCells`: `scalelab sweep --target` trains the cells there;
+// replay mode reveals the measurements of a table where they are already known (a finished sweep's
+// cells, or any CSV) to the fit only once the planner has "trained" (acquired) the cell.
 //
 //   1. Initial design (AdaptiveOptions::initial): by default the cheapest cells that span
 //      `initial_levels` distinct values of every law input; or the cells within the lowest
@@ -23,6 +24,7 @@
 // Cells only, with all their seeds: extra seeds of an acquired cell are not candidates yet.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,7 +64,7 @@ struct AdaptiveTarget {
   std::size_t row = 0;
   double predicted = 0, p05 = 0, p95 = 0;
   double half_width = 0;  // (p95 - p05) / 2 / predicted; infinite when the fit has no interval
-  double measured = 0;    // known to the replay only; never seen by the planner
+  double measured = 0;    // known to the replay only (NaN when not measured); never seen by the planner
 };
 
 struct AdaptiveStep {
@@ -82,13 +84,26 @@ struct AdaptiveResult {
   std::vector<AdaptiveStep> steps;
   std::vector<std::size_t> acquired;  // rows, in the order acquired
   std::vector<std::size_t> targets;   // target rows
+  std::vector<std::size_t> unmeasured;  // acquired rows that `measure` returned without a measurement
   double total_cost = 0, spent = 0;
   std::string stop_reason;
   std::optional<FitResult> fit;       // the last fit (fit set = acquired cells), when one succeeded
 };
 
-// Throws InputError for a missing cost column, non-positive or non-finite costs, an empty target
-// set, a budget outside (0, 1], or an initial design that alone exceeds the budget.
+// Buys cells: called with every row acquired so far (the newest last), it trains (or reveals) them
+// and returns the table again, same rows in the same order, with the measurements of the acquired
+// rows filled in. A row it could not measure (every run diverged or failed) has an empty or
+// non-finite target there: it stays bought (never bought twice) and out of the fit. Rows not
+// acquired may be empty: the planner never reads them (it fills a placeholder the fit needs).
+using MeasureCells = std::function<Table(const std::vector<std::size_t>& acquired)>;
+
+// The planner over `cells` (one row per cell: the law's input columns, the cost column; the target
+// column where already known), buying cells through `measure`. Throws InputError for a missing cost
+// column, non-positive or non-finite costs, an empty target set, a budget outside (0, 1], or an
+// initial design that alone exceeds the budget; std::logic_error when `measure` changes the rows.
+AdaptiveResult adaptive_design(const Table& cells, const AdaptiveOptions& options, const MeasureCells& measure);
+
+// Replay: the table's measurements are all known and revealed to the fit only once acquired.
 AdaptiveResult adaptive_replay(const Table& table, const AdaptiveOptions& options);
 
 }  // namespace scalelab::fit

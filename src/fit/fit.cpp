@@ -754,18 +754,21 @@ Prediction predict(const FitResult& fit, const std::map<std::string, double>& at
     if (prediction.interval_bootstrap && prediction.interval_bootstrap->p05 > 0)
       parts.bootstrap = std::log(prediction.interval_bootstrap->p95 / prediction.interval_bootstrap->p05) / 2 / 1.6448536269514722;
     parts.seed = q.seed_relative_std / std::sqrt(q.seeds);
-    // Octaves beyond the nearest fit set cell (as fit/predictive.cpp); the frontier when the result
-    // carries no fitted points (equal to it on a full grid).
-    auto beyond = [&](const std::vector<double>& cell) {
-      double d = 0;
-      for (std::size_t i = 0; i < inputs.size(); ++i) d += std::max(0.0, std::log2(inputs[i] * fit.input_scales[i] / cell[i]));
-      return d;
-    };
-    double nearest = std::numeric_limits<double>::infinity();
+    // Octaves from the nearest fit set cell (as fit/predictive.cpp); beyond the frontier when the
+    // result carries no fitted points (equal to it beyond a full grid).
+    std::vector<double> scaled(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) scaled[i] = inputs[i] * fit.input_scales[i];
+    std::vector<std::vector<double>> cells;
     for (const auto& p : fit.points)
-      if (p.fitted && p.inputs.size() == inputs.size()) nearest = std::min(nearest, beyond(p.inputs));
-    parts.distance = std::isfinite(nearest) ? nearest : beyond(q.frontier);
-    parts.extrapolation = q.s0 + q.s1 * parts.distance;
+      if (p.fitted && p.inputs.size() == inputs.size()) cells.push_back(p.inputs);
+    if (cells.empty()) {
+      parts.distance = 0;
+      for (std::size_t i = 0; i < inputs.size(); ++i) parts.distance += std::max(0.0, std::log2(scaled[i] / q.frontier[i]));
+    } else {
+      const CellDistance where = distance_from_cells(scaled, cells);
+      parts.distance = where.distance, parts.gap = where.gap;
+    }
+    parts.extrapolation = q.s0 + q.s1 * parts.distance + q.s2 * parts.gap;
     parts.sigma = std::sqrt(parts.bootstrap * parts.bootstrap + parts.seed * parts.seed +
                             parts.extrapolation * parts.extrapolation);
     parts.half_width = q.multiplier * parts.sigma;

@@ -113,7 +113,8 @@ struct PointResult {
   // How the predictive interval was built (relative terms, in log space; see fit/predictive.h).
   struct Parts {
     double bootstrap = 0, seed = 0, extrapolation = 0;
-    double distance = 0;    // sum over inputs of log2(input / fit set's largest), where positive
+    double distance = 0;    // octaves beyond the fit set (fit/predictive.h, distance_from_cells)
+    double gap = 0;         // octaves between fit set cells the prediction interpolates over
     double sigma = 0;       // the three combined in quadrature
     double half_width = 0;  // multiplier * sigma: interval = predicted * exp(+-half_width)
   };
@@ -125,7 +126,7 @@ struct PredictiveSummary {
   double level = 0.9;
   double seed_relative_std = 0;     // pooled single-run std/mean (0: no std column)
   int seed_cells = 0;               // fit set cells with >= 2 seeds it was pooled over
-  double s0 = 0, s1 = 0;            // extrapolation sigma(distance) = s0 + s1 * distance
+  double s0 = 0, s1 = 0, s2 = 0;    // model error sigma = s0 + s1 * distance + s2 * gap
   double multiplier = 0;            // conformal quantile of |r| / sigma over the backtests
   int backtest_fits = 0, backtests = 0;  // refits, and the predictions they made
   double backtest_coverage = 0;     // share of backtest predictions inside their intervals
@@ -201,7 +202,7 @@ struct Prediction {
   double value = 0;
   // Predictive when the fit carries its predictive model (FitResult::predictive with a frontier):
   // predicted * exp(+-multiplier * sigma), sigma^2 = bootstrap^2 + (seed std / sqrt(seeds))^2 +
-  // (s0 + s1 * distance)^2, the distance from the fit set's frontier of this point's own inputs.
+  // (s0 + s1 * distance + s2 * gap)^2, this point's own distance and gap from the fit set's cells.
   // Else the bootstrap interval, when the fit carries bootstrap samples.
   std::optional<Interval> interval;
   std::optional<Interval> interval_bootstrap;  // when the fit carries bootstrap samples

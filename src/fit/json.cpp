@@ -85,14 +85,14 @@ json fit_object(const FitResult& r) {
     if (p.parts)
       point["interval_parts"] = {{"bootstrap", p.parts->bootstrap}, {"seed", p.parts->seed},
                                  {"extrapolation", p.parts->extrapolation}, {"distance", p.parts->distance},
-                                 {"sigma", p.parts->sigma}, {"half_width", p.parts->half_width}};
+                                 {"gap", p.parts->gap}, {"sigma", p.parts->sigma}, {"half_width", p.parts->half_width}};
     points.push_back(point);
   }
   j["points"] = points;
   if (r.predictive) {
     const PredictiveSummary& q = *r.predictive;
     j["predictive"] = {{"level", q.level}, {"seed_relative_std", q.seed_relative_std}, {"seed_cells", q.seed_cells},
-                       {"s0", q.s0}, {"s1", q.s1}, {"multiplier", q.multiplier}, {"backtest_fits", q.backtest_fits},
+                       {"s0", q.s0}, {"s1", q.s1}, {"s2", q.s2}, {"multiplier", q.multiplier}, {"backtest_fits", q.backtest_fits},
                        {"backtests", q.backtests}, {"backtest_coverage", q.backtest_coverage},
                        {"backtest_mean_abs_error", q.backtest_mean_abs_error},
                        {"held_out", q.held_out}, {"held_out_coverage", q.held_out_coverage},
@@ -346,8 +346,10 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
     if (p.contains("interval_parts")) {
       const std::string parts_path = Reader::join(path, "interval_parts");
       auto part = [&](const char* key) { return in.number(in.at(p["interval_parts"], key, parts_path), Reader::join(parts_path, key)); };
-      point.parts = PointResult::Parts{part("bootstrap"), part("seed"),  part("extrapolation"),
-                                       part("distance"),  part("sigma"), part("half_width")};
+      // gap: absent from files written before it was modelled (their intervals had none).
+      const double gap = p["interval_parts"].contains("gap") ? part("gap") : 0.0;
+      point.parts = PointResult::Parts{part("bootstrap"), part("seed"), part("extrapolation"), part("distance"),
+                                       gap,               part("sigma"), part("half_width")};
     }
     r.points.push_back(std::move(point));
   }
@@ -363,15 +365,16 @@ FitResult fit_from_object(const json& j, const std::string& source, const std::s
       return static_cast<int>(in.integer(in.at(q, key, name("predictive")), Reader::join(name("predictive"), key), 0, INT_MAX));
     };
     r.predictive = PredictiveSummary{number("level"), number("seed_relative_std"), count("seed_cells"), number("s0"),
-                                     number("s1"), number("multiplier"), count("backtest_fits"), count("backtests"),
-                                     number("backtest_coverage"), 0.0, count("held_out"), number("held_out_coverage")};
+                                     number("s1"), q.contains("s2") ? number("s2") : 0.0, number("multiplier"),
+                                     count("backtest_fits"), count("backtests"), number("backtest_coverage"), 0.0,
+                                     count("held_out"), number("held_out_coverage")};
     if (q.contains("backtest_mean_abs_error")) r.predictive->backtest_mean_abs_error = number("backtest_mean_abs_error");
     // What predict() needs at new points: both or neither (older files have neither). The model's
     // numbers must make an interval: a level in (0, 1), non-negative spreads, a positive multiplier.
     PredictiveSummary& p = *r.predictive;
     const std::string at = name("predictive");
     if (!(p.level > 0 && p.level < 1)) in.fail(Reader::join(at, "level"), fmt::format("{} is not in (0, 1)", p.level));
-    for (auto [key, v] : {std::pair{"seed_relative_std", p.seed_relative_std}, {"s0", p.s0}, {"s1", p.s1}, {"multiplier", p.multiplier}})
+    for (auto [key, v] : {std::pair{"seed_relative_std", p.seed_relative_std}, {"s0", p.s0}, {"s1", p.s1}, {"s2", p.s2}, {"multiplier", p.multiplier}})
       if (v < 0) in.fail(Reader::join(at, key), fmt::format("{} is negative", v));
     if (q.contains("frontier") != q.contains("seeds"))
       in.fail(Reader::join(at, q.contains("frontier") ? "seeds" : "frontier"), "missing (frontier and seeds go together)");

@@ -11,10 +11,12 @@
 // - bootstrap: log(p95 / p05) / 2 / 1.645 of the bootstrap interval (0 without a bootstrap).
 // - seed: the root mean square of std/mean over the fit set's cells with >= 2 seeds (a single run's
 //   relative seed std), divided by sqrt(seeds) where the cell says how many seeds its mean holds.
-// - extrapolation: s0 + s1 * distance, s0, s1 >= 0, fitted by least squares to sqrt(pi/2) * |r| of
-//   backtests: refits on the fit set without its largest 1-2 levels of each input (and of several
-//   at once), predicting the dropped cells; r = log(measured / predicted), distance = the sum over
-//   inputs of log2(input / the backtest fit set's largest), where positive.
+// - model error ("extrapolation" in the parts): s0 + s1 * distance + s2 * gap, each >= 0, fitted by
+//   least squares to sqrt(pi/2) * |r| of backtests, r = log(measured / predicted):
+//   extrapolation backtests refit the fit set without its largest 1-2 levels of each input (and of
+//   several at once) and predict the dropped cells; interpolation backtests refit without one cell
+//   that another fit cell dominates (up to kMaxInterpolationRefits of them) and predict it.
+//   distance and gap: distance_from_cells, from the (backtest's) fit set.
 // - multiplier: the (n+1) * level-th smallest |r| / sigma over the n backtest residuals, interpolated
 //   between order statistics (split conformal's rank, not rounded up; see predictive.cpp). It is
 //   calibrated on the same residuals sigma(d) was fitted to (too few for a held-apart split), so the
@@ -39,6 +41,19 @@ namespace scalelab::fit {
 // cells than parameters once its largest level is dropped; else a warning, and the bootstrap
 // intervals stay. Without fit_where the fit set is every row (no held-out cells to score).
 void add_predictive_intervals(const Table& table, const FitOptions& options, FitResult& result);
+
+// A point's place relative to a fit set's cells, in octaves (log2 of input ratios, summed over inputs):
+// - distance: beyond the set, the least over cells c of the sum of log2(input / c) where positive
+//   (0 for a point that some cell dominates in every input; past a full grid's corner, the octaves
+//   past its largest values);
+// - gap: the least over cells of the sum of |log2(input / c)|, less the distance: the octaves of
+//   the set's holes the prediction interpolates over (0 on a grid point or past a full grid; an
+//   adaptive design or scattered points have holes).
+// Both 0 for an empty set.
+struct CellDistance {
+  double distance = 0, gap = 0;
+};
+CellDistance distance_from_cells(const std::vector<double>& inputs, const std::vector<std::vector<double>>& cells);
 
 // Law selection by extrapolation (issue 19): each candidate (law, loss) is fitted with predictive
 // intervals (no bootstrap) and scored by its backtests' mean |relative error|, i.e. how well it

@@ -72,9 +72,9 @@ std::string format_report(const FitResult& r) {
   if (r.predictive) {
     const PredictiveSummary& q = *r.predictive;
     out += fmt::format("\nintervals predictive, nominal {:.0f}% (5-95%): predicted * exp(+-{:.3g} * sigma), sigma^2 = "
-                       "bootstrap^2 + seed^2 + ({:.3g} + {:.3g} * distance)^2 (log space; distance in octaves beyond "
-                       "the fit set)\n",
-                       100 * q.level, q.multiplier, q.s0, q.s1);
+                       "bootstrap^2 + seed^2 + ({:.3g} + {:.3g} * distance + {:.3g} * gap)^2 (log space; octaves beyond "
+                       "the fit set, and between its cells)\n",
+                       100 * q.level, q.multiplier, q.s0, q.s1, q.s2);
     out += fmt::format("  seed std/mean {:.2f}% (pooled over {} fit cells)   backtests: {} predictions from {} refits, "
                        "coverage {:.0f}%\n",
                        100 * q.seed_relative_std, q.seed_cells, q.backtests, q.backtest_fits, 100 * q.backtest_coverage);

@@ -197,9 +197,9 @@ struct Kaplan2020 {
   static constexpr std::array<std::string_view, 2> inputs{"N", "D"};
   static constexpr std::array<std::string_view, 0> givens{};
   static constexpr std::array<Parameter, 4> parameters{{
-      {"N_c", 1.0, 1e20, Scale::log, "parameter-count scale"},
+      {"N_c", 1e-10, 1e20, Scale::log, "parameter-count scale (below 1: inputs in fractions, --normalize)"},
       {"alpha_N", 0.01, 3.0, Scale::linear, "parameter exponent"},
-      {"D_c", 1.0, 1e20, Scale::log, "data scale"},
+      {"D_c", 1e-10, 1e20, Scale::log, "data scale (below 1: inputs in fractions, --normalize)"},
       {"alpha_D", 0.01, 3.0, Scale::linear, "data exponent"},
   }};
 

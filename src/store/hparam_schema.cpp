@@ -17,6 +17,7 @@ using R = HparamRow;
 constexpr std::string_view kSchedules[] = {"cosine", "step"};
 constexpr std::string_view kDevices[] = {"cpu", "cuda"};
 constexpr std::string_view kOptimizers[] = {"sgd", "adamw"};
+constexpr std::string_view kPrecisions[] = {"fp32", "bf16"};
 // Seeds are signed 64-bit numbers on the worker's command line (a larger one is a negative that
 // wrapped: --seed -1 became 2^64 - 1); the spec and hparams.yaml hold at most kMaxWhole.
 constexpr double kMaxSeed = 9223372036854775807.0;
@@ -59,6 +60,8 @@ constexpr std::array kSchema = {
     R{.name = "early_stopping", .type = R::integer, .default_value = "0", .lo = 0, .hi = kMaxEpochs,
       .help = "patience in epochs without a better val error; 0 = off (needs val_count >= 1)"},
     R{.name = "device", .type = R::word, .default_value = "cpu", .words = kDevices, .help = "`cpu` or `cuda`"},
+    R{.name = "precision", .type = R::word, .default_value = "fp32", .words = kPrecisions,
+      .help = "`fp32`, or `bf16`: forward passes under bfloat16 autocast (weights, gradients and SGD stay fp32)"},
     // Iterative magnitude pruning (docs/pruning.md): a run with prune_levels > 0 is a whole trajectory.
     R{.name = "prune_levels", .type = R::integer, .default_value = "0", .lo = 0, .hi = 200,
       .help = "IMP levels after the dense training (level 0), each pruning prune_rate of the remaining "

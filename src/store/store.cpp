@@ -149,14 +149,15 @@ CREATE TABLE IF NOT EXISTS runs (
   wall_s      REAL NOT NULL DEFAULT 0,
   test_error  REAL,
   result      TEXT NOT NULL DEFAULT '',  -- result.json
-  message     TEXT NOT NULL DEFAULT ''
+  message     TEXT NOT NULL DEFAULT '',
+  job         TEXT NOT NULL DEFAULT ''   -- where the attempt runs outside the sweep (slurm:JOB_TASK)
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, cost);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
 const char* kColumns =
-    "id, hparams, status, cost, attempts, result, message, wall_s, owner_pid, owner_host, heartbeat, owner_start";
+    "id, hparams, status, cost, attempts, result, message, wall_s, owner_pid, owner_host, heartbeat, owner_start, job";
 
 // The configuration a row stands for, never taken on the row's word: its hparams when they parse and
 // hash to its id, else RUN/hparams.yaml when that does, else the planned configuration (when given
@@ -248,6 +249,7 @@ RawRow read_raw(const Statement& s) {
   r.owner_host = s.text(9);
   row.heartbeat = s.real(10);
   r.owner_start = static_cast<long long>(sqlite3_int64(s.integer(11)));
+  r.job = s.text(12);
   return row;
 }
 
@@ -395,10 +397,13 @@ void Store::open_read_only() {
         Statement check(db_, "PRAGMA quick_check");
         std::string verdict = check.step() ? check.text(0) : "no answer";
         if (verdict != "ok") throw Damaged(fmt::format("fails its integrity check: {}", verdict));
-        bool has_owner_start = false;
+        bool has_owner_start = false, has_job = false;
         Statement cols(db_, "PRAGMA table_info(runs)");
-        while (cols.step()) has_owner_start = has_owner_start || cols.text(1) == "owner_start";
-        if (!has_owner_start) throw std::runtime_error("an older schema");
+        while (cols.step()) {
+          has_owner_start = has_owner_start || cols.text(1) == "owner_start";
+          has_job = has_job || cols.text(1) == "job";
+        }
+        if (!has_owner_start || !has_job) throw std::runtime_error("an older schema");
         Statement(db_, "SELECT count(*) FROM runs").step();
         return;
       } catch (const std::exception& e) {
@@ -429,12 +434,16 @@ void Store::initialise() {
   // a second rebuild would drop the rows the first has claimed but not yet given a directory.
   Transaction t(db_);
   exec(kSchema);
-  bool has_owner_start = false;
+  bool has_owner_start = false, has_job = false;
   {
     Statement cols(db_, "PRAGMA table_info(runs)");
-    while (cols.step()) has_owner_start = has_owner_start || cols.text(1) == "owner_start";
+    while (cols.step()) {
+      has_owner_start = has_owner_start || cols.text(1) == "owner_start";
+      has_job = has_job || cols.text(1) == "job";
+    }
   }
   if (!has_owner_start) exec("ALTER TABLE runs ADD COLUMN owner_start INTEGER NOT NULL DEFAULT 0");
+  if (!has_job) exec("ALTER TABLE runs ADD COLUMN job TEXT NOT NULL DEFAULT ''");
   bool created = Statement(db_, "SELECT value FROM meta WHERE key='created'").step();
   if (!created) {
     index_directories();
@@ -447,7 +456,13 @@ void Store::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db_, "");
 }
 
-bool Store::owner_alive(long pid, const std::string& host, long long start, double heartbeat) const {
+bool Store::owner_alive(long pid, const std::string& host, long long start, double heartbeat,
+                        const std::string& job) const {
+  if (process_alive(pid, host, start, heartbeat)) return true;
+  return !job.empty() && (!job_alive_ || job_alive_(job));
+}
+
+bool Store::process_alive(long pid, const std::string& host, long long start, double heartbeat) const {
   if (host != host_) return now_seconds() - heartbeat <= lease_;  // only its lease can tell
   // This host: alive while that very process lives, however long since its last heartbeat (a
   // stopped or swapped-out sweep still owns its runs, and its workers may still be writing).
@@ -528,9 +543,9 @@ struct PlanStatements {
   explicit PlanStatements(sqlite3* db)
       : set_hparams(db, "UPDATE runs SET hparams=? WHERE id=?"),
         drop(db, "DELETE FROM runs WHERE id=?"),
-        to_finished(db, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, message='', owner_pid=0 WHERE id=?"),
-        to_failed(db, "UPDATE runs SET status='failed', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?"),
-        to_pending(db, "UPDATE runs SET status='pending', result='', test_error=NULL, message=?, owner_pid=0 WHERE id=?") {}
+        to_finished(db, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, message='', owner_pid=0, job='' WHERE id=?"),
+        to_failed(db, "UPDATE runs SET status='failed', result='', test_error=NULL, message=?, owner_pid=0, job='' WHERE id=?"),
+        to_pending(db, "UPDATE runs SET status='pending', result='', test_error=NULL, message=?, owner_pid=0, job='' WHERE id=?") {}
   Statement set_hparams, drop, to_finished, to_failed, to_pending;
 };
 
@@ -597,7 +612,7 @@ Store::PlanOutcome Store::plan(const std::vector<Planned>& runs, bool retry_fail
     const auto& id = row.record.id;
     auto status = known_status(row.status_text);
     if (status == RunStatus::running &&
-        owner_alive(row.record.owner_pid, row.record.owner_host, row.record.owner_start, row.heartbeat))
+        owner_alive(row.record.owner_pid, row.record.owner_host, row.record.owner_start, row.heartbeat, row.record.job))
       continue;  // its owner settles it
     auto planned = planned_by_id.find(id);
     auto hparams = repair_hparams(row, run_dir(id), planned == planned_by_id.end() ? nullptr : planned->second,
@@ -629,7 +644,8 @@ std::optional<RunRecord> Store::claim(const std::set<std::string>* among) {
   for (auto& row : candidates) {
     RunRecord& r = row.record;
     r.status = row.status_text == "running" ? RunStatus::running : RunStatus::pending;
-    if (r.status == RunStatus::running && owner_alive(r.owner_pid, r.owner_host, r.owner_start, row.heartbeat)) continue;
+    if (r.status == RunStatus::running && owner_alive(r.owner_pid, r.owner_host, r.owner_start, row.heartbeat, r.job))
+      continue;
     // Only a configuration that names the run's id is ever run in its directory (plan repairs rows).
     auto hparams = trusted_hparams(r.id, row.hparams_text, run_dir(r.id), nullptr);
     if (!hparams) continue;
@@ -638,7 +654,7 @@ std::optional<RunRecord> Store::claim(const std::set<std::string>* among) {
     if (foreign_reason(run_dir(r.id), r.id).empty()) {
       auto state = inspect_run_dir(run_dir(r.id), r.hparams);
       if (state.kind == RunDirState::finished) {
-        Statement s(db_, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, owner_pid=0 WHERE id=?");
+        Statement s(db_, "UPDATE runs SET status=?, result=?, test_error=?, wall_s=?, owner_pid=0, job='' WHERE id=?");
         record_finished(s, state, r.id);
         continue;
       }
@@ -650,13 +666,14 @@ std::optional<RunRecord> Store::claim(const std::set<std::string>* among) {
     double now = now_seconds();
     Statement s(db_,
                 "UPDATE runs SET status='running', owner_pid=?, owner_host=?, owner_start=?, heartbeat=?, started_at=?, "
-                "attempts=attempts+1 WHERE id=?");
+                "attempts=attempts+1, job='' WHERE id=?");
     s.bind(1, pid_).bind(2, host_).bind(3, static_cast<long>(start_)).bind(4, now).bind(5, now).bind(6, claimed->id).run();
     claimed->status = RunStatus::running;
     claimed->attempts += 1;
     claimed->owner_pid = pid_;
     claimed->owner_host = host_;
     claimed->owner_start = start_;
+    claimed->job.clear();
   }
   t.commit();
   return claimed;
@@ -691,7 +708,7 @@ std::set<std::string> Store::heartbeat() {
 void Store::finish(const std::string& id, RunStatus status, const nlohmann::json& result, const std::string& message,
                    double wall_s) {
   Statement s(db_,
-              "UPDATE runs SET status=?, result=?, test_error=?, message=?, wall_s=?, finished_at=?, owner_pid=0 "
+              "UPDATE runs SET status=?, result=?, test_error=?, message=?, wall_s=?, finished_at=?, owner_pid=0, job='' "
               "WHERE id=? AND status='running' AND owner_pid=? AND owner_host=?");
   s.bind(1, std::string(to_string(status))).bind(2, result.is_null() ? std::string() : result.dump());
   s.bind(3, result_test_error(result));
@@ -700,9 +717,45 @@ void Store::finish(const std::string& id, RunStatus status, const nlohmann::json
 
 void Store::release(const std::string& id) {
   Statement s(db_,
-              "UPDATE runs SET status='pending', owner_pid=0, message='stopped before it finished' "
+              "UPDATE runs SET status='pending', owner_pid=0, job='', message='stopped before it finished' "
               "WHERE id=? AND status='running' AND owner_pid=? AND owner_host=?");
   s.bind(1, id).bind(2, pid_).bind(3, host_).run();
+}
+
+void Store::place(const std::string& id, const std::string& job) {
+  Statement s(db_, "UPDATE runs SET job=? WHERE id=? AND status='running' AND owner_pid=? AND owner_host=?");
+  s.bind(1, job).bind(2, id).bind(3, pid_).bind(4, host_).run();
+}
+
+std::vector<RunRecord> Store::adopt(const std::set<std::string>* among) {
+  if (read_only()) throw std::logic_error("store: adopt() on a read-only store");
+  Transaction t(db_);
+  std::vector<RunRecord> adopted;
+  std::vector<RawRow> rows;
+  {
+    Statement s(db_, fmt::format("SELECT {} FROM runs WHERE status='running' AND job != '' ORDER BY cost, id", kColumns)
+                         .c_str());
+    while (s.step())
+      if (!among || among->count(s.text(0))) rows.push_back(read_raw(s));
+  }
+  Statement take(db_, "UPDATE runs SET owner_pid=?, owner_host=?, owner_start=?, heartbeat=? WHERE id=?");
+  for (auto& row : rows) {
+    RunRecord& r = row.record;
+    // A live sweep follows its own tasks; a task that ended is reclaimed (and rerun) by claim().
+    if (process_alive(r.owner_pid, r.owner_host, r.owner_start, row.heartbeat)) continue;
+    if (job_alive_ && !job_alive_(r.job)) continue;
+    auto hparams = trusted_hparams(r.id, row.hparams_text, run_dir(r.id), nullptr);
+    if (!hparams) continue;
+    r.hparams = *hparams;
+    r.status = RunStatus::running;
+    take.bind(1, pid_).bind(2, host_).bind(3, static_cast<long>(start_)).bind(4, now_seconds()).bind(5, r.id).run();
+    r.owner_pid = pid_;
+    r.owner_host = host_;
+    r.owner_start = start_;
+    adopted.push_back(std::move(r));
+  }
+  t.commit();
+  return adopted;
 }
 
 std::vector<RunRecord> Store::runs() const {
@@ -751,10 +804,10 @@ void Store::index_directories() {
     if (!h.names(id)) continue;  // renamed or edited by hand: not this configuration's directory
     seen.push_back(id);
     {
-      Statement cur(db_, "SELECT status, owner_pid, owner_host, heartbeat, owner_start FROM runs WHERE id=?");
+      Statement cur(db_, "SELECT status, owner_pid, owner_host, heartbeat, owner_start, job FROM runs WHERE id=?");
       cur.bind(1, id);
       if (cur.step() && cur.text(0) == "running" &&
-          owner_alive(cur.integer(1), cur.text(2), static_cast<long long>(cur.integer(4)), cur.real(3)))
+          owner_alive(cur.integer(1), cur.text(2), static_cast<long long>(cur.integer(4)), cur.real(3), cur.text(5)))
         continue;
     }
     auto state = inspect_run_dir(entry.path(), h);
@@ -763,7 +816,7 @@ void Store::index_directories() {
                 "INSERT INTO runs(id, hparams, status, result, test_error, wall_s, message) VALUES(?,?,?,?,?,?,?) "
                 "ON CONFLICT(id) DO UPDATE SET hparams=excluded.hparams, status=excluded.status, "
                 "result=excluded.result, test_error=excluded.test_error, wall_s=excluded.wall_s, "
-                "message=excluded.message, owner_pid=0");
+                "message=excluded.message, owner_pid=0, job=''");
     s.bind(1, id).bind(2, h.to_yaml()).bind(3, std::string(to_string(status)))
         .bind(4, state.result.is_null() ? std::string() : state.result.dump());
     s.bind(5, result_test_error(state.result));
@@ -771,10 +824,10 @@ void Store::index_directories() {
   }
   {
     std::vector<std::string> stale;
-    Statement ids(db_, "SELECT id, status, owner_pid, owner_host, heartbeat, owner_start FROM runs");
+    Statement ids(db_, "SELECT id, status, owner_pid, owner_host, heartbeat, owner_start, job FROM runs");
     while (ids.step()) {
-      bool claimed = ids.text(1) == "running" &&
-                     owner_alive(ids.integer(2), ids.text(3), static_cast<long long>(ids.integer(5)), ids.real(4));
+      bool claimed = ids.text(1) == "running" && owner_alive(ids.integer(2), ids.text(3),
+                                                             static_cast<long long>(ids.integer(5)), ids.real(4), ids.text(6));
       // A live claim may not have its directory yet (it is made right after the claim commits).
       if (!claimed && std::find(seen.begin(), seen.end(), ids.text(0)) == seen.end()) stale.push_back(ids.text(0));
     }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,7 +43,14 @@ struct RunRecord {
   long owner_pid = 0;        // the sweep process running it (status running)
   std::string owner_host;
   long long owner_start = 0;  // that process's start time (/proc/PID/stat), so a reused pid is not it
+  // Where the attempt runs outside the sweep process (a Slurm array task: "slurm:JOB_TASK"), else empty.
+  // Such a run stays claimed while that task lives, whether or not its sweep does.
+  std::string job;
 };
+
+// Whether a placement (RunRecord::job) still runs. Asked for runs whose sweep process is gone; an
+// answer it cannot give (the scheduler unreachable) must be true: a live task must never lose its run.
+using JobLiveness = std::function<bool(const std::string& job)>;
 
 class Store {
  public:
@@ -99,6 +107,16 @@ class Store {
   // Gives a claimed run back (the sweep was stopped): pending again, for whoever resumes.
   void release(const std::string& id);
 
+  // Records where a claimed run's attempt runs (RunRecord::job), once its task exists.
+  void place(const std::string& id, const std::string& job);
+  // Takes over the runs (among `among`, when given) whose sweep process is gone but whose placed task
+  // still lives (a Slurm array left running): they become this process's, keeping their task and
+  // their claim token, and are returned so that the caller follows them to their end.
+  std::vector<RunRecord> adopt(const std::set<std::string>* among = nullptr);
+  // How to tell whether a placed task lives. Without one every placed task counts as alive (its run
+  // is never reclaimed by a process that cannot ask the scheduler).
+  void set_job_liveness(JobLiveness liveness) { job_alive_ = std::move(liveness); }
+
   std::vector<RunRecord> runs() const;
   // Re-reads every run directory into the index; rows without a directory are dropped. Runs being
   // run by a live owner keep their claim.
@@ -125,7 +143,9 @@ class Store {
   void open_memory_index();
   void initialise();         // schema, migrations, first fill
   void index_directories();  // rebuild's work, inside the caller's transaction
-  bool owner_alive(long pid, const std::string& host, long long start, double heartbeat) const;
+  // A claim holds while its sweep process lives or, for a placed attempt, while its task does.
+  bool owner_alive(long pid, const std::string& host, long long start, double heartbeat, const std::string& job) const;
+  bool process_alive(long pid, const std::string& host, long long start, double heartbeat) const;
   std::filesystem::path quarantine(const std::string& id);
 
   std::filesystem::path dir_;
@@ -136,5 +156,6 @@ class Store {
   long long start_ = 0;
   double lease_ = default_lease_seconds;
   std::vector<std::string> warnings_;
+  JobLiveness job_alive_;
 };
 }  // namespace scalelab

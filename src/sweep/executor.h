@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace scalelab {
@@ -30,6 +31,10 @@ struct JobEnd {
   // The process that ran it died (a zygote killed): the run was killed with it, through no fault of
   // its own, and is to be run again (unless it had finished: its directory says).
   bool worker_lost = false;
+  // A stop left it running (a Slurm task, without --cancel): the run stays claimed by its task, and
+  // the next sweep into the directory attaches to it.
+  bool left_running = false;
+  std::string reason;  // how it ended, where an exit status cannot say it (a Slurm task TIMEOUT)
   double wall_s = 0;
 };
 
@@ -46,6 +51,18 @@ class Executor {
   // Stops one run (it was taken over by another sweep); how it ended comes back from wait(), with
   // cancelled = true. Unknown ids are ignored.
   virtual void cancel(const std::string& id) = 0;
+
+  // Executors whose runs outlive the sweep process (Slurm tasks) say where each run was placed, so
+  // that the store keeps the run claimed while its task lives ("slurm:JOB_TASK", RunRecord::job).
+  // Returns the placements made since the last call. Local executors place nothing.
+  virtual std::vector<std::pair<std::string, std::string>> take_placements() { return {}; }
+  // Whether this executor can follow a run placed by an earlier sweep whose task still lives (attach).
+  virtual bool adopts() const { return false; }
+  // Follows such a run to its end, as if start() had placed it at `placement`.
+  virtual void adopt(const Job& job, const std::string& placement) {
+    (void)job;
+    (void)placement;
+  }
 };
 
 // The worker program and how it is called: once per run (`train`), or once per sweep as a zygote

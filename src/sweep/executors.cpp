@@ -1,5 +1,7 @@
 #include "sweep/executors.h"
 
+#include "sweep/slurm.h"
+
 #include <algorithm>
 
 namespace scalelab {
@@ -8,6 +10,8 @@ const std::vector<ExecutorInfo>& executor_registry() {
   static const std::vector<ExecutorInfo> registry = {
       {"local", "on this machine: one worker loads libtorch and the data once and forks each run", make_zygote_executor},
       {"process", "on this machine: a fresh worker process per run (pays ~2 s of start-up a run)", make_process_executor},
+      {"slurm", "on a Slurm cluster: one job array of the pending runs (sbatch), followed with squeue/scontrol",
+       [](int, WorkerCommand command) { return make_slurm_executor(SlurmOptions{}, std::move(command)); }},
   };
   return registry;
 }

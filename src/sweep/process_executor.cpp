@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "sweep/executor.h"
+#include "sweep/gpus.h"
 #include "sweep/spawn.h"
 
 namespace scalelab {
@@ -19,7 +20,8 @@ using Clock = std::chrono::steady_clock;
 // One `worker train` process per run.
 class ProcessExecutor : public Executor {
  public:
-  ProcessExecutor(int slots, WorkerCommand command) : slots_(slots), command_(std::move(command)) {}
+  ProcessExecutor(int slots, WorkerCommand command)
+      : slots_(slots), command_(std::move(command)), gpus_(visible_gpus()) {}
   ~ProcessExecutor() override { cancel_all(); }
 
   int slots() const override { return slots_; }
@@ -30,7 +32,7 @@ class ProcessExecutor : public Executor {
     const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pid_t pid = -1;
     try {
-      pid = spawn_worker(command_.train(job), job.claim, devnull, log, log);
+      pid = spawn_worker(command_.train(job), job.claim, devnull, log, log, gpus_.take(job.id));
     } catch (...) {
       if (log >= 0) close(log);
       if (devnull >= 0) close(devnull);
@@ -97,6 +99,7 @@ class ProcessExecutor : public Executor {
       end.wall_s = std::chrono::duration<double>(Clock::now() - it->second.started).count();
       if (r > 0 && WIFEXITED(status)) end.exit_code = WEXITSTATUS(status);
       if (r > 0 && WIFSIGNALED(status)) end.signal = WTERMSIG(status);
+      gpus_.give_back(end.id);
       ended.push_back(end);
       it = children_.erase(it);
     }
@@ -105,6 +108,7 @@ class ProcessExecutor : public Executor {
   int slots_;
   WorkerCommand command_;
   std::map<pid_t, Child> children_;
+  GpuPool gpus_;  // one GPU per running job, where there are GPUs
 };
 
 }  // namespace

@@ -17,7 +17,7 @@ extern char** environ;
 namespace scalelab {
 
 pid_t spawn_worker(const std::vector<std::string>& argv_strings, const std::string& claim, int stdin_fd,
-                   int stdout_fd, int stderr_fd) {
+                   int stdout_fd, int stderr_fd, const std::string& gpu) {
   // Everything is built before fork: the child may only make async-signal-safe calls.
   std::vector<std::string> args = argv_strings;
   std::vector<char*> argv;
@@ -25,10 +25,15 @@ pid_t spawn_worker(const std::vector<std::string>& argv_strings, const std::stri
   argv.push_back(nullptr);
   std::string claim_var = std::string(kClaimEnv) + "=" + claim;
   const std::size_t name_length = std::strlen(kClaimEnv);
+  std::string gpu_var = "CUDA_VISIBLE_DEVICES=" + gpu;
   std::vector<char*> envp;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, kClaimEnv, name_length) != 0 || (*e)[name_length] != '=') envp.push_back(*e);
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, kClaimEnv, name_length) == 0 && (*e)[name_length] == '=') continue;
+    if (!gpu.empty() && std::strncmp(*e, gpu_var.c_str(), 21) == 0) continue;  // "CUDA_VISIBLE_DEVICES="
+    envp.push_back(*e);
+  }
   if (!claim.empty()) envp.push_back(claim_var.data());
+  if (!gpu.empty()) envp.push_back(gpu_var.data());
   envp.push_back(nullptr);
   const pid_t parent = getpid();
 

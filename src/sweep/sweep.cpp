@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "store/worker_exit.h"
 #include "sweep/progress.h"
+#include "sweep/slurm.h"
 #include "util/cores.h"
 
 namespace scalelab {
@@ -111,8 +112,9 @@ Verdict judge(const JobEnd& end, const fs::path& dir, const Hparams& hparams) {
   bool claims_result =
       end.exit_code == exit_status(WorkerExit::done) || end.exit_code == exit_status(WorkerExit::diverged);
   if (claims_result && state.kind == RunDirState::finished) return {state.status, state.result, ""};
-  std::string how = end.signal ? fmt::format("worker killed by signal {}", end.signal)
-                               : fmt::format("worker exited with status {}", end.exit_code);
+  std::string how = !end.reason.empty() ? end.reason
+                    : end.signal       ? fmt::format("worker killed by signal {}", end.signal)
+                                       : fmt::format("worker exited with status {}", end.exit_code);
   if (claims_result) how += state.kind == RunDirState::corrupt ? ", but " + state.reason : ", but wrote no result.json";
   if (end.exit_code == exit_status(WorkerExit::bad_input)) how += " (bad input)";
   return {RunStatus::failed, nullptr, how + "\n--- tail of worker.log ---\n" + file_tail(dir / "worker.log")};
@@ -200,6 +202,7 @@ class SweepLoop {
   }
 
   void run() {
+    attach();
     while (!stop_.requested()) {
       start_runs();
       if (redraw_) draw(true), redraw_ = false;
@@ -245,9 +248,46 @@ class SweepLoop {
                        [&](const RunRecord& r) { return r.status == RunStatus::running && plan_.ids.count(r.id); });
   }
 
+  // Runs whose tasks an earlier sweep left running (a Slurm array after Ctrl-C, or whose sweep died)
+  // are followed by this one instead of being submitted again.
+  void attach() {
+    if (!executor_->adopts()) return;
+    std::set<std::string> jobs;
+    for (auto& record : store_.adopt(&plan_.ids)) {
+      auto dir = store_.run_dir(record.id);
+      executor_->adopt({record.id, dir, threads_, read_claim(dir)}, record.job);
+      placed_[record.id] = record.job;
+      jobs.insert(array_job_of(record.job));
+      outcome_.attached += 1;
+      mine_[record.id] = std::move(record);
+    }
+    if (outcome_.attached && options_.inform) {
+      std::string list;
+      for (const auto& j : jobs) list += (list.empty() ? "" : ", ") + j;
+      options_.inform(fmt::format("attached to {} live tasks of {} left by an earlier sweep; following them",
+                                  outcome_.attached, list));
+    }
+  }
+
+  // "slurm:12_3" -> "slurm job 12" (for messages).
+  static std::string array_job_of(const std::string& placement) {
+    auto colon = placement.find(':');
+    auto underscore = placement.rfind('_');
+    if (colon == std::string::npos || underscore == std::string::npos || underscore < colon) return placement;
+    return placement.substr(0, colon) + " job " + placement.substr(colon + 1, underscore - colon - 1);
+  }
+
   // Records the runs whose workers ended.
   void record_ends() {
-    for (const auto& end : executor_->wait(std::chrono::milliseconds(250))) {
+    auto ends = executor_->wait(std::chrono::milliseconds(250));
+    // Where the runs just submitted were placed, before any of their ends is recorded (recording
+    // clears the placement).
+    for (const auto& [id, placement] : executor_->take_placements()) {
+      store_.place(id, placement);
+      placed_[id] = placement;
+    }
+    for (const auto& end : ends) {
+      placed_.erase(end.id);
       auto& record = mine_.at(end.id);
       if (lost_.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) {
         // Another sweep owns the run now: its directory and its record are that sweep's to write.
@@ -296,13 +336,23 @@ class SweepLoop {
   // A stop: every worker is cancelled.
   void stop() {
     outcome_.stopped = true;
-    for (const auto& end : executor_->cancel_all()) {
+    auto ends = executor_->cancel_all();
+    for (const auto& [id, placement] : executor_->take_placements()) store_.place(id, placement);
+    std::set<std::string> left_jobs;
+    for (const auto& end : ends) {
+      if (end.left_running) {
+        // Its task runs on and keeps the run claimed (the store knows where); the next sweep attaches.
+        outcome_.left_running += 1;
+        if (auto it = placed_.find(end.id); it != placed_.end()) left_jobs.insert(array_job_of(it->second));
+        continue;
+      }
       if (lost_.count(end.id) || end.exit_code == exit_status(WorkerExit::claim_lost)) continue;  // another sweep's now
       // A worker that finished just before the stop keeps its result; the others start again later.
       auto verdict = judge(end, store_.run_dir(end.id), mine_.at(end.id).hparams);
       if (verdict.status != RunStatus::failed) store_.finish(end.id, verdict.status, verdict.result, "", end.wall_s);
       else store_.release(end.id);
     }
+    outcome_.left_running_jobs.assign(left_jobs.begin(), left_jobs.end());
     mine_.clear();
   }
 
@@ -313,8 +363,7 @@ class SweepLoop {
     ProgressState s;
     double left = 0;
     for (const auto& r : store_.runs()) {
-      auto it = plan_.by_id.find(r.id);
-      if (it == plan_.by_id.end()) continue;
+      if (!plan_.ids.count(r.id)) continue;  // not this sweep's, or (SweepOptions::cells) not asked for
       s.total += 1;
       if (r.status == RunStatus::done || r.status == RunStatus::diverged || r.status == RunStatus::failed) s.done += 1;
       if (r.status == RunStatus::diverged) s.diverged += 1;
@@ -340,6 +389,7 @@ class SweepLoop {
   TimeModel time_model_;
   std::map<std::string, RunRecord> mine_;  // claimed and running here
   std::set<std::string> lost_;              // of those, taken over by another sweep: not ours to record
+  std::map<std::string, std::string> placed_;  // of those, where they run outside this process (RunRecord::job)
   std::string last_event_;
   Clock::time_point last_heartbeat_ = Clock::now();
   Clock::time_point last_draw_{};
@@ -380,10 +430,14 @@ SweepOutcome run_sweep(const SweepSpec& spec, const fs::path& dir, const SweepOp
 
   bool replace_spec = check_sweep_dir(spec, dir);
   Store store(dir);
+  // Runs placed in Slurm tasks stay claimed while their tasks live, whichever executor this sweep uses.
+  store.set_job_liveness(slurm_job_liveness());
   SweepOutcome outcome;
   outcome.warnings = store.warnings();
   write_spec(spec, dir, replace_spec, outcome.warnings);
-  const SweepPlan plan = plan_runs(spec, store, outcome.warnings);
+  SweepPlan plan = plan_runs(spec, store, outcome.warnings);
+  if (options.cells)
+    std::erase_if(plan.ids, [&](const std::string& id) { return !options.cells->count(plan.by_id.at(id)->cell); });
   if (options.warn)
     for (const auto& w : outcome.warnings) options.warn(w);
 

@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,12 @@ struct SweepOptions {
   // Called with each warning as it happens (the index repaired, directories set aside, a run's
   // note); all of them are also in SweepOutcome::warnings. The library prints none: the CLI does.
   std::function<void(const std::string&)> warn;
+  // Called with news that is no warning (attached to a Slurm array a previous sweep left running).
+  std::function<void(const std::string&)> inform;
+  // Only the runs of these cells (PlannedRun::cell) are started, and only they are counted in the
+  // outcome; every run of the spec is still planned in the store, so its cell table lists every cell
+  // and its cost (the adaptive sweep buys cells this way). Unset: every run.
+  std::optional<std::set<std::string>> cells;
 };
 
 struct SweepOutcome {
@@ -55,6 +63,11 @@ struct SweepOutcome {
   int started = 0;       // runs this call started
   int taken_over = 0;    // of those, runs another sweep took over (their workers were stopped)
   bool stopped = false;  // a stop signal ended it early
+  int attached = 0;      // runs whose live tasks (left by an earlier sweep) this call followed
+  // Runs a stop left running in their tasks (Slurm, without --cancel), and those tasks' array jobs:
+  // the next sweep into the directory attaches to them.
+  int left_running = 0;
+  std::vector<std::string> left_running_jobs;
   std::vector<std::string> warnings;  // the index repaired or rebuilt, directories set aside
   double wall_s = 0;
 };

@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 
 #include "sweep/executor.h"
+#include "sweep/gpus.h"
 #include "sweep/spawn.h"
 #include "zygote/zygote.h"
 
@@ -30,7 +31,8 @@ constexpr int kMaxLosses = 3;
 
 class ZygoteExecutor : public Executor {
  public:
-  ZygoteExecutor(int slots, WorkerCommand command) : slots_(slots), command_(std::move(command)) {}
+  ZygoteExecutor(int slots, WorkerCommand command)
+      : slots_(slots), command_(std::move(command)), gpus_(visible_gpus()) {}
   ~ZygoteExecutor() override {
     cancel_all();
     shut_down();
@@ -42,7 +44,7 @@ class ZygoteExecutor : public Executor {
   void start(const Job& job) override {
     if (zygote_ <= 0) launch();
     jobs_[job.id] = {job.dir, Clock::now()};
-    send(run_request_line({job.id, job.dir, job.threads, job.claim}));
+    send(run_request_line({job.id, job.dir, job.threads, job.claim, gpus_.take(job.id)}));
   }
 
   void cancel(const std::string& id) override {
@@ -60,7 +62,7 @@ class ZygoteExecutor : public Executor {
       // wakes the poll at once.
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       read_replies(ended, std::min<long>(50, std::max<long>(0, left.count())));
-      if (!ended.empty() || jobs_.empty() || Clock::now() >= deadline) return ended;
+      if (!ended.empty() || jobs_.empty() || Clock::now() >= deadline) return gpus_released(std::move(ended));
     }
   }
 
@@ -77,7 +79,7 @@ class ZygoteExecutor : public Executor {
       kill(-zygote_, SIGKILL);
       zygote_gone(ended);
     }
-    return ended;
+    return gpus_released(std::move(ended));
   }
 
  private:
@@ -235,6 +237,12 @@ class ZygoteExecutor : public Executor {
   std::string buffer_;  // replies read, not yet a whole line
   std::map<std::string, Running> jobs_;
   std::map<std::string, int> losses_;  // runs lost with a zygote, by id
+  GpuPool gpus_;                       // one GPU per running job, where there are GPUs
+
+  std::vector<JobEnd> gpus_released(std::vector<JobEnd> ended) {
+    for (const auto& end : ended) gpus_.give_back(end.id);
+    return ended;
+  }
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ void for_each_field(Config& c, F&& f) {
   f("val_count", c.val_count);
   f("early_stopping", c.early_stopping);
   f("device", c.device);
+  f("precision", c.precision);
   f("prune_levels", c.prune_levels);
   f("prune_rate", c.prune_rate);
   f("prune_rewind", c.prune_rewind);

@@ -43,6 +43,7 @@ struct TrainConfig {
                                     // 0: none, and the last epoch is reported instead of the best
   int early_stopping = 0;           // stop after this many epochs without a better val error; 0 = off
   std::string device = "cpu";       // cpu or cuda
+  std::string precision = "fp32";   // fp32, or bf16: forward passes under bfloat16 autocast
   // Iterative magnitude pruning (src/prune, docs/pruning.md): levels after the dense level 0.
   int prune_levels = 0;
   double prune_rate = 0.2;       // of the remaining prunable weights, per level

@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 #include <torch/torch.h>  // the precompiled header: free here
+#include <ATen/autocast_mode.h>
 
 #include "data/dataset.h"
 #include "data/subset.h"
@@ -390,9 +391,52 @@ void test_best_epoch(RunResult& result, ClassifierImpl& model, const BestWeights
 
 }  // namespace
 
+namespace {
+
+// precision bf16: every forward pass of the run (training and evaluation) under autocast to bfloat16
+// on the run's device; weights, gradients and the optimizer stay fp32 (autocast keeps the loss in
+// fp32). The state is per thread: set for the run, put back after it.
+class AutocastScope {
+ public:
+  AutocastScope(const std::string& precision, torch::Device device) {
+    if (precision != "bf16") return;
+    active_ = true;
+    cuda_ = device.is_cuda();
+    was_enabled_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    was_dtype_ = cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+  }
+  ~AutocastScope() {
+    if (!active_) return;
+    at::autocast::clear_cache();
+    if (cuda_) {
+      at::autocast::set_enabled(was_enabled_);
+      at::autocast::set_autocast_gpu_dtype(was_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(was_enabled_);
+      at::autocast::set_autocast_cpu_dtype(was_dtype_);
+    }
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false, cuda_ = false, was_enabled_ = false;
+  at::ScalarType was_dtype_ = at::kFloat;
+};
+
+}  // namespace
+
 RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   auto& s = *state_;
   const TrainConfig& c = s.config;
+  const AutocastScope autocast(c.precision, s.device);
   ClassifierImpl& model = *s.model;
   const auto start = Clock::now();
   const bool has_val = s.val.size() > 0;

@@ -129,6 +129,7 @@ class Zygote {
         r.dir = j.at("dir").get<std::string>();
         r.threads = j.at("threads").get<int>();
         r.claim = j.at("claim").get<std::string>();
+        if (j.contains("gpu")) r.gpu = j.at("gpu").get<std::string>();
       } catch (const nlohmann::json::exception&) {
         return complain(line);
       }
@@ -201,6 +202,7 @@ class Zygote {
       if (fd > STDERR_FILENO) close(fd);
     if (r.claim.empty()) unsetenv(kClaimEnv);
     else setenv(kClaimEnv, r.claim.c_str(), 1);
+    if (!r.gpu.empty()) setenv("CUDA_VISIBLE_DEVICES", r.gpu.c_str(), 1);
     int status = 1;
     try {
       status = hooks_.run(r);
@@ -235,7 +237,9 @@ int serve_zygote(int in_fd, int out_fd, const ZygoteHooks& hooks) {
 }
 
 std::string run_request_line(const RunRequest& r) {
-  return dump({{"run", r.id}, {"dir", r.dir.string()}, {"threads", r.threads}, {"claim", r.claim}});
+  nlohmann::json j = {{"run", r.id}, {"dir", r.dir.string()}, {"threads", r.threads}, {"claim", r.claim}};
+  if (!r.gpu.empty()) j["gpu"] = r.gpu;
+  return dump(j);
 }
 std::string cancel_request_line(const std::string& id) { return dump({{"cancel", id}}); }
 std::string stop_request_line() { return dump({{"stop", true}}); }

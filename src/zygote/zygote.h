@@ -5,7 +5,7 @@
 // sweep's executor (sweep/zygote_executor.cpp) speaks its protocol.
 //
 // Protocol: one JSON object a line, over the zygote's stdin (requests) and stdout (replies).
-//   request  {"run": ID, "dir": RUN_DIR, "threads": N, "claim": TOKEN}   fork a child for the run
+//   request  {"run": ID, "dir": RUN_DIR, "threads": N, "claim": TOKEN[, "gpu": GPU]}   fork a child for the run
 //   request  {"cancel": ID}          SIGKILL the run's child (its process group): taken over
 //   request  {"stop": true}          SIGTERM every child (the sweep is stopping)
 //   reply    {"ready": PID}          once, when start-up is done
@@ -16,7 +16,7 @@
 //
 // A child: its own process group, PR_SET_PDEATHSIG SIGKILL on the zygote, default signal handling,
 // stdout and stderr to RUN_DIR/worker.log, stdin /dev/null, $SCALELAB_CLAIM = TOKEN (unset when
-// empty), no descriptor of the protocol; it exits with what ZygoteHooks::run returns.
+// empty), $CUDA_VISIBLE_DEVICES = GPU when given, no descriptor of the protocol; it exits with what ZygoteHooks::run returns.
 #pragma once
 
 #include <filesystem>
@@ -31,6 +31,7 @@ struct RunRequest {
   std::filesystem::path dir;
   int threads = 1;
   std::string claim;  // store/claim.h; empty: none
+  std::string gpu;    // the child's CUDA_VISIBLE_DEVICES; empty: the zygote's environment unchanged
 };
 
 struct ZygoteHooks {

@@ -92,7 +92,7 @@ TEST(AdaptiveReplay, NeverAcquiresTwiceNeverOverspendsAndCoversTheTarget) {
 
 // The baselines (random order, cheapest first) with the same initial design and budget: the same
 // invariants; the target error and half-width each reaches are printed, not asserted (which strategy
-// wins is a measurement, docs/honest-intervals-status.md session 5).
+// wins is a measurement, docs/predictions.md).
 TEST(AdaptiveReplay, BaselinesKeepTheBudgetAndAreMeasuredAgainstTheGreedyPlanner) {
   using S = AdaptiveOptions::Strategy;
   const std::vector<std::pair<const char*, S>> strategies = {{"greedy", S::greedy}, {"cheapest", S::cheapest}, {"random", S::random}};

@@ -213,17 +213,19 @@ TEST(ExternalScorecard, ExtrapolationToLargerScales) {
 // smaller scales, predict the larger, and report how many held-out points the 5-95% intervals hold,
 // how wide they are and how far off the predictions are. Only what must hold is asserted (the
 // machinery runs; coverage and widths are finite): nothing here is tuned to a data set. These tables
-// have no seed std column, so the seed term is 0; no bootstrap either (the backtests dominate).
+// have no seed std column, so the seed term is 0. The bootstrap (50 resamples) gives the parameter
+// term and the intervals scalelab printed before (bootstrap only): their coverage is the "before".
 struct Coverage {
   std::string data, law;
   int fitted = 0, held = 0, backtests = 0;
   double s0 = NAN, s1 = NAN, multiplier = NAN, backtest_coverage = NAN, coverage = NAN, median_half = NAN,
-         max_half = NAN, mean_abs = NAN, max_abs = NAN;
+         max_half = NAN, mean_abs = NAN, max_abs = NAN, bootstrap_coverage = NAN, bootstrap_median_half = NAN;
   std::string failure;
 };
 
 Coverage coverage(const std::string& data, const Table& table, FitOptions o) {
   o.predictive_intervals = true;
+  o.bootstrap = 50;
   Coverage c{data, o.law};
   FitResult r;
   try {
@@ -240,9 +242,21 @@ Coverage coverage(const std::string& data, const Table& table, FitOptions o) {
   const PredictiveSummary& q = *r.predictive;
   c.backtests = q.backtests, c.s0 = q.s0, c.s1 = q.s1, c.multiplier = q.multiplier;
   c.backtest_coverage = q.backtest_coverage, c.coverage = q.held_out_coverage;
-  std::vector<double> halves;  // relative half-width (p95 - p05) / 2 / predicted of the held-out points
-  for (const auto& p : r.points)
-    if (!p.fitted && p.interval) halves.push_back((p.interval->p95 - p.interval->p05) / 2 / p.predicted);
+  std::vector<double> halves, boot_halves;  // relative half-width (p95 - p05) / 2 / predicted, held out
+  int boot_in = 0, boot_n = 0;
+  for (const auto& p : r.points) {
+    if (p.fitted) continue;
+    if (p.interval) halves.push_back((p.interval->p95 - p.interval->p05) / 2 / p.predicted);
+    if (p.interval_bootstrap) {
+      ++boot_n, boot_in += p.measured >= p.interval_bootstrap->p05 && p.measured <= p.interval_bootstrap->p95;
+      boot_halves.push_back((p.interval_bootstrap->p95 - p.interval_bootstrap->p05) / 2 / p.predicted);
+    }
+  }
+  if (boot_n) {
+    std::sort(boot_halves.begin(), boot_halves.end());
+    c.bootstrap_coverage = static_cast<double>(boot_in) / boot_n;
+    c.bootstrap_median_half = boot_halves[boot_halves.size() / 2];
+  }
   if (!halves.empty()) {
     std::sort(halves.begin(), halves.end());
     c.median_half = halves[halves.size() / 2];
@@ -316,8 +330,8 @@ TEST(ExternalPredictive, CoverageOfLargerScales) {
   }
 
   if (rows.empty()) GTEST_SKIP() << "no external data under " << kData.string();
-  std::printf("\n%-38s %-10s %4s %4s %4s %8s %8s %6s %7s %9s %9s %9s %9s\n", "data (fit -> predict)", "law", "fit", "held",
-              "bt", "s0", "s1", "q", "bt cov", "held cov", "med half", "mean|d|", "max|d|");
+  std::printf("\n%-38s %-10s %4s %4s %4s %8s %8s %6s %7s %9s %9s %9s %9s %9s %9s\n", "data (fit -> predict)", "law", "fit",
+              "held", "bt", "s0", "s1", "q", "bt cov", "held cov", "med half", "boot cov", "boot half", "mean|d|", "max|d|");
   int covered_runs = 0;
   for (const auto& c : rows) {
     if (!c.failure.empty()) {
@@ -325,9 +339,10 @@ TEST(ExternalPredictive, CoverageOfLargerScales) {
                   c.fitted, c.held, c.failure.c_str(), 100 * c.mean_abs);
       continue;
     }
-    std::printf("%-38s %-10s %4d %4d %4d %8.4f %8.4f %6.3f %6.0f%% %8.0f%% %8.2f%% %8.2f%% %8.2f%%\n", c.data.c_str(),
-                c.law.c_str(), c.fitted, c.held, c.backtests, c.s0, c.s1, c.multiplier, 100 * c.backtest_coverage,
-                100 * c.coverage, 100 * c.median_half, 100 * c.mean_abs, 100 * c.max_abs);
+    std::printf("%-38s %-10s %4d %4d %4d %8.4f %8.4f %6.3f %6.0f%% %8.0f%% %8.2f%% %8.0f%% %8.2f%% %8.2f%% %8.2f%%\n",
+                c.data.c_str(), c.law.c_str(), c.fitted, c.held, c.backtests, c.s0, c.s1, c.multiplier,
+                100 * c.backtest_coverage, 100 * c.coverage, 100 * c.median_half, 100 * c.bootstrap_coverage,
+                100 * c.bootstrap_median_half, 100 * c.mean_abs, 100 * c.max_abs);
     ++covered_runs;
     EXPECT_GT(c.held, 0) << c.data;
     EXPECT_TRUE(c.coverage >= 0 && c.coverage <= 1) << c.data;

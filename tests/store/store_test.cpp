@@ -521,3 +521,65 @@ TEST_F(StoreTest, ReadOnlyStoreReadsTheIndexOrTheDirectoriesAndWritesNothing) {
 
 }  // namespace
 }  // namespace scalelab
+
+namespace scalelab {
+namespace {
+
+// A run placed in a scheduler's task (a Slurm array task) stays claimed while the task lives, even
+// after its sweep process is gone; a later sweep adopts it; once the task is gone it is claimed afresh.
+TEST_F(StoreTest, RunPlacedInALiveTaskIsNeverReclaimedAndCanBeAdopted) {
+  std::string id;
+  {
+    Store first(dir);
+    first.plan({{config(0.5), 1.0}});
+    auto claimed = first.claim();
+    ASSERT_TRUE(claimed);
+    id = claimed->id;
+    first.prepare(*claimed);
+    first.place(id, "slurm:7_0");
+    EXPECT_EQ(first.runs().at(0).job, "slurm:7_0");
+  }
+  give_to_dead_owner(id);  // the sweep that submitted it died (or was stopped with Ctrl-C)
+
+  {
+    Store cautious(dir);  // no way to ask the scheduler: the task counts as alive
+    cautious.plan({{config(0.5), 1.0}});
+    EXPECT_FALSE(cautious.claim());
+    EXPECT_EQ(cautious.runs().at(0).status, RunStatus::running);
+  }
+
+  bool alive = true;
+  std::vector<std::string> asked;
+  Store second(dir);
+  second.set_job_liveness([&](const std::string& job) {
+    asked.push_back(job);
+    return alive;
+  });
+  second.plan({{config(0.5), 1.0}});  // planning leaves a live task's run alone
+  EXPECT_FALSE(second.claim());
+  EXPECT_FALSE(asked.empty());
+  EXPECT_EQ(asked.front(), "slurm:7_0");
+  auto adopted = second.adopt();
+  ASSERT_EQ(adopted.size(), 1u);
+  EXPECT_EQ(adopted[0].id, id);
+  EXPECT_EQ(adopted[0].job, "slurm:7_0");
+  EXPECT_EQ(adopted[0].owner_pid, static_cast<long>(getpid()));
+  EXPECT_EQ(adopted[0].hparams, config(0.5));
+  EXPECT_EQ(second.heartbeat(), std::set<std::string>{id});  // now this process's
+  EXPECT_TRUE(second.adopt().empty());                       // a live owner follows it: nobody else adopts it
+
+  give_to_dead_owner(id);
+  alive = false;  // the task ended without a result
+  EXPECT_TRUE(second.adopt().empty());
+  auto again = second.claim();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id, id);
+  EXPECT_EQ(again->attempts, 2);
+  EXPECT_EQ(again->job, "");
+  EXPECT_EQ(second.runs().at(0).job, "");
+  second.finish(id, RunStatus::failed, nullptr, "x", 1.0);
+  EXPECT_EQ(second.runs().at(0).job, "");
+}
+
+}  // namespace
+}  // namespace scalelab

@@ -219,7 +219,7 @@ TEST_F(SpecCli, AnUnknownExecutorIsBadInputThatListsTheKnownOnes) {
     auto r = scalelab(args);
     EXPECT_EQ(r.code, 2) << args[0] << ": " << r.err << r.out;
     EXPECT_NE(r.err.find("--executor"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("unknown executor 'nope' (known: local, process)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unknown executor 'nope' (known: local, process, slurm)"), std::string::npos) << r.err;
     EXPECT_EQ(r.out.find("runs"), std::string::npos) << args[0] << ": planned anyway:\n" << r.out;
     EXPECT_FALSE(fs::exists(dir)) << args[0] << " created the sweep directory";
     EXPECT_FALSE(fs::exists(log)) << args[0] << ": a worker ran";

@@ -8,6 +8,8 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+
+#include <ATen/autocast_mode.h>
 #include <nlohmann/json.hpp>
 
 #include "table/table.h"
@@ -191,6 +193,32 @@ TEST(Trainer, BadInputIsInputError) {
   c = synthetic();
   c.device = "cuda";
   if (!cuda_available()) EXPECT_THROW(TrainingRun{c}, InputError);
+}
+
+// precision bf16: the forward passes run under bfloat16 autocast (on the CPU here; on CUDA where a GPU
+// is visible): the run still learns, its arithmetic differs from fp32's, and autocast is off after it.
+TEST(Trainer, Bf16AutocastTrainsAndIsScopedToTheRun) {
+  set_threads(1);
+  TrainConfig c = synthetic();
+  c.epochs = 5;
+  const auto fp32 = TrainingRun(c).run();
+  c.precision = "bf16";
+  const auto bf16 = TrainingRun(c).run();
+  ASSERT_EQ(bf16.status, "done");
+  EXPECT_LT(bf16.best->test_error, 0.5);  // chance is 0.9
+  EXPECT_NE(bf16.history.front().train_loss, fp32.history.front().train_loss);
+  EXPECT_NEAR(bf16.history.front().train_loss, fp32.history.front().train_loss, 0.1);
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_FALSE(at::autocast::is_enabled());
+  c.precision = "fp16";
+  EXPECT_THROW(validate(c), InputError);
+  if (cuda_available()) {
+    c.precision = "bf16";
+    c.device = "cuda";
+    const auto gpu = TrainingRun(c).run();
+    EXPECT_EQ(gpu.status, "done");
+    EXPECT_LT(gpu.best->test_error, 0.5);
+  }
 }
 
 TEST(RunFiles, HparamsRoundTrip) {
