@@ -11,8 +11,10 @@
 #include "cli/commands.h"
 #include "cli/shared.h"
 #include "fit/fit.h"
+#include "fit/plan.h"
 #include "fit/predictive.h"
 #include "laws/laws.h"
+#include "models/spec.h"
 #include "prune/law_fit.h"
 #include "sweep/results.h"
 #include "sweep/spec.h"
@@ -294,6 +296,43 @@ void run_predict(const std::string& fit_path, const std::vector<std::string>& at
   }
 }
 
+struct PlanFlags {
+  std::string fit_path, compute, loss, k = "6";
+  std::string family;          // "transformer": its own training FLOPs per token instead of k N
+  int depth = 2, context = 64, vocab = 256;
+};
+
+double plan_number(const std::string& text, const std::string& flag) {
+  auto number = parse_number(text);
+  if (!number) throw InputError(flag, 0, "", fmt::format("'{}' is not a number", text));
+  return *number;
+}
+
+void run_plan(const PlanFlags& f) {
+  if (f.compute.empty() == f.loss.empty()) throw InputError("--compute", 0, "", "give --compute C or --loss L (one)");
+  fit::PlanCost cost;
+  cost.k = plan_number(f.k, "--flops-per-param-token");
+  std::string cost_text = format_number(cost.k) + " N D";
+  if (!f.family.empty()) {
+    if (f.family != "transformer")
+      throw InputError("--family", 0, f.family, "only transformer has FLOPs per token at any size (or leave it out: k N D)");
+    if (f.depth < 1 || f.context < 1 || f.vocab < 2)
+      throw InputError("--depth", 0, "", "depth and context >= 1, vocab >= 2");
+    // Training: the forward pass and a backward pass of twice its cost (Kaplan et al. 2020).
+    cost.per_token = [d = f.depth, t = f.context, v = f.vocab](double n) {
+      return 3 * transformer_flops_per_token_at(n, d, t, v);
+    };
+    cost_text = fmt::format("D x 3 x transformer forward FLOPs per token (depth {}, context {}, vocab {})", f.depth,
+                            f.context, f.vocab);
+  }
+  fit::FitResult fit = fit::from_json(read_text_file(f.fit_path), f.fit_path);
+  const bool loss_asked = !f.loss.empty();
+  const fit::Plan plan = loss_asked ? fit::plan_for_loss(fit, plan_number(f.loss, "--loss"), cost)
+                                    : fit::plan_for_compute(fit, plan_number(f.compute, "--compute"), cost);
+  fmt::print("{} ({}), C = {}\n", fit.law, f.fit_path, cost_text);
+  fmt::print("{}", fit::format_plan(plan, loss_asked));
+}
+
 }  // namespace
 
 void add_fit_commands(CLI::App& app) {
@@ -350,6 +389,22 @@ void add_fit_commands(CLI::App& app) {
       ->required()
       ->delimiter(',');
   predict->callback([fit_path, at] { with_flags([&] { run_predict(*fit_path, *at); }); });
+
+  auto plan_flags = std::make_shared<PlanFlags>();
+  auto* plan = app.add_subcommand(
+      "plan", "compute-optimal model size and tokens from a fit of a law of parameters and tokens (C = 6ND)");
+  plan->add_option("--fit", plan_flags->fit_path, "fit JSON written by `scalelab fit --json` (rosenfeld2020, "
+                                                  "kaplan2020, chinchilla: inputs n and m, or N and D)")
+      ->required();
+  plan->add_option("--compute", plan_flags->compute, "budget in FLOPs: the (N, D) minimising the predicted loss");
+  plan->add_option("--loss", plan_flags->loss, "or a loss: the least compute whose optimum reaches it");
+  plan->add_option("--flops-per-param-token", plan_flags->k, "k in C = k N D (default 6: forward and backward)");
+  plan->add_option("--family", plan_flags->family,
+                   "transformer: C = D x the family's exact training FLOPs per token at N non-embedding parameters");
+  plan->add_option("--depth", plan_flags->depth, "with --family: blocks (default 2)");
+  plan->add_option("--context", plan_flags->context, "with --family: context length (default 64)");
+  plan->add_option("--vocab", plan_flags->vocab, "with --family: vocabulary (default 256)");
+  plan->callback([plan_flags] { with_flags([&] { run_plan(*plan_flags); }); });
 }
 
 }  // namespace scalelab::cli

@@ -118,7 +118,7 @@ void print_plan(const SweepSpec& spec, const SweepOptions& options) {
   Table table({"run", "role", "cell", "seed", "params", "samples", "epochs", "tflops"});
   for (const auto& r : runs)
     table.add_row({r.hparams.hash(), r.in_fit ? "fit" : "held_out", r.cell, r.hparams.text("seed"), format_number(r.params),
-                   format_number(r.train_samples), r.hparams.text("epochs"), fmt::format("{:.3g}", r.cost / 1e12)});
+                   format_number(r.m()), r.hparams.text("epochs"), fmt::format("{:.3g}", r.cost / 1e12)});
   if (spec.prunes()) {
     std::vector<std::string> levels;
     for (const auto& r : runs) levels.push_back(std::to_string(r.prune_levels));

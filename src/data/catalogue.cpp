@@ -10,6 +10,11 @@ const std::vector<DatasetEntry>& dataset_catalogue() {
       {"fashion-mnist", 1, 28, 28, 10, 60000, 10000,
        "four IDX .gz files in DATA_ROOT/fashion-mnist (Debian package dataset-fashion-mnist)"},
       {"synthetic", 1, 8, 8, 10, 2000, 1000, "generated from a fixed seed (no files; for tests and smoke runs)"},
+      // Byte-level language modelling: blocks of 65 bytes (64 inputs, 64 next bytes) of the dictionary's
+      // 39,952,321 bytes; 1 block in 200 is the test split (data/subset.h split_byte_blocks).
+      {"gcide-bytes", 1, 1, 64, 256, 611577, 3074,
+       "/usr/share/dictd/gcide.dict.dz (Debian package dict-gcide 0.48.5+nmu2), or DATA_ROOT/gcide/gcide.dict.dz",
+       64},
   };
   return datasets;
 }

@@ -19,6 +19,9 @@ struct DatasetEntry {
   std::int64_t train_size = 0;  // the whole training set, before the validation split
   std::int64_t test_size = 0;
   std::string_view source;      // where the files come from (or "generated")
+  // Tokens one example holds: 1 for an image; a language model's block of `width` predicted bytes.
+  // A sweep counts m in tokens (examples x this) and plans with it.
+  std::int64_t tokens_per_example = 1;
 };
 
 // The first entry is the default dataset (TrainConfig::dataset).

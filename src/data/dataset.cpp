@@ -11,6 +11,7 @@
 #include <torch/torch.h>  // the precompiled header: free here
 
 #include "data/catalogue.h"
+#include "data/subset.h"
 #include "table/table.h"
 
 namespace scalelab {
@@ -25,11 +26,10 @@ std::filesystem::path default_data_root() {
   return "/usr/share/datasets";
 }
 
-IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
+std::vector<std::uint8_t> read_gz_bytes(const std::filesystem::path& path, const std::string& missing_hint) {
   const std::string source = path.string();
-  auto fail = [&](const std::string& message) -> IdxArray { throw InputError(source, 0, "", message); };
-  if (!std::filesystem::is_regular_file(path))
-    fail("file not found (install dataset-fashion-mnist, or point SCALELAB_DATA_DIR at a copy)");
+  auto fail = [&](const std::string& message) { throw InputError(source, 0, "", message); };
+  if (!std::filesystem::is_regular_file(path)) fail("file not found (" + missing_hint + ")");
 
   gzFile file = gzopen(source.c_str(), "rb");
   if (!file) fail(fmt::format("cannot open: {}", std::strerror(errno)));
@@ -48,6 +48,14 @@ IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
   gzclose(file);
   if (got < 0 || (status != Z_OK && status != Z_STREAM_END))
     fail(fmt::format("corrupt or truncated gzip data ({})", zlib_message));
+  return raw;
+}
+
+IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
+  const std::string source = path.string();
+  auto fail = [&](const std::string& message) -> IdxArray { throw InputError(source, 0, "", message); };
+  std::vector<std::uint8_t> raw =
+      read_gz_bytes(path, "install dataset-fashion-mnist, or point SCALELAB_DATA_DIR at a copy");
 
   // IDX: two zero bytes, a type byte (0x08 = unsigned byte), the rank, then one big-endian
   // 32-bit size per dimension, then the data.
@@ -93,7 +101,8 @@ at::Tensor shared_input_tensor(at::IntArrayRef shape) {
 DatasetInfo info_of(std::string_view name) {
   const DatasetEntry* entry = find_dataset(name);
   if (!entry) throw std::logic_error(fmt::format("dataset reader '{}' has no catalogue entry", name));
-  return {std::string(entry->name), entry->channels, entry->height, entry->width, entry->classes};
+  return {std::string(entry->name), entry->channels, entry->height, entry->width, entry->classes,
+          entry->tokens_per_example > 1 ? Task::language_model : Task::classification};
 }
 
 class FashionMnist : public Dataset {
@@ -164,6 +173,49 @@ class Synthetic : public Dataset {
   Examples train_, test_;
 };
 
+// The GNU Collaborative International Dictionary of English as a byte stream (docs/language-models.md):
+// blocks of width+1 bytes, 1 in 200 the test split, the rest the training pool in a fixed order whose
+// first val_count blocks the trainer holds out for validation (data/subset.h split_byte_blocks). Inputs
+// and labels are views of one uint8 [blocks, width+1] tensor: 40 MB, shared by every forked run.
+class GcideBytes : public Dataset {
+ public:
+  static constexpr int kTestEvery = 200;
+  static constexpr std::uint64_t kOrderSeed = 20260101;
+
+  explicit GcideBytes(const std::filesystem::path& root) {
+    const std::filesystem::path local = root / "gcide" / "gcide.dict.dz";
+    const std::filesystem::path path = std::filesystem::is_regular_file(local) ? local : "/usr/share/dictd/gcide.dict.dz";
+    const std::vector<std::uint8_t> text = read_gz_bytes(path, "install the Debian package dict-gcide");
+    const int context = info_.width;
+    const ByteBlocks split = split_byte_blocks(std::int64_t(text.size()), context, kTestEvery, kOrderSeed);
+    const DatasetEntry& entry = *find_dataset(info_.name);
+    if (std::int64_t(split.pool.size()) != entry.train_size || std::int64_t(split.test.size()) != entry.test_size)
+      throw InputError(path.string(), 0, "",
+                       fmt::format("{} bytes give {} training and {} test blocks, the catalogue expects {} and {} "
+                                   "(another version of dict-gcide than 0.48.5+nmu2?)",
+                                   text.size(), split.pool.size(), split.test.size(), entry.train_size,
+                                   entry.test_size));
+    train_ = gather(text, split.pool, context);
+    test_ = gather(text, split.test, context);
+  }
+  const DatasetInfo& info() const override { return info_; }
+  const Examples& train() const override { return train_; }
+  const Examples& test() const override { return test_; }
+
+ private:
+  static Examples gather(const std::vector<std::uint8_t>& text, const std::vector<std::int64_t>& blocks, int context) {
+    const std::int64_t stride = context + 1;
+    auto all = torch::empty({std::int64_t(blocks.size()), stride}, torch::kUInt8);
+    auto* out = all.data_ptr<std::uint8_t>();
+    for (std::size_t b = 0; b < blocks.size(); ++b)
+      std::memcpy(out + std::int64_t(b) * stride, text.data() + blocks[b] * stride, std::size_t(stride));
+    return {all.slice(1, 0, context), all.slice(1, 1, stride)};
+  }
+
+  DatasetInfo info_ = info_of("gcide-bytes");
+  Examples train_, test_;
+};
+
 }  // namespace
 
 // The readers, keyed by the catalogue's names (tests/data checks both hold the same names).
@@ -174,6 +226,8 @@ const std::map<std::string, DatasetReader, std::less<>>& dataset_readers() {
          return std::make_unique<FashionMnist>(root / "fashion-mnist");
        }},
       {"synthetic", [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<Synthetic>(); }},
+      {"gcide-bytes",
+       [](const std::filesystem::path& root) -> std::unique_ptr<Dataset> { return std::make_unique<GcideBytes>(root); }},
   };
   return readers;
 }

@@ -15,16 +15,20 @@ namespace scalelab {
 
 // A set of labelled examples, held in memory.
 struct Examples {
-  at::Tensor inputs;  // float32 [N, C, H, W], normalised
-  at::Tensor labels;  // int64 [N], in [0, classes)
+  at::Tensor inputs;  // float32 [N, C, H, W], normalised; a language model's: uint8 bytes [N, T]
+  at::Tensor labels;  // int64 [N], in [0, classes); a language model's: uint8 [N, T], the next bytes
   std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   Examples select(const std::vector<std::int64_t>& indices) const;  // copies the chosen rows
 };
+
+// What the labels are, and so which loss and metrics the trainer uses.
+enum class Task { classification, regression, language_model };
 
 struct DatasetInfo {
   std::string name;
   int channels = 1, height = 28, width = 28;
   int classes = 10;
+  Task task = Task::classification;
 };
 
 class Dataset {
@@ -65,5 +69,10 @@ struct IdxArray {
   std::vector<std::uint8_t> bytes;
 };
 IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank);
+
+// The whole decompressed content of a gzip file (a dictzip .dz file is one). Throws InputError naming the
+// file, with `missing_hint` for a file that is not there.
+std::vector<std::uint8_t> read_gz_bytes(const std::filesystem::path& path, const std::string& missing_hint);
+
 
 }  // namespace scalelab

@@ -93,4 +93,16 @@ SplitIndices stratified_split(const std::vector<std::int64_t>& labels, int class
   return split_of_order(stratified_order(labels, classes, request.seed), request);
 }
 
+ByteBlocks split_byte_blocks(std::int64_t corpus_bytes, int context, int test_every, std::uint64_t order_seed) {
+  if (context < 1 || test_every < 2 || corpus_bytes < 0)
+    throw std::invalid_argument("split_byte_blocks: context >= 1, test_every >= 2, corpus_bytes >= 0");
+  ByteBlocks split;
+  split.blocks = corpus_bytes / (context + 1);
+  for (std::int64_t i = 0; i < split.blocks; ++i) (i % test_every == 0 ? split.test : split.pool).push_back(i);
+  std::mt19937_64 rng(order_seed);
+  auto& pool = split.pool;
+  for (std::size_t i = pool.size(); i > 1; --i) std::swap(pool[i - 1], pool[below(rng, i)]);
+  return split;
+}
+
 }  // namespace scalelab

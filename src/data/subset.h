@@ -38,6 +38,19 @@ std::vector<std::int64_t> stratified_order(const std::vector<std::int64_t>& labe
 // Throws InputError like stratified_split.
 SplitIndices split_of_order(const std::vector<std::int64_t>& order, const SubsetRequest& request);
 
+// A byte corpus cut into blocks of context+1 bytes (block i: bytes [i (T+1), (i+1)(T+1)); a block's
+// inputs are its first T bytes, its labels the last T, so every byte of a block but the first is a
+// predicted token). Every test_every-th block (i % test_every == 0) is the test split; the others,
+// permuted once with a fixed seed, are the training pool: the trainer's validation split is the first
+// val_count blocks of that order and a training subset of m blocks the next m, so subsets are nested
+// and spread over the whole corpus (a dictionary is alphabetical: a prefix of the text would be the As).
+struct ByteBlocks {
+  std::vector<std::int64_t> pool;  // block indices of the training pool, in its fixed order
+  std::vector<std::int64_t> test;  // block indices of the test split, ascending
+  std::int64_t blocks = 0;         // whole blocks in the corpus (a shorter tail is dropped)
+};
+ByteBlocks split_byte_blocks(std::int64_t corpus_bytes, int context, int test_every, std::uint64_t order_seed);
+
 // Training examples a request selects from n examples, without the labels (for reporting m up front).
 std::int64_t subset_size(std::int64_t n, const SubsetRequest& request);
 

@@ -1,5 +1,5 @@
 // The model families as libtorch modules. Every family maps an input batch [N, C, H, W] to logits
-// [N, classes]; build_model() picks the family from a ModelSpec, so the trainer never names one.
+// [N, classes] (a language model: tokens [N, T] to logits [N, T, classes]); build_model() picks the family from a ModelSpec, so the trainer never names one.
 // Adding a family: a module here, its registry entry and counts in spec.cpp, one entry in model_builders().
 #pragma once
 
@@ -12,7 +12,9 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include "models/spec.h"
@@ -65,6 +67,37 @@ class WideResNetImpl : public ClassifierImpl {
   torch::nn::Linear classifier_{nullptr};
 };
 TORCH_MODULE(WideResNet);
+
+// One pre-norm block: x + attention(LN(x)), then x + MLP(LN(x)) (4d hidden units, GELU). Attention is
+// multi-head (transformer_d_model / kTransformerHeadDim heads) and causal: position t sees positions <= t.
+class TransformerBlockImpl : public torch::nn::Module {
+ public:
+  TransformerBlockImpl(int d_model, int depth);
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& future);  // future: bool [T, T], true above the diagonal
+
+ private:
+  int heads_;
+  torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
+  torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
+};
+TORCH_MODULE(TransformerBlock);
+
+// Decoder-only transformer language model over `classes` tokens (bytes: 256): token embedding plus a
+// learned position embedding of input_width positions, depth blocks, a final layer norm and the output
+// layer tied to the token embedding (logits = h E^T, no bias). Input [N, T] token ids (any integer type,
+// T <= input_width), output logits [N, T, classes]. GPT-2's initialisation: N(0, 0.02), residual
+// projections scaled by 1/sqrt(2 depth).
+class TransformerImpl : public ClassifierImpl {
+ public:
+  explicit TransformerImpl(const ModelSpec& spec);
+  torch::Tensor forward(torch::Tensor x) override;
+
+ private:
+  torch::nn::Embedding token_embedding_{nullptr}, position_embedding_{nullptr};
+  torch::nn::ModuleList blocks_;
+  torch::nn::LayerNorm ln_f_{nullptr};
+};
+TORCH_MODULE(Transformer);
 
 // The libtorch builders, keyed by the family names of model_families() (models/spec.h).
 using ModelBuilder = std::shared_ptr<ClassifierImpl> (*)(const ModelSpec&);

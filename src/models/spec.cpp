@@ -16,6 +16,7 @@ constexpr int kMlpBaseUnits = 512;
 constexpr double kMaxWidth = 64;  // far beyond anything a CPU trains; catches 1e9 typed for 1e-9
 constexpr int kMaxMlpDepth = 64;
 constexpr int kMaxWrnDepth = 6 * 64 + 4;
+constexpr int kMaxTransformerDepth = 64;
 
 [[noreturn]] void reject(const std::string& field, const std::string& message) {
   throw InputError("model", 0, field, message);
@@ -139,15 +140,59 @@ double wrn_flops(const ModelSpec& spec) {
   return 2 * macs;
 }
 
+// transformer: depth pre-norm blocks of causal self-attention and a 4d MLP, final layer norm, tied output.
+void transformer_validate(const ModelSpec& spec) {
+  if (spec.depth < 1 || spec.depth > kMaxTransformerDepth)
+    reject("depth", fmt::format("transformer depth {} (blocks) is not in [1, {}]", spec.depth, kMaxTransformerDepth));
+}
+
+std::int64_t transformer_non_embedding(const ModelSpec& spec) {
+  const std::int64_t d = transformer_d_model(spec);
+  // Per block: 2 layer norms (2d each), qkv (3d^2 + 3d), output projection (d^2 + d), MLP (8d^2 + 5d).
+  return spec.depth * (12 * d * d + 13 * d) + 2 * d;  // and the final layer norm
+}
+
+std::int64_t transformer_parameters(const ModelSpec& spec) {
+  const std::int64_t d = transformer_d_model(spec);
+  return transformer_non_embedding(spec) + std::int64_t{spec.classes} * d + std::int64_t{spec.input_width} * d;
+}
+
+// The weight matrices of the blocks; with ends, the (tied) token embedding too.
+std::int64_t transformer_prunable(const ModelSpec& spec, bool ends) {
+  const std::int64_t d = transformer_d_model(spec);
+  return spec.depth * 12 * d * d + (ends ? std::int64_t{spec.classes} * d : 0);
+}
+
+double transformer_flops(const ModelSpec& spec) { return transformer_flops_per_token(spec) * spec.input_width; }
+
 }  // namespace
+
+int transformer_d_model(const ModelSpec& spec) {
+  const int d = scaled_units(64.0 / kTransformerHeadDim, spec.width) * kTransformerHeadDim;
+  return d;
+}
+
+double transformer_flops_per_token(const ModelSpec& spec) {
+  const double d = transformer_d_model(spec), t = spec.input_width;
+  return 2 * (spec.depth * (12 * d * d + 2 * t * d) + double(spec.classes) * d);
+}
+
+double transformer_flops_per_token_at(double non_embedding, int depth, int context, int vocab) {
+  // 12 L d^2 + (13 L + 2) d - N = 0, the positive root.
+  const double a = 12.0 * depth, b = 13.0 * depth + 2;
+  const double d = (-b + std::sqrt(b * b + 4 * a * non_embedding)) / (2 * a);
+  return 2 * (depth * (12 * d * d + 2.0 * context * d) + double(vocab) * d);
+}
 
 // The registry. The first entry is the default family (ModelSpec::family). A function's static, so
 // that a ModelSpec made during static initialisation finds it built.
 const std::vector<ModelFamily>& model_families() {
   static const std::vector<ModelFamily> families = {
-      {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops, mlp_prunable},
+      {"mlp", "x512 units", "hidden layers", 2, mlp_validate, mlp_parameters, mlp_flops, mlp_prunable, nullptr},
       {"wrn", "k, x16/32/64 channels", "6n+4 (10, 16, ...)", 10, wrn_validate, wrn_parameters, wrn_flops,
-       wrn_prunable},
+       wrn_prunable, nullptr},
+      {"transformer", "d_model 64 x width, in multiples of 16", "blocks", 2, transformer_validate,
+       transformer_parameters, transformer_flops, transformer_prunable, transformer_non_embedding},
   };
   return families;
 }
@@ -189,6 +234,12 @@ std::int64_t parameter_count(const ModelSpec& spec) {
 double forward_flops(const ModelSpec& spec) {
   validate(spec);
   return find_model_family(spec.family)->forward_flops(spec);
+}
+
+std::int64_t non_embedding_parameter_count(const ModelSpec& spec) {
+  validate(spec);
+  const ModelFamily& family = *find_model_family(spec.family);
+  return family.non_embedding_parameters ? family.non_embedding_parameters(spec) : family.parameter_count(spec);
 }
 
 std::int64_t prunable_weights(const ModelSpec& spec, bool ends) {

@@ -16,6 +16,7 @@ namespace {
 using R = HparamRow;
 constexpr std::string_view kSchedules[] = {"cosine", "step"};
 constexpr std::string_view kDevices[] = {"cpu", "cuda"};
+constexpr std::string_view kOptimizers[] = {"sgd", "adamw"};
 constexpr std::string_view kPrecisions[] = {"fp32", "bf16"};
 // Seeds are signed 64-bit numbers on the worker's command line (a larger one is a negative that
 // wrapped: --seed -1 became 2^64 - 1); the spec and hparams.yaml hold at most kMaxWhole.
@@ -24,7 +25,9 @@ constexpr double kMaxSeed = 9223372036854775807.0;
 // One row per hyperparameter. Keep docs/run-directory.md's table equal to hparam_doc_table().
 constexpr std::array kSchema = {
     R{.name = "dataset", .type = R::word, .default_value = "fashion-mnist",
-      .help = "`fashion-mnist` or `synthetic` (10 Gaussian classes of 8x8, for tests)", .core = true},
+      .help = "`fashion-mnist`, `synthetic` (10 Gaussian classes of 8x8, for tests) or `gcide-bytes` (bytes of "
+              "a dictionary, for language models)",
+      .core = true},
     R{.name = "model", .type = R::word, .default_value = "mlp", .registry = model_family_names,
       .help = "model family (models/spec.h's registry): `mlp` (width x 512 units, depth hidden layers) or `wrn`",
       .core = true},
@@ -47,6 +50,10 @@ constexpr std::array kSchema = {
     R{.name = "weight_decay", .type = R::real, .default_value = "0.0005", .lo = 0, .help = "L2, on every parameter"},
     R{.name = "schedule", .type = R::word, .default_value = "cosine", .words = kSchedules,
       .help = "`cosine` (per step, to 0) or `step` (x0.1 at 50% and at 75% of the epochs)"},
+    R{.name = "optimizer", .type = R::word, .default_value = "sgd", .words = kOptimizers,
+      .help = "`sgd` (with momentum) or `adamw` (betas 0.9, 0.95; weight_decay decoupled, on matrices only)"},
+    R{.name = "warmup", .type = R::real, .default_value = "0", .lo = 0, .hi = 1, .hi_open = true,
+      .help = "fraction of the steps warming lr up linearly before the cosine (schedule cosine)"},
     R{.name = "val_count", .type = R::integer, .default_value = "5000", .lo = 0,
       .help = "validation examples held out of the training set; 0: none, the last epoch is reported and val "
               "metrics are null"},

@@ -100,13 +100,17 @@ struct SweepView {
   }
 
   static std::string role(const RunView& r) { return r.planned ? (r.planned->in_fit ? "fit" : "held_out") : ""; }
+  // n and m as the laws count them: a language model's result.json gives its parameters without the
+  // embeddings and its training tokens (train/train.h RunResult), other runs their params and samples.
   static double params(const RunView& r) {
-    double v = result_number(r.record.result, "params");
+    double v = result_number(r.record.result, "non_embedding_params");
+    if (!std::isfinite(v)) v = result_number(r.record.result, "params");
     return std::isfinite(v) || !r.planned ? v : r.planned->params;
   }
   static double samples(const RunView& r) {
-    double v = result_number(r.record.result, "train_samples");
-    return std::isfinite(v) || !r.planned ? v : r.planned->train_samples;
+    double v = result_number(r.record.result, "train_tokens");
+    if (!std::isfinite(v)) v = result_number(r.record.result, "train_samples");
+    return std::isfinite(v) || !r.planned ? v : r.planned->m();
   }
   static double prunable(const RunView& r) {
     double v = result_number(r.record.result, "prunable_weights");
@@ -259,9 +263,9 @@ std::vector<Cell> cells_of(const SweepView& view, const std::vector<std::string>
       row.density.push_back(o.density);
       row.remaining_weights.push_back(o.remaining_weights);
       row.remaining_params.push_back(o.remaining_params);
-      c.params = std::isfinite(result_number(r.record.result, "params")) ? result_number(r.record.result, "params") : c.params;
-      c.samples = std::isfinite(result_number(r.record.result, "train_samples")) ? result_number(r.record.result, "train_samples")
-                                                                                : c.samples;
+      // The run's own sizes, in the laws' units (SweepView::params and samples read them first).
+      if (const double n = SweepView::params(r); std::isfinite(n)) c.params = n;
+      if (const double m = SweepView::samples(r); std::isfinite(m)) c.samples = m;
     }
   }
   return cells;

@@ -601,9 +601,16 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
       model.input_height = data->height;
       model.input_width = data->width;
       model.classes = data->classes;
+      run.tokens_per_example = static_cast<double>(data->tokens_per_example);
+      if (is_language_model_family(*find_model_family(model.family)) != (data->tokens_per_example > 1))
+        throw InputError(spec.source, 0, "model",
+                         fmt::format("model '{}' cannot train on dataset '{}' (a transformer reads token sequences: "
+                                     "gcide-bytes; the other families images)",
+                                     model.family, data->name));
     }
     validate(model);  // InputError naming model, width or depth
-    run.params = static_cast<double>(parameter_count(model));
+    // A scaling law's n: a language model's parameters without its embeddings (Kaplan et al. 2020).
+    run.params = static_cast<double>(non_embedding_parameter_count(model));
     const double eval_samples = spec.dataset_size > 0 ? val + spec.test_size : spec.eval_samples;
     run.cost = forward_flops(model) * h.number("epochs") * (3 * run.train_samples + eval_samples);
     auto pruning = [&](const char* key) { return h.has(key) ? h.number(key) : hparam_default_number(key); };
@@ -613,7 +620,7 @@ std::vector<PlannedRun> expand(const SweepSpec& spec) {
     if (run.prune_levels > 0) run.cost *= 1 + run.prune_levels * (1 - pruning("prune_rewind"));
 
     auto lookup = [&](std::string_view name) {
-      if (name == "m") return run.train_samples;
+      if (name == "m") return run.m();
       if (name == "n") return run.params;
       return h.number(name);
     };

@@ -109,8 +109,10 @@ SweepFit sweep_fit(const SweepSpec& spec, const std::string& law = "");
 struct PlannedRun {
   Hparams hparams;
   std::string cell;          // the cell it belongs to, e.g. "width=0.25 depth=2 data_fraction=0.5"
-  double train_samples = 0;  // m, estimated from the data fraction
-  double params = 0;         // n, exact (models_spec)
+  double train_samples = 0;  // training examples, estimated from the data fraction
+  double params = 0;         // n, exact (models_spec): a language model's without its embeddings
+  double tokens_per_example = 1;  // the dataset's (data/catalogue.h): m = train_samples x this
+  double m() const { return train_samples * tokens_per_example; }
   // Planning FLOPs: per epoch, training (3 forward passes' worth per sample) plus evaluating the
   // validation and test sets. Evaluation matters: a 1/64 subset trains 3000 steps in ~400 epochs, each
   // validated. The worker now evaluates the test set once a run (issue 16), but this weight is kept

@@ -26,6 +26,8 @@ void for_each_field(Config& c, F&& f) {
   f("momentum", c.momentum);
   f("weight_decay", c.weight_decay);
   f("schedule", c.schedule);
+  f("optimizer", c.optimizer);
+  f("warmup", c.warmup);
   f("val_count", c.val_count);
   f("early_stopping", c.early_stopping);
   f("device", c.device);

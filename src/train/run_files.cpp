@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <set>
 #include <stdexcept>
 #include <type_traits>
@@ -238,6 +239,11 @@ std::string result_json(const TrainConfig& config, const RunResult& r) {
   j["train_loss"] = at_best(&EpochMetrics::train_loss);
   j["train_error"] = at_best(&EpochMetrics::train_error);
   j["wall_s"] = r.wall_s;
+  if (r.language_model) {  // the laws' units: n without embeddings, m in tokens; the loss in bits too
+    j["non_embedding_params"] = r.non_embedding_params;
+    j["train_tokens"] = r.train_tokens;
+    j["test_bits_per_byte"] = r.best ? finite(r.best->test_loss / std::numbers::ln2) : nullptr;
+  }
   if (r.diverged_at_epoch) j["diverged_at_epoch"] = *r.diverged_at_epoch;
   return j.dump(2) + '\n';
 }

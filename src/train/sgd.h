@@ -16,16 +16,25 @@
 
 namespace scalelab {
 
-class Sgd {
+// What the training loop asks of an optimizer (Sgd below, AdamW in adamw.h).
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual void set_lr(double lr) = 0;
+  virtual void zero_grad() = 0;
+  virtual void step() = 0;
+};
+
+class Sgd : public Optimizer {
  public:
   // masks: empty, or one per parameter (an undefined tensor: not masked).
   Sgd(std::vector<at::Tensor> params, double momentum, double weight_decay, std::vector<at::Tensor> masks = {});
-  void set_lr(double lr) { lr_ = lr; }
+  void set_lr(double lr) override { lr_ = lr; }
   double lr() const { return lr_; }
   // Drops the gradients (PyTorch's set_to_none): backward then writes them fresh instead of adding
   // into zeros.
-  void zero_grad();
-  void step();
+  void zero_grad() override;
+  void step() override;
 
  private:
   std::vector<at::Tensor> params_, buffers_, masks_;

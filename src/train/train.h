@@ -37,6 +37,8 @@ struct TrainConfig {
   double momentum = 0.9;
   double weight_decay = 5e-4;
   std::string schedule = "cosine";  // cosine (per step, to 0) or step (x0.1 at 50% and 75% of epochs)
+  std::string optimizer = "sgd";    // sgd (lr, momentum, weight_decay) or adamw (lr, weight_decay; train/adamw.h)
+  double warmup = 0;                // cosine: fraction of the steps with a linear warm-up to lr
   std::int64_t val_count = 5000;    // held out of the training set, stratified, the same for every size;
                                     // 0: none, and the last epoch is reported instead of the best
   int early_stopping = 0;           // stop after this many epochs without a better val error; 0 = off
@@ -57,7 +59,7 @@ void validate(const TrainConfig& config);
 struct EpochMetrics {
   int epoch = 0;              // 1-based
   double train_loss = 0;      // mean over the epoch's batches, in training mode
-  double train_error = 0;     // likewise (running, not a separate pass)
+  double train_error = 0;     // likewise (running, not a separate pass); a language model's: per token
   double val_error = 0, val_loss = 0;
   double test_error = 0, test_loss = 0;
   double lr = 0;              // at the epoch's last step
@@ -75,6 +77,10 @@ struct RunResult {
   std::optional<int> diverged_at_epoch;
   double wall_s = 0;
   std::vector<EpochMetrics> history;
+  // A language model's (dataset task language_model): sizes in its units, for the scaling laws.
+  bool language_model = false;
+  std::int64_t non_embedding_params = 0;  // models/spec.h non_embedding_parameter_count
+  std::int64_t train_tokens = 0;          // predicted tokens in the training subset (blocks x context)
 };
 
 struct RunOptions {

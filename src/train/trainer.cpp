@@ -8,6 +8,7 @@
 #include <deque>
 #include <limits>
 #include <numbers>
+#include <numeric>
 
 #include <fmt/core.h>
 #include <torch/torch.h>  // the precompiled header: free here
@@ -17,6 +18,7 @@
 #include "data/subset.h"
 #include "models/models.h"
 #include "table/table.h"
+#include "train/adamw.h"
 #include "train/progress.h"
 #include "train/step.h"
 #include "train/train.h"
@@ -55,10 +57,18 @@ const SeedSplit& seed_split(const Dataset& data, std::uint64_t seed, std::int64_
   static std::deque<Entry> cache;
   for (const auto& e : cache)
     if (e.data == &data && e.seed == seed && e.val_count == val_count) return e.split;
-  const auto& labels = data.train().labels;
-  const std::vector<std::int64_t> label_list(labels.data_ptr<std::int64_t>(), labels.data_ptr<std::int64_t>() + labels.numel());
   SeedSplit split;
-  split.order = stratified_order(label_list, data.info().classes, seed);
+  if (data.info().task == Task::language_model) {
+    // The corpus's blocks come in a fixed order already (data/subset.h split_byte_blocks): validation and
+    // training subsets are its prefixes, the same for every seed (the seed moves initialisation and batches).
+    split.order.resize(std::size_t(data.train().size()));
+    std::iota(split.order.begin(), split.order.end(), std::int64_t{0});
+  } else {
+    const auto& labels = data.train().labels;
+    const std::vector<std::int64_t> label_list(labels.data_ptr<std::int64_t>(),
+                                               labels.data_ptr<std::int64_t>() + labels.numel());
+    split.order = stratified_order(label_list, data.info().classes, seed);
+  }
   // The validation split alone: subset_size checks it like any request.
   const auto val = split_of_order(split.order, {.fraction = std::nullopt, .count = 1, .val_count = val_count, .seed = seed}).val;
   split.val = data.train().select(val);
@@ -105,6 +115,7 @@ struct TrainingRun::State {
   Examples val, test;
   std::shared_ptr<ClassifierImpl> model;
   std::int64_t params = 0;
+  bool language_model = false;
   std::FILE* progress = nullptr;
   std::filesystem::path checkpoint;
   RunOptions options;            // the pruning options: start, mask, snapshot, final weights
@@ -159,6 +170,14 @@ TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) :
   spec.input_width = info.width;
   spec.classes = info.classes;
   validate(spec);
+  s.language_model = info.task == Task::language_model;
+  if (s.language_model != is_language_model_family(*find_model_family(spec.family)))
+    throw InputError("hparams", 0, "model",
+                     fmt::format("model '{}' cannot train on dataset '{}': {}", spec.family, config.dataset,
+                                 s.language_model ? "a language-model dataset needs a language-model family (transformer)"
+                                                  : "a transformer needs a language-model dataset (gcide-bytes)"));
+  if (!options.mask.empty() && config.optimizer != "sgd")
+    throw InputError("hparams", 0, "optimizer", "pruning masks are kept exact by sgd only");
 
   const SubsetRequest request{config.data_fraction, config.data_count, config.val_count, config.seed};
   subset_size(data->train().size(), request);  // a bad request fails before any work
@@ -202,22 +221,28 @@ Evaluation evaluate(ClassifierImpl& model, const Examples& examples) {
   constexpr std::int64_t kBatch = 256;
   auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(examples.labels.device()));
   auto wrong = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(examples.labels.device()));
+  std::int64_t predictions = 0;  // examples; a language model's tokens: its loss is per token
   for (std::int64_t b = 0; b < examples.size(); b += kBatch) {
     const auto e = std::min(examples.size(), b + kBatch);
-    auto y = examples.labels.slice(0, b, e);
-    auto logits = model.forward(examples.inputs.slice(0, b, e));
+    const auto [logits, y] = predictions_of(model.forward(examples.inputs.slice(0, b, e)), examples.labels.slice(0, b, e));
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kFloat64);
     wrong += logits.argmax(1).ne(y).sum();
+    predictions += y.numel();
   }
-  const double n = double(examples.size());
+  const double n = double(predictions);
   return {wrong.item<double>() / n, loss_sum.item<double>() / n};
 }
 
-// Learning rate at a step (0-based) of an epoch (0-based).
+// Learning rate at a step (0-based) of an epoch (0-based). Cosine with warm-up: linear from lr/w to lr
+// over the first w = round(warmup x total) steps, then the cosine from lr to 0 over the rest.
 double learning_rate(const TrainConfig& c, std::int64_t step, std::int64_t total_steps, int epoch) {
-  if (c.schedule == "cosine") return c.lr * 0.5 * (1 + std::cos(std::numbers::pi * double(step) / double(total_steps)));
+  if (c.schedule == "cosine") {
+    const auto warm = std::int64_t(std::llround(c.warmup * double(total_steps)));
+    if (step < warm) return c.lr * double(step + 1) / double(warm);
+    return c.lr * 0.5 * (1 + std::cos(std::numbers::pi * double(step - warm) / double(total_steps - warm)));
+  }
   double lr = c.lr;  // step: divide by 10 at half and at three quarters of the epochs
   if (epoch >= c.epochs / 2.0) lr *= 0.1;
   if (epoch >= c.epochs * 0.75) lr *= 0.1;
@@ -238,7 +263,7 @@ struct StepCounter {
 // whether the loss stopped being finite (the pass ends there).
 struct EpochPass {
   double loss_sum = 0, lr = 0;
-  std::int64_t wrong = 0, seen = 0;
+  std::int64_t wrong = 0, seen = 0, predictions = 0;
   bool diverged = false;
   double seconds = 0;
 };
@@ -247,7 +272,7 @@ struct EpochPass {
 using BeforeStep = std::function<void(std::int64_t steps_taken)>;
 
 // `skip` batches of the epoch's order are left out: they were taken before the run's start step.
-EpochPass train_epoch(ClassifierImpl& model, Sgd& optimizer, const TrainingSubset& train, const TrainConfig& c,
+EpochPass train_epoch(ClassifierImpl& model, Optimizer& optimizer, const TrainingSubset& train, const TrainConfig& c,
                       at::Generator& order_generator, torch::Device device, int epoch, StepCounter& steps,
                       ProgressBar& bar, std::int64_t skip, const BeforeStep& before_step) {
   model.train();
@@ -272,6 +297,7 @@ EpochPass train_epoch(ClassifierImpl& model, Sgd& optimizer, const TrainingSubse
     const auto n = index.size(0);
     pass.loss_sum += stats.loss * double(n);
     pass.wrong += stats.wrong;
+    pass.predictions += stats.predictions;
     pass.seen += n;
     bar.step(epoch, steps.done % steps.per_epoch + 1, pass.loss_sum / double(pass.seen),
              double(pass.seen) / seconds_since(epoch_start));
@@ -288,7 +314,7 @@ EpochMetrics epoch_metrics(ClassifierImpl& model, const Examples& val, int epoch
   EpochMetrics e;
   e.epoch = epoch;
   e.train_loss = pass.loss_sum / double(pass.seen);
-  e.train_error = double(pass.wrong) / double(pass.seen);
+  e.train_error = double(pass.wrong) / double(pass.predictions);
   // Without a validation split (val_count 0) its metrics are NaN (null in JSON), and the last
   // epoch counts as the best.
   const auto val_eval = val.size() > 0 ? evaluate(model, val) : Evaluation{NAN, NAN};
@@ -418,9 +444,18 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   RunResult result;
   result.params = s.params;
   result.train_samples = s.train.size();
+  if (s.language_model) {
+    result.language_model = true;
+    result.non_embedding_params = non_embedding_parameter_count(c.model);
+    result.train_tokens = s.train.size() * c.model.input_width;
+  }
 
   // A fresh optimizer for every run: a pruning level starts with no momentum of the level before.
-  Sgd optimizer(model.parameters(), c.momentum, c.weight_decay, s.masks);
+  std::unique_ptr<Optimizer> optimizer;
+  if (c.optimizer == "adamw")
+    optimizer = std::make_unique<AdamW>(model.parameters(), c.weight_decay);
+  else
+    optimizer = std::make_unique<Sgd>(model.parameters(), c.momentum, c.weight_decay, s.masks);
   BestWeights best;
   // Batch order from its own generator, so it does not depend on how many draws initialisation took.
   auto order_generator = at::detail::createCPUGenerator(c.seed * 0x9E3779B97F4A7C15ull + 1);
@@ -445,7 +480,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
 
   for (int epoch = first_epoch; epoch <= c.epochs; ++epoch) {
     const std::int64_t skip = epoch == first_epoch ? o.start_step % steps.per_epoch : 0;
-    const EpochPass pass = train_epoch(model, optimizer, s.train, c, order_generator, s.device, epoch, steps, bar,
+    const EpochPass pass = train_epoch(model, *optimizer, s.train, c, order_generator, s.device, epoch, steps, bar,
                                        skip, o.snapshot.empty() ? BeforeStep() : before_step);
     EpochMetrics e;
     bool diverged = pass.diverged;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -155,6 +156,8 @@ TEST(Datasets, SyntheticIsDeterministicAndBalanced) {
 // The torch-free catalogue (what `scalelab` plans sweeps with) against what each reader loads: the
 // shapes of the inputs, the number of classes, the train and test sizes. Fashion-MNIST is checked when
 // its files are installed; without them the rest is checked and the test reports a skip.
+const fs::path kGcidePath = "/usr/share/dictd/gcide.dict.dz";
+
 TEST(Datasets, CatalogueEqualsWhatTheReadersLoad) {
   std::string skipped;
   for (const auto& entry : dataset_catalogue()) {
@@ -163,8 +166,22 @@ TEST(Datasets, CatalogueEqualsWhatTheReadersLoad) {
       skipped = kFashionDir.string() + " is absent (Debian package dataset-fashion-mnist): not checked";
       continue;
     }
+    if (name == "gcide-bytes" && !fs::exists(kGcidePath)) {
+      skipped = kGcidePath.string() + " is absent (Debian package dict-gcide): not checked";
+      continue;
+    }
     const auto data = open_dataset(name, kFashionDir.parent_path());
     const DatasetInfo& info = data->info();
+    if (info.task == Task::language_model) {  // blocks of bytes: [N, T] inputs and next bytes
+      EXPECT_EQ(entry.tokens_per_example, entry.width) << name;
+      for (const auto* split : {&data->train(), &data->test()}) {
+        const bool train = split == &data->train();
+        EXPECT_EQ(split->size(), train ? entry.train_size : entry.test_size) << name;
+        EXPECT_EQ(split->inputs.sizes().vec(), (std::vector<std::int64_t>{split->size(), entry.width})) << name;
+        EXPECT_TRUE(torch::equal(split->inputs.slice(1, 1), split->labels.slice(1, 0, entry.width - 1))) << name;
+      }
+      continue;
+    }
     EXPECT_EQ(info.name, name);
     EXPECT_EQ(info.channels, entry.channels) << name;
     EXPECT_EQ(info.height, entry.height) << name;
@@ -186,6 +203,58 @@ TEST(Datasets, CatalogueEqualsWhatTheReadersLoad) {
     }
   }
   if (!skipped.empty()) GTEST_SKIP() << skipped;
+}
+
+// The byte corpus's splits: sizes, disjointness, the fixed order's determinism, nested subsets.
+TEST(ByteBlocks, SplitSizesAreExactAndDisjoint) {
+  const auto split = split_byte_blocks(65 * 1000 + 7, 64, 200, 5);  // the tail of 7 bytes is dropped
+  EXPECT_EQ(split.blocks, 1000);
+  EXPECT_EQ(split.test.size(), 5u);  // blocks 0, 200, 400, 600, 800
+  EXPECT_EQ(split.pool.size(), 995u);
+  std::vector<std::int64_t> all = split.pool;
+  all.insert(all.end(), split.test.begin(), split.test.end());
+  std::sort(all.begin(), all.end());
+  for (std::int64_t i = 0; i < 1000; ++i) EXPECT_EQ(all[std::size_t(i)], i);  // each block once
+  for (auto t : split.test) EXPECT_EQ(t % 200, 0);
+}
+
+TEST(ByteBlocks, OrderIsFixedBySeedAndSpreadOverTheCorpus) {
+  const auto a = split_byte_blocks(65 * 10000, 64, 200, 5), b = split_byte_blocks(65 * 10000, 64, 200, 5);
+  const auto c = split_byte_blocks(65 * 10000, 64, 200, 6);
+  EXPECT_EQ(a.pool, b.pool);
+  EXPECT_NE(a.pool, c.pool);
+  // A subset of the first 1000 blocks of the order covers the corpus: every tenth of the text holds some.
+  std::vector<int> tenths(10, 0);
+  for (std::size_t i = 0; i < 1000; ++i) ++tenths[std::size_t(a.pool[i] / 1000)];
+  for (int t : tenths) EXPECT_GT(t, 50);
+}
+
+TEST(ByteBlocks, SubsetsAreNestedAndDisjointFromValidation) {
+  // The trainer's split of a language-model dataset: its order is the pool's order (identity here).
+  std::vector<std::int64_t> order(995);
+  std::iota(order.begin(), order.end(), 0);
+  const auto small = split_of_order(order, {.fraction = std::nullopt, .count = 100, .val_count = 50});
+  const auto large = split_of_order(order, {.fraction = std::nullopt, .count = 400, .val_count = 50});
+  EXPECT_EQ(small.val, large.val);
+  EXPECT_TRUE(std::equal(small.train.begin(), small.train.end(), large.train.begin()));
+  for (auto i : large.train) EXPECT_GE(i, 50);
+}
+
+TEST(GcideBytes, ReadsTheDictionaryIntoFixedSplits) {
+  if (!fs::exists(kGcidePath)) GTEST_SKIP() << kGcidePath << " is absent (Debian package dict-gcide)";
+  const auto a = open_dataset("gcide-bytes", "/nonexistent");
+  const auto& info = a->info();
+  EXPECT_EQ(info.task, Task::language_model);
+  EXPECT_EQ(info.classes, 256);
+  EXPECT_EQ(a->train().size(), 611577);
+  EXPECT_EQ(a->test().size(), 3074);
+  // The test split is blocks 0, 200, ...: the first is the start of the file.
+  const auto first = a->test().inputs[0];
+  const std::string head(reinterpret_cast<const char*>(first.contiguous().data_ptr<std::uint8_t>()), 64);
+  EXPECT_NE(head.find("00-database"), std::string::npos) << head;
+  const auto b = open_dataset("gcide-bytes", "/nonexistent");  // the same bytes in the same order
+  EXPECT_TRUE(torch::equal(a->train().inputs.slice(0, 0, 5000), b->train().inputs.slice(0, 0, 5000)));
+  EXPECT_TRUE(torch::equal(a->test().labels, b->test().labels));
 }
 
 // Every catalogue entry has a reader and every reader a catalogue entry: the names are one list.

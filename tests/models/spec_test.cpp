@@ -92,7 +92,8 @@ TEST(ModelSpec, ValidateNamesTheField) {
     }
     return std::string("<accepted>");
   };
-  EXPECT_EQ(field_of({.family = "transformer"}), "model");
+  EXPECT_EQ(field_of({.family = "lstm"}), "model");
+  EXPECT_EQ(field_of({.family = "transformer", .width = 1, .depth = 0}), "depth");
   EXPECT_EQ(field_of({.family = "mlp", .width = 0}), "width");
   EXPECT_EQ(field_of({.family = "mlp", .width = -1}), "width");
   EXPECT_EQ(field_of({.family = "mlp", .width = 1, .depth = 0}), "depth");

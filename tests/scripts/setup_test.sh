@@ -129,6 +129,7 @@ check "fresh machine: install names all ${#all[@]} packages" \
   test "$(grep '^apt-get install' <<<"$calls")" = "apt-get install -y -qq --no-install-recommends ${all[*]}"
 check "fresh machine: says what it installs" has "$out" "installing ${#all[@]} Debian packages: ${all[0]}"
 check "fresh machine: installs chromium" has "$(grep '^apt-get install' <<<"$calls")" " chromium"
+check "fresh machine: installs dict-gcide (the language-model corpus)" has "$(grep '^apt-get install' <<<"$calls")" " dict-gcide "
 check "fresh machine: installs slurm-wlm (the Slurm tests' cluster)" has "$(grep '^apt-get install' <<<"$calls")" " slurm-wlm"
 check "fresh machine: one npm call, npm ci in report-assets with its lockfile" \
   test "$(grep '^npm' <<<"$calls")" = "npm ci --no-audit --no-fund --ignore-scripts (in $STATE/assets, lockfile yes)"
