@@ -11,6 +11,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "data/idx.h"  // default_data_root, read_idx_gz: torch-free
+
 namespace scalelab {
 
 // A set of labelled examples, held in memory.
@@ -41,9 +43,6 @@ class Dataset {
 using DatasetReader = std::unique_ptr<Dataset> (*)(const std::filesystem::path& root);
 const std::map<std::string, DatasetReader, std::less<>>& dataset_readers();
 
-// Where datasets live unless told otherwise: $SCALELAB_DATA_DIR, else /usr/share/datasets.
-std::filesystem::path default_data_root();
-
 // A dataset of the catalogue (data/catalogue.h: shapes, sizes, where the files come from), e.g.
 // "fashion-mnist": the four IDX .gz files in root/fashion-mnist (Debian's dataset-fashion-mnist);
 // "synthetic": 10 Gaussian classes of 1x8x8 inputs, 2,000 train and 1,000 test, generated from a fixed
@@ -57,13 +56,5 @@ std::vector<std::string> dataset_names();
 // pages instead of reading and normalising the files again (about 1 s for Fashion-MNIST). Not
 // thread-safe: call it from one thread. Errors are not cached.
 std::shared_ptr<const Dataset> shared_dataset(const std::string& name, const std::filesystem::path& root = {});
-
-// One IDX file (gzip-compressed, unsigned bytes): its dimensions and its bytes, checked against the
-// expected magic number and rank. Exposed for tests of corrupt input.
-struct IdxArray {
-  std::vector<std::int64_t> dims;
-  std::vector<std::uint8_t> bytes;
-};
-IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank);
 
 }  // namespace scalelab

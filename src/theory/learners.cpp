@@ -28,6 +28,7 @@ int residue(int k, int n) { return ((k % n) + n) % n; }
 std::vector<std::complex<double>> grid_dft(int dim, int n, const std::vector<double>& values) {
   const std::int64_t total = power(n, dim);
   std::vector<std::complex<double>> data(values.begin(), values.end());
+  if (n == 1) return data;  // the identity (and Eigen's kissfft fails on length 1)
   Eigen::FFT<double> fft;
   std::vector<std::complex<double>> line(static_cast<std::size_t>(n)), transformed;
   for (int axis = 0; axis < dim; ++axis) {

@@ -99,6 +99,16 @@ TEST(NyquistLearner, RandomPointsRecoverTheTargetFromTheNyquistCountOn) {
   EXPECT_GT(relative_error(fit_trig_points(fewer, target.evaluate(fewer), bandwidth), target), 1e-6);
 }
 
+TEST(NyquistLearner, OnePointGivesTheConstantOfTheMinimumNormSolution) {
+  const auto target = random_trig_series(2, 1, 3);
+  const auto y = target.evaluate(grid_points(2, 1));
+  const auto fitted = fit_trig_grid(2, 1, y, 1);
+  // All 9 basis functions equal 1 at the origin: the minimum-norm solution shares y equally.
+  EXPECT_NEAR(fitted.a0, y[0] / 9, 1e-14);
+  EXPECT_NEAR(fitted.a[0], 2 * y[0] / 9, 1e-14);
+  EXPECT_NEAR(fitted.b[0], 0, 1e-14);
+}
+
 TEST(NyquistLearner, TooNarrowALearnerKeepsTheMissingBandAsError) {
   const auto target = random_trig_series(1, 6, 21);
   const auto x = grid_points(1, 101);
