@@ -9,7 +9,9 @@
 #include <torch/torch.h>  // the precompiled header: free here
 
 #include "data/catalogue.h"
+#include "data/teacher.h"
 #include "table/table.h"
+#include "theory/inputs.h"
 
 namespace scalelab {
 
@@ -41,6 +43,78 @@ DatasetInfo info_of(std::string_view name) {
   if (!entry) throw std::logic_error(fmt::format("dataset reader '{}' has no catalogue entry", name));
   return {std::string(entry->name), entry->channels, entry->height, entry->width, entry->classes};
 }
+
+// Points of theory/inputs.h as a float32 input batch [N, 1, 1, d].
+torch::Tensor input_tensor(const theory::Points& x) {
+  const Eigen::MatrixXf rows = x.cast<float>();
+  // Eigen is column-major: transpose to put each point's coordinates next to each other.
+  const Eigen::MatrixXf columns = rows.transpose();
+  return torch::from_blob(const_cast<float*>(columns.data()), {x.rows(), 1, 1, x.cols()}, torch::kFloat32).clone();
+}
+
+// Train and test inputs are drawn from the same distribution with these two seeds.
+constexpr std::uint64_t kTrainInputSeed = 1, kTestInputSeed = 2;
+
+// A teacher-student dataset: the inputs of theory/inputs.h, labelled by the dataset's teacher.
+class TeacherStudent : public Dataset {
+ public:
+  TeacherStudent(std::string_view name, Task task) {
+    info_ = info_of(name);
+    info_.task = task;
+    const DatasetEntry& entry = *find_dataset(name);
+    const auto teacher = teacher_network(name);
+    auto make = [&](std::int64_t n, std::uint64_t seed) {
+      torch::NoGradGuard no_grad;
+      Examples e;
+      e.inputs = input_tensor(theory::generated_inputs(name, n, seed)->points);
+      const auto outputs = teacher->forward(e.inputs);
+      e.labels = task == Task::regression ? outputs.contiguous() : outputs.argmax(1).to(torch::kInt64);
+      return e;
+    };
+    train_ = make(entry.train_size, kTrainInputSeed);
+    test_ = make(entry.test_size, kTestInputSeed);
+  }
+  const DatasetInfo& info() const override { return info_; }
+  const Examples& train() const override { return train_; }
+  const Examples& test() const override { return test_; }
+
+ private:
+  DatasetInfo info_;
+  Examples train_, test_;
+};
+
+// A band-limited dataset (theory/inputs.h): the target standardised, at uniform points mapped to unit
+// variance.
+class BandLimited : public Dataset {
+ public:
+  explicit BandLimited(std::string_view name) {
+    info_ = info_of(name);
+    info_.task = Task::regression;
+    const DatasetEntry& entry = *find_dataset(name);
+    const auto spec = *theory::band_limited_dataset(name);
+    const auto target = theory::random_trig_series(spec.dim, spec.bandwidth, spec.target_seed);
+    const double scale = 1 / std::sqrt(target.variance());
+    auto make = [&](std::int64_t n, std::uint64_t seed) {
+      const theory::Points x = theory::generated_inputs(name, n, seed)->points;
+      const auto values = target.evaluate(x);
+      Examples e;
+      e.inputs = input_tensor((x.array() - 0.5) * std::sqrt(12.0));
+      e.labels = torch::empty({n, 1}, torch::kFloat32);
+      float* out = e.labels.data_ptr<float>();
+      for (std::int64_t i = 0; i < n; ++i) out[i] = float((values[std::size_t(i)] - target.a0) * scale);
+      return e;
+    };
+    train_ = make(entry.train_size, kTrainInputSeed);
+    test_ = make(entry.test_size, kTestInputSeed);
+  }
+  const DatasetInfo& info() const override { return info_; }
+  const Examples& train() const override { return train_; }
+  const Examples& test() const override { return test_; }
+
+ private:
+  DatasetInfo info_;
+  Examples train_, test_;
+};
 
 class FashionMnist : public Dataset {
  public:
@@ -120,11 +194,51 @@ const std::map<std::string, DatasetReader, std::less<>>& dataset_readers() {
          return std::make_unique<FashionMnist>(root / "fashion-mnist");
        }},
       {"synthetic", [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<Synthetic>(); }},
+      {"teacher-student",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> {
+         return std::make_unique<TeacherStudent>("teacher-student", Task::regression);
+       }},
+      {"teacher-student-classify",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> {
+         return std::make_unique<TeacherStudent>("teacher-student-classify", Task::classification);
+       }},
+      {"band-limited-1d",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<BandLimited>("band-limited-1d"); }},
+      {"band-limited-2d",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<BandLimited>("band-limited-2d"); }},
   };
   return readers;
 }
 
 std::vector<std::string> dataset_names() { return dataset_catalogue_names(); }
+
+std::optional<ModelSpec> teacher_spec(std::string_view dataset) {
+  if (dataset != "teacher-student" && dataset != "teacher-student-classify") return std::nullopt;
+  const DatasetEntry& entry = *find_dataset(dataset);
+  // 32 hidden units in 2 layers: small enough that students of several widths around it train in
+  // seconds on a CPU core.
+  return ModelSpec{.family = "mlp", .width = 0.0625, .depth = 2, .input_channels = entry.channels,
+                   .input_height = entry.height, .input_width = entry.width, .classes = entry.classes};
+}
+
+std::shared_ptr<ClassifierImpl> teacher_network(std::string_view dataset) {
+  const auto spec = teacher_spec(dataset);
+  if (!spec) return nullptr;
+  auto teacher = build_model(*spec);
+  constexpr std::uint64_t kTeacherSeed = 20201;
+  torch::Generator gen = at::detail::createCPUGenerator(kTeacherSeed);
+  torch::NoGradGuard no_grad;
+  for (auto& item : teacher->named_parameters()) {
+    auto& p = item.value();
+    const bool output = item.key().rfind("classifier.", 0) == 0;
+    if (p.dim() == 2)
+      p.copy_(torch::randn(p.sizes(), gen) * std::sqrt((output ? 1.0 : 2.0) / double(p.size(1))));
+    else
+      p.copy_(torch::randn(p.sizes(), gen) * 0.1);
+  }
+  teacher->eval();
+  return teacher;
+}
 
 std::unique_ptr<Dataset> open_dataset(const std::string& name, const std::filesystem::path& root) {
   const auto base = root.empty() ? default_data_root() : root;

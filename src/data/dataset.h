@@ -18,15 +18,19 @@ namespace scalelab {
 // A set of labelled examples, held in memory.
 struct Examples {
   at::Tensor inputs;  // float32 [N, C, H, W], normalised
-  at::Tensor labels;  // int64 [N], in [0, classes)
+  at::Tensor labels;  // classification: int64 [N], in [0, classes); regression: float32 [N, outputs]
   std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   Examples select(const std::vector<std::int64_t>& indices) const;  // copies the chosen rows
 };
 
+// What the labels are, and so which loss and metrics the trainer uses.
+enum class Task { classification, regression, language_model };
+
 struct DatasetInfo {
   std::string name;
   int channels = 1, height = 28, width = 28;
-  int classes = 10;
+  int classes = 10;  // regression: the number of outputs
+  Task task = Task::classification;
 };
 
 class Dataset {
@@ -46,7 +50,8 @@ const std::map<std::string, DatasetReader, std::less<>>& dataset_readers();
 // A dataset of the catalogue (data/catalogue.h: shapes, sizes, where the files come from), e.g.
 // "fashion-mnist": the four IDX .gz files in root/fashion-mnist (Debian's dataset-fashion-mnist);
 // "synthetic": 10 Gaussian classes of 1x8x8 inputs, 2,000 train and 1,000 test, generated from a fixed
-// seed (no files; for tests and smoke runs).
+// seed (no files; for tests and smoke runs); "teacher-student", "teacher-student-classify",
+// "band-limited-1d", "band-limited-2d": generated from fixed seeds (data/teacher.h, docs/theory.md).
 // Throws InputError naming the file for a missing or corrupt file, or naming the dataset if unknown.
 std::unique_ptr<Dataset> open_dataset(const std::string& name, const std::filesystem::path& root = {});
 std::vector<std::string> dataset_names();
