@@ -14,6 +14,7 @@
 #include "cli/shared.h"
 #include "data/catalogue.h"
 #include "data/idx.h"
+#include "fit/fit.h"
 #include "theory/bandlimited.h"
 #include "theory/inputs.h"
 #include "theory/nyquist_experiment.h"
@@ -105,6 +106,7 @@ theory::Points dataset_points(const IntrinsicFlags& f, std::string& described) {
 void intrinsic_dim_command(const IntrinsicFlags& f) {
   if (f.samples < 3 || f.samples > 60000) throw InputError("--samples", 0, "", "from 3 to 60000");
   if (!(f.discard >= 0 && f.discard < 1)) throw InputError("--discard", 0, "", "a fraction in [0, 1)");
+  if (!f.fit.empty() && !fs::is_regular_file(f.fit)) throw InputError(f.fit, 0, "", "--fit: no such file");
   std::string described;
   const theory::Points x = dataset_points(f, described);
   const auto r = theory::two_nn_dimension(x, f.discard);
@@ -114,6 +116,15 @@ void intrinsic_dim_command(const IntrinsicFlags& f) {
              r.duplicates);
   fmt::print("approximation view (Sharma & Kaplan 2020, arXiv:2004.10802): exponent ~ 4/d = {:.3f} "
              "(for a loss; for an error rate a guide only)\n", 4 / r.dimension);
+  if (f.fit.empty()) return;
+  const fit::FitResult fitted = fit::from_json(read_text_file(f.fit), f.fit);
+  for (const auto& p : fitted.parameters) {
+    if (p.name != "alpha") continue;
+    fmt::print("fitted data exponent ({}, {}): alpha = {:.4g}{}\n", f.fit, fitted.law, p.value,
+               p.interval ? fmt::format(" (bootstrap 5-95%: {:.4g} .. {:.4g})", p.interval->p05, p.interval->p95) : "");
+    return;
+  }
+  throw InputError(f.fit, 0, "alpha", fmt::format("the {} fit has no parameter alpha (the data exponent)", fitted.law));
 }
 
 }  // namespace
@@ -154,6 +165,7 @@ void add_theory_command(CLI::App& app) {
   intrinsic->add_option("--seed", inf->seed, "which points");
   intrinsic->add_option("--discard", inf->discard, "fraction of the largest ratios left out of the fit (default 0.1)");
   intrinsic->add_option("--data-dir", inf->data_dir, "datasets root [$SCALELAB_DATA_DIR or /usr/share/datasets]");
+  intrinsic->add_option("--fit", inf->fit, "a fit JSON (`fit --json`) of this data set's sweep: its alpha printed beside 4/d");
   intrinsic->callback([inf] { intrinsic_dim_command(*inf); });
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -93,6 +94,23 @@ TEST_F(TheoryCommand, IntrinsicDimensionOfTheTorusIsTwoWithinTenPercent) {
   EXPECT_NEAR(d, 2.0, 0.2) << r.output;
 }
 
+// A fit of a data exponent, printed beside the TwoNN estimate: a power law fitted here by `fit --data`.
+TEST_F(TheoryCommand, IntrinsicDimensionPrintsTheFittedDataExponentBesideIt) {
+  {
+    std::FILE* csv = std::fopen(path("cells.csv").c_str(), "w");
+    std::fprintf(csv, "samples,test_error\n");
+    for (double m : {100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0}) std::fprintf(csv, "%g,%.17g\n", m, 3 * std::pow(m, -0.5));
+    std::fclose(csv);
+  }
+  const auto fit = run("fit --data " + path("cells.csv") + " --law powerlaw --x x=samples --y test_error --loss lsq "
+                       "--starts 16 --json " + path("fit.json"));
+  ASSERT_EQ(fit.code, 0) << fit.output;
+  const auto r = run("theory intrinsic-dim --dataset subspace --samples 1000 --fit " + path("fit.json"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("fitted data exponent (" + path("fit.json") + ", powerlaw): alpha = 0.5"), std::string::npos)
+      << r.output;
+}
+
 TEST_F(TheoryCommand, BadFlagsExitTwoAndWriteNothing) {
   for (const std::string args : {"theory nyquist --dim 4 --bandwidth 2", "theory nyquist --dim 3 --bandwidth 30",
                                  "theory nyquist --dim 1 --bandwidth 2 --learner-bandwidths -1",
@@ -105,6 +123,7 @@ TEST_F(TheoryCommand, BadFlagsExitTwoAndWriteNothing) {
   EXPECT_EQ(missing.code, 2) << missing.output;
   EXPECT_NE(missing.output.find("train-images-idx3-ubyte.gz"), std::string::npos) << missing.output;
   EXPECT_EQ(run("theory intrinsic-dim --dataset nothing").code, 2);
+  EXPECT_EQ(run("theory intrinsic-dim --dataset torus --fit " + path("no-fit.json")).code, 2);
 }
 
 }  // namespace
