@@ -4,6 +4,7 @@
 // (examples/teacher-student.yaml). Flags and printing only.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 #include <string>
@@ -15,6 +16,8 @@
 #include "data/catalogue.h"
 #include "data/idx.h"
 #include "fit/fit.h"
+#include "sweep/results.h"
+#include "sweep/spec.h"
 #include "theory/bandlimited.h"
 #include "theory/inputs.h"
 #include "theory/nyquist_experiment.h"
@@ -29,16 +32,50 @@ namespace fs = std::filesystem;
 struct NyquistFlags {
   int dim = 1, bandwidth = 8;
   std::vector<int> learner_bandwidths;
-  std::string seed = "1", sampling = "both", csv, summary;
+  std::string seed = "1", sampling = "both", csv, summary, students;
   std::int64_t max_samples = 0, test_points = 4096, kernel_max_samples = 1500;
   double threshold = 1e-8, growth = 1.25;
 };
+
+// The MLP students of a band-limited sweep on this very target, one learner per width: each cell's
+// mean test error (MSE over the labels' variance, the labels being the standardised target) against m.
+std::vector<theory::NyquistPoint> student_points(const NyquistFlags& f, std::uint64_t seed) {
+  const fs::path dir = f.students;
+  check_sweep_directory(dir);
+  const SweepSpec spec = load_spec(dir / "spec.yaml");
+  const std::string dataset = spec.fixed.text("dataset");
+  const auto target = theory::band_limited_dataset(dataset);
+  if (!target || target->dim != f.dim || target->bandwidth != f.bandwidth || target->target_seed != seed)
+    throw InputError(f.students, 0, "dataset",
+                     fmt::format("the sweep trained on '{}', not the target d={}, B={}, seed {} (band-limited-1d is "
+                                 "d=1, B=8, seed 1; band-limited-2d is d=2, B=4, seed 1)",
+                                 dataset, f.dim, f.bandwidth, seed));
+  std::vector<std::string> warnings;
+  const Table cells = sweep_measurements(dir, &warnings);
+  print_warnings(warnings);
+  std::map<double, std::vector<theory::NyquistPoint>> by_width;
+  const bool has_width = cells.has_column("width");
+  for (std::size_t r = 0; r < cells.rows(); ++r) {
+    const double width = has_width ? cells.number(r, cells.column("width")) : spec.fixed.number("width");
+    const double error = cells.number(r, cells.column("test_error"));
+    if (!std::isfinite(error)) continue;
+    by_width[width].push_back({fmt::format("mlp-w{}", format_number(width)), "random", -1,
+                               std::int64_t(cells.number(r, cells.column("samples"))), error});
+  }
+  std::vector<theory::NyquistPoint> points;
+  for (auto& [width, rows] : by_width) {
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.m < b.m; });
+    points.insert(points.end(), rows.begin(), rows.end());
+  }
+  return points;
+}
 
 void nyquist_command(const NyquistFlags& f) {
   if (f.csv.empty()) throw InputError("--csv", 0, "", "give the CSV to write (error against m per learner)");
   std::vector<fs::path> outputs{f.csv};
   check_output_path(f.csv, "--csv", {});
   if (!f.summary.empty()) check_output_path(f.summary, "--summary", {f.csv});
+  if (!f.students.empty()) check_sweep_directory(f.students);
   double coefficients = std::pow(2.0 * f.bandwidth + 1, f.dim);
   if (coefficients > 1e5)
     throw InputError("--bandwidth", 0, "", fmt::format("(2B+1)^d = {:.0f} coefficients: at most 100000 here", coefficients));
@@ -57,7 +94,10 @@ void nyquist_command(const NyquistFlags& f) {
   o.grid = f.sampling != "random";
   o.random = f.sampling != "grid";
   o.kernel_max_samples = f.kernel_max_samples;
-  const auto e = theory::run_nyquist_experiment(o);
+  // The students first: a sweep of another target is refused before the experiment's work.
+  const auto students = f.students.empty() ? std::vector<theory::NyquistPoint>{} : student_points(f, o.seed);
+  auto e = theory::run_nyquist_experiment(o);
+  if (!students.empty()) theory::add_learner_points(e, students);
   const std::string points_csv = to_csv(theory::points_table(e));
   const Table reaches = theory::reach_table(e);
   write_file_atomic(f.csv, points_csv);
@@ -154,6 +194,8 @@ void add_theory_command(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{20000}));
   nyquist->add_option("--csv", nf->csv, "the rows (learner, m, relative_error, ...): `fit --data` reads it")->required();
   nyquist->add_option("--summary", nf->summary, "the per-learner table printed, as CSV");
+  nyquist->add_option("--students", nf->students,
+                      "a sweep of MLP students on this target (examples/band-limited-1d.yaml): one learner per width");
   nyquist->callback([nf] { nyquist_command(*nf); });
 
   auto inf = std::make_shared<IntrinsicFlags>();

@@ -98,6 +98,14 @@ NyquistExperiment run_nyquist_experiment(NyquistOptions o) {
     }
   }
 
+  add_learner_points(e, {});
+  return e;
+}
+
+void add_learner_points(NyquistExperiment& e, const std::vector<NyquistPoint>& points) {
+  const NyquistOptions& o = e.options;
+  e.points.insert(e.points.end(), points.begin(), points.end());
+  e.reaches.clear();
   // Reaches, one per learner in the order the points came.
   for (std::size_t i = 0; i < e.points.size();) {
     const auto& first = e.points[i];
@@ -108,7 +116,9 @@ NyquistExperiment run_nyquist_experiment(NyquistOptions o) {
       ++end;
     NyquistReach r{first.learner, first.sampling, dirichlet ? -1 : first.learner_bandwidth,
                    first.learner_bandwidth >= 0 && !dirichlet ? power(2 * first.learner_bandwidth + 1, o.dim) : 0,
-                   std::nullopt, e.points[end - 1].m, e.points[end - 1].relative_error};
+                   std::nullopt, e.points[end - 1].m, e.points[end - 1].relative_error, std::nullopt};
+    for (std::size_t j = i; j < end; ++j)
+      if (e.points[j].m == 10 * e.nyquist_count) r.error_at_ten_nyquist = e.points[j].relative_error;
     for (std::size_t j = end; j-- > i;) {
       if (!(e.points[j].relative_error < o.threshold)) break;
       r.reached = e.points[j].m;
@@ -116,7 +126,6 @@ NyquistExperiment run_nyquist_experiment(NyquistOptions o) {
     e.reaches.push_back(r);
     i = end;
   }
-  return e;
 }
 
 namespace {
@@ -144,13 +153,14 @@ Table points_table(const NyquistExperiment& e) {
 
 Table reach_table(const NyquistExperiment& e) {
   Table t({"learner_index", "learner", "sampling", "learner_bandwidth", "learner_count", "reached_m",
-           "reached_over_nyquist", "largest_m", "error_at_largest_m"});
+           "reached_over_nyquist", "error_at_10x_nyquist", "largest_m", "error_at_largest_m"});
   for (std::size_t i = 0; i < e.reaches.size(); ++i) {
     const auto& r = e.reaches[i];
     t.add_row({std::to_string(i), r.learner, r.sampling, r.learner_bandwidth >= 0 ? std::to_string(r.learner_bandwidth) : "",
                r.learner_count > 0 ? std::to_string(r.learner_count) : "",
                r.reached ? std::to_string(*r.reached) : "never in range",
                r.reached ? fmt::format("{:.3g}", double(*r.reached) / double(e.nyquist_count)) : "",
+               r.error_at_ten_nyquist ? fmt::format("{:.3g}", *r.error_at_ten_nyquist) : "",
                std::to_string(r.largest_m), fmt::format("{:.3g}", r.error_at_largest_m)});
   }
   return t;

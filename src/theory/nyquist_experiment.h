@@ -32,9 +32,9 @@ struct NyquistOptions {
 
 // One learner at one m.
 struct NyquistPoint {
-  std::string learner;     // nyquist-fft, nyquist-lsq, dirichlet, kernel-ridge
+  std::string learner;     // nyquist-fft, nyquist-lsq, dirichlet, kernel-ridge (or added: mlp-...)
   std::string sampling;    // grid or random
-  int learner_bandwidth;   // B' (dirichlet: floor(n/2) of its grid; kernel-ridge: -1)
+  int learner_bandwidth;   // B' (dirichlet: floor(n/2) of its grid; kernel-ridge and added learners: -1)
   std::int64_t m;
   double relative_error;   // test MSE / target variance
 };
@@ -47,6 +47,7 @@ struct NyquistReach {
   std::optional<std::int64_t> reached;  // empty: never in the range
   std::int64_t largest_m;
   double error_at_largest_m;
+  std::optional<double> error_at_ten_nyquist;  // at m = 10 (2B+1)^d, when measured there
 };
 
 struct NyquistExperiment {
@@ -60,11 +61,16 @@ struct NyquistExperiment {
 // Throws std::invalid_argument for options out of range (the CLI checks its flags first).
 NyquistExperiment run_nyquist_experiment(NyquistOptions options);
 
+// Adds measured points of another learner (MLP students trained by the sweep, on the same target and
+// with the same error) and recomputes the reaches. Points of one learner must be in increasing m.
+void add_learner_points(NyquistExperiment& e, const std::vector<NyquistPoint>& points);
+
 // Columns: learner, sampling, learner_bandwidth, learner_index (the learner's row in reach_table, for
 // `fit --fit-where`), m, relative_error, dim, bandwidth, nyquist_count.
 Table points_table(const NyquistExperiment& e);
 // Columns: learner_index, learner, sampling, learner_bandwidth, learner_count, reached_m ("never in range"
-// when it does not), reached_over_nyquist, largest_m, error_at_largest_m.
+// when it does not), reached_over_nyquist, error_at_10x_nyquist (empty when m = 10 (2B+1)^d was not
+// measured), largest_m, error_at_largest_m.
 Table reach_table(const NyquistExperiment& e);
 
 }  // namespace scalelab::theory

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -48,7 +49,7 @@ class TheoryCommand : public ::testing::Test {
 };
 
 TEST_F(TheoryCommand, NyquistWritesErrorAgainstMAndTheMatchedLearnerReachesTheFloorAtTheNyquistCount) {
-  const auto r = run("theory nyquist --dim 1 --bandwidth 3 --max-m 30 --csv " + path("points.csv") + " --summary " +
+  const auto r = run("theory nyquist --dim 1 --bandwidth 3 --csv " + path("points.csv") + " --summary " +
                      path("summary.csv"));
   ASSERT_EQ(r.code, 0) << r.output;
   const auto summary = scalelab::read_csv(path("summary.csv"));
@@ -78,6 +79,8 @@ TEST_F(TheoryCommand, NyquistWritesErrorAgainstMAndTheMatchedLearnerReachesTheFl
     if (m == 6) EXPECT_GT(error, 1e-3);
     if (m >= 7) EXPECT_LT(error, 1e-20);
   }
+  // The range ends at 10 (2B+1) = 70 by default: the summary gives each learner's error there.
+  for (std::size_t i = 0; i < summary.rows(); ++i) EXPECT_FALSE(summary.at(i, "error_at_10x_nyquist").empty()) << i;
   // `fit --data` reads it: a power law over the kernel ridge learner's rows.
   const auto fit = run("fit --data " + path("points.csv") + " --law powerlaw --x x=m --y relative_error "
                        "--fit-where 'learner_index==0' --starts 8");
@@ -112,9 +115,10 @@ TEST_F(TheoryCommand, IntrinsicDimensionPrintsTheFittedDataExponentBesideIt) {
 }
 
 TEST_F(TheoryCommand, BadFlagsExitTwoAndWriteNothing) {
-  for (const std::string args : {"theory nyquist --dim 4 --bandwidth 2", "theory nyquist --dim 3 --bandwidth 30",
+  for (const std::string& args : std::vector<std::string>{"theory nyquist --dim 4 --bandwidth 2", "theory nyquist --dim 3 --bandwidth 30",
                                  "theory nyquist --dim 1 --bandwidth 2 --learner-bandwidths -1",
-                                 "theory nyquist --dim 1 --bandwidth 2 --sampling sideways"}) {
+                                 "theory nyquist --dim 1 --bandwidth 2 --sampling sideways",
+                                 "theory nyquist --dim 1 --bandwidth 2 --students " + path("not-a-sweep")}) {
     const auto r = run(args + " --csv " + path("out.csv"));
     EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
     EXPECT_FALSE(fs::exists(path("out.csv"))) << args;
