@@ -82,6 +82,18 @@ void nyquist_command(const NyquistFlags& f) {
   for (int b : f.learner_bandwidths)
     if (b < 0 || std::pow(2.0 * b + 1, f.dim) > 1e5)
       throw InputError("--learner-bandwidths", 0, "", fmt::format("{}: from 0 to where (2B'+1)^d reaches 100000", b));
+  // The dense solve on random points holds an [m, (2B'+1)^d] matrix: refuse what would not fit in 1 GiB.
+  if (f.sampling != "grid") {
+    double widest = coefficients;
+    for (int b : f.learner_bandwidths) widest = std::max(widest, std::pow(2.0 * b + 1, f.dim));
+    if (f.learner_bandwidths.empty()) widest = std::pow(2.0 * f.bandwidth + 5, f.dim);  // the default B+2
+    const double largest_m = f.max_samples > 0 ? double(f.max_samples) : 10 * coefficients;
+    if (largest_m * widest > double(1 << 27))
+      throw InputError("--max-m", 0, "",
+                       fmt::format("the least-squares learners on random points would hold a {:.0f} x {:.0f} matrix (over "
+                                   "1 GiB): lower --max-m or the bandwidths, or use --sampling grid",
+                                   largest_m, widest));
+  }
   theory::NyquistOptions o;
   o.dim = f.dim;
   o.bandwidth = f.bandwidth;

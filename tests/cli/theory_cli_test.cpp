@@ -118,6 +118,7 @@ TEST_F(TheoryCommand, BadFlagsExitTwoAndWriteNothing) {
   for (const std::string& args : std::vector<std::string>{"theory nyquist --dim 4 --bandwidth 2", "theory nyquist --dim 3 --bandwidth 30",
                                  "theory nyquist --dim 1 --bandwidth 2 --learner-bandwidths -1",
                                  "theory nyquist --dim 1 --bandwidth 2 --sampling sideways",
+                                 "theory nyquist --dim 3 --bandwidth 10",  // a 92610 x 15625 dense matrix
                                  "theory nyquist --dim 1 --bandwidth 2 --students " + path("not-a-sweep")}) {
     const auto r = run(args + " --csv " + path("out.csv"));
     EXPECT_EQ(r.code, 2) << args << "\n" << r.output;
