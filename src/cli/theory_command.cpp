@@ -72,7 +72,6 @@ std::vector<theory::NyquistPoint> student_points(const NyquistFlags& f, std::uin
 
 void nyquist_command(const NyquistFlags& f) {
   if (f.csv.empty()) throw InputError("--csv", 0, "", "give the CSV to write (error against m per learner)");
-  std::vector<fs::path> outputs{f.csv};
   check_output_path(f.csv, "--csv", {});
   if (!f.summary.empty()) check_output_path(f.summary, "--summary", {f.csv});
   if (!f.students.empty()) check_sweep_directory(f.students);
