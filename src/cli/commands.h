@@ -10,5 +10,6 @@ void add_sweep_commands(CLI::App& app);  // sweep, results, demo      (sweep_com
 void add_design_command(CLI::App& app);  // design                    (design_command.cpp)
 void add_report_command(CLI::App& app);  // report                    (report_command.cpp)
 void add_adapt_command(CLI::App& app);   // adapt                     (adapt_command.cpp)
+void add_theory_command(CLI::App& app);  // theory nyquist, intrinsic-dim (theory_command.cpp)
 
 }  // namespace scalelab::cli

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   scalelab::cli::add_design_command(app);
   scalelab::cli::add_report_command(app);
   scalelab::cli::add_adapt_command(app);
+  scalelab::cli::add_theory_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

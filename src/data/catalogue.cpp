@@ -15,6 +15,16 @@ const std::vector<DatasetEntry>& dataset_catalogue() {
       {"gcide-bytes", 1, 1, 64, 256, 611577, 3074,
        "/usr/share/dictd/gcide.dict.dz (Debian package dict-gcide 0.48.5+nmu2), or DATA_ROOT/gcide/gcide.dict.dz",
        64},
+      // The theory lab's datasets (docs/theory.md), generated from fixed seeds. Regression ones have
+      // one output (`classes` 1): their error is the MSE over the labels' variance.
+      {"teacher-student", 1, 1, 16, 1, 60000, 10000,
+       "generated: inputs N(0, I) in R^16, labels a fixed random MLP teacher's output (regression)"},
+      {"teacher-student-classify", 1, 1, 16, 10, 60000, 10000,
+       "generated: inputs uniform on [-1, 1]^16, labels the argmax of a fixed random MLP teacher's 10 outputs"},
+      {"band-limited-1d", 1, 1, 1, 1, 60000, 10000,
+       "generated: a random trigonometric polynomial on [0,1), B = 8, at uniform points (regression)"},
+      {"band-limited-2d", 1, 1, 2, 1, 60000, 10000,
+       "generated: a random trigonometric polynomial on [0,1)^2, B = 4, at uniform points (regression)"},
   };
   return datasets;
 }

@@ -1,83 +1,24 @@
 #include "data/dataset.h"
 
 #include <sys/mman.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 
 #include <fmt/core.h>
 #include <torch/torch.h>  // the precompiled header: free here
 
 #include "data/catalogue.h"
 #include "data/subset.h"
+#include "data/teacher.h"
 #include "table/table.h"
+#include "theory/inputs.h"
 
 namespace scalelab {
 
 Examples Examples::select(const std::vector<std::int64_t>& indices) const {
   auto index = torch::tensor(indices, torch::kInt64);
   return {inputs.index_select(0, index), labels.index_select(0, index)};
-}
-
-std::filesystem::path default_data_root() {
-  if (const char* env = std::getenv("SCALELAB_DATA_DIR"); env && *env) return env;
-  return "/usr/share/datasets";
-}
-
-std::vector<std::uint8_t> read_gz_bytes(const std::filesystem::path& path, const std::string& missing_hint) {
-  const std::string source = path.string();
-  auto fail = [&](const std::string& message) { throw InputError(source, 0, "", message); };
-  if (!std::filesystem::is_regular_file(path)) fail("file not found (" + missing_hint + ")");
-
-  gzFile file = gzopen(source.c_str(), "rb");
-  if (!file) fail(fmt::format("cannot open: {}", std::strerror(errno)));
-  gzbuffer(file, 1 << 20);
-  std::vector<std::uint8_t> raw;
-  int got = 0;
-  constexpr std::size_t kChunk = 1 << 22;
-  do {  // straight into the vector: the training images are 47 MB
-    const std::size_t used = raw.size();
-    raw.resize(used + kChunk);
-    got = gzread(file, raw.data() + used, unsigned(kChunk));
-    raw.resize(used + std::size_t(std::max(got, 0)));
-  } while (got > 0);
-  int status = Z_OK;
-  const std::string zlib_message = gzerror(file, &status);
-  gzclose(file);
-  if (got < 0 || (status != Z_OK && status != Z_STREAM_END))
-    fail(fmt::format("corrupt or truncated gzip data ({})", zlib_message));
-  return raw;
-}
-
-IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank) {
-  const std::string source = path.string();
-  auto fail = [&](const std::string& message) -> IdxArray { throw InputError(source, 0, "", message); };
-  std::vector<std::uint8_t> raw =
-      read_gz_bytes(path, "install dataset-fashion-mnist, or point SCALELAB_DATA_DIR at a copy");
-
-  // IDX: two zero bytes, a type byte (0x08 = unsigned byte), the rank, then one big-endian
-  // 32-bit size per dimension, then the data.
-  const std::size_t header = 4 + 4 * std::size_t(expected_rank);
-  if (raw.size() < header) fail(fmt::format("truncated: {} bytes, shorter than an IDX header", raw.size()));
-  if (raw[0] != 0 || raw[1] != 0 || raw[2] != 0x08 || raw[3] != expected_rank)
-    fail(fmt::format("not an IDX file of unsigned bytes with {} dimensions (magic {:02x}{:02x}{:02x}{:02x})",
-                     expected_rank, raw[0], raw[1], raw[2], raw[3]));
-  IdxArray array;
-  std::int64_t elements = 1;
-  for (int d = 0; d < expected_rank; ++d) {
-    const std::uint8_t* p = &raw[4 + 4 * d];
-    array.dims.push_back((std::int64_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3]);
-    elements *= array.dims.back();
-  }
-  if (raw.size() - header != std::size_t(elements))
-    fail(fmt::format("{}: header promises {} bytes of data, file holds {}",
-                     raw.size() - header < std::size_t(elements) ? "truncated" : "trailing bytes", elements,
-                     raw.size() - header));
-  raw.erase(raw.begin(), raw.begin() + std::ptrdiff_t(header));
-  array.bytes = std::move(raw);
-  return array;
 }
 
 namespace {
@@ -104,6 +45,78 @@ DatasetInfo info_of(std::string_view name) {
   return {std::string(entry->name), entry->channels, entry->height, entry->width, entry->classes,
           entry->tokens_per_example > 1 ? Task::language_model : Task::classification};
 }
+
+// Points of theory/inputs.h as a float32 input batch [N, 1, 1, d].
+torch::Tensor input_tensor(const theory::Points& x) {
+  const Eigen::MatrixXf rows = x.cast<float>();
+  // Eigen is column-major: transpose to put each point's coordinates next to each other.
+  const Eigen::MatrixXf columns = rows.transpose();
+  return torch::from_blob(const_cast<float*>(columns.data()), {x.rows(), 1, 1, x.cols()}, torch::kFloat32).clone();
+}
+
+// Train and test inputs are drawn from the same distribution with these two seeds.
+constexpr std::uint64_t kTrainInputSeed = 1, kTestInputSeed = 2;
+
+// A teacher-student dataset: the inputs of theory/inputs.h, labelled by the dataset's teacher.
+class TeacherStudent : public Dataset {
+ public:
+  TeacherStudent(std::string_view name, Task task) {
+    info_ = info_of(name);
+    info_.task = task;
+    const DatasetEntry& entry = *find_dataset(name);
+    const auto teacher = teacher_network(name);
+    auto make = [&](std::int64_t n, std::uint64_t seed) {
+      torch::NoGradGuard no_grad;
+      Examples e;
+      e.inputs = input_tensor(theory::generated_inputs(name, n, seed)->points);
+      const auto outputs = teacher->forward(e.inputs);
+      e.labels = task == Task::regression ? outputs.contiguous() : outputs.argmax(1).to(torch::kInt64);
+      return e;
+    };
+    train_ = make(entry.train_size, kTrainInputSeed);
+    test_ = make(entry.test_size, kTestInputSeed);
+  }
+  const DatasetInfo& info() const override { return info_; }
+  const Examples& train() const override { return train_; }
+  const Examples& test() const override { return test_; }
+
+ private:
+  DatasetInfo info_;
+  Examples train_, test_;
+};
+
+// A band-limited dataset (theory/inputs.h): the target standardised, at uniform points mapped to unit
+// variance.
+class BandLimited : public Dataset {
+ public:
+  explicit BandLimited(std::string_view name) {
+    info_ = info_of(name);
+    info_.task = Task::regression;
+    const DatasetEntry& entry = *find_dataset(name);
+    const auto spec = *theory::band_limited_dataset(name);
+    const auto target = theory::random_trig_series(spec.dim, spec.bandwidth, spec.target_seed);
+    const double scale = 1 / std::sqrt(target.variance());
+    auto make = [&](std::int64_t n, std::uint64_t seed) {
+      const theory::Points x = theory::generated_inputs(name, n, seed)->points;
+      const auto values = target.evaluate(x);
+      Examples e;
+      e.inputs = input_tensor((x.array() - 0.5) * std::sqrt(12.0));
+      e.labels = torch::empty({n, 1}, torch::kFloat32);
+      float* out = e.labels.data_ptr<float>();
+      for (std::int64_t i = 0; i < n; ++i) out[i] = float((values[std::size_t(i)] - target.a0) * scale);
+      return e;
+    };
+    train_ = make(entry.train_size, kTrainInputSeed);
+    test_ = make(entry.test_size, kTestInputSeed);
+  }
+  const DatasetInfo& info() const override { return info_; }
+  const Examples& train() const override { return train_; }
+  const Examples& test() const override { return test_; }
+
+ private:
+  DatasetInfo info_;
+  Examples train_, test_;
+};
 
 class FashionMnist : public Dataset {
  public:
@@ -228,11 +241,51 @@ const std::map<std::string, DatasetReader, std::less<>>& dataset_readers() {
       {"synthetic", [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<Synthetic>(); }},
       {"gcide-bytes",
        [](const std::filesystem::path& root) -> std::unique_ptr<Dataset> { return std::make_unique<GcideBytes>(root); }},
+      {"teacher-student",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> {
+         return std::make_unique<TeacherStudent>("teacher-student", Task::regression);
+       }},
+      {"teacher-student-classify",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> {
+         return std::make_unique<TeacherStudent>("teacher-student-classify", Task::classification);
+       }},
+      {"band-limited-1d",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<BandLimited>("band-limited-1d"); }},
+      {"band-limited-2d",
+       [](const std::filesystem::path&) -> std::unique_ptr<Dataset> { return std::make_unique<BandLimited>("band-limited-2d"); }},
   };
   return readers;
 }
 
 std::vector<std::string> dataset_names() { return dataset_catalogue_names(); }
+
+std::optional<ModelSpec> teacher_spec(std::string_view dataset) {
+  if (dataset != "teacher-student" && dataset != "teacher-student-classify") return std::nullopt;
+  const DatasetEntry& entry = *find_dataset(dataset);
+  // 32 hidden units in 2 layers: small enough that students of several widths around it train in
+  // seconds on a CPU core.
+  return ModelSpec{.family = "mlp", .width = 0.0625, .depth = 2, .input_channels = entry.channels,
+                   .input_height = entry.height, .input_width = entry.width, .classes = entry.classes};
+}
+
+std::shared_ptr<ClassifierImpl> teacher_network(std::string_view dataset) {
+  const auto spec = teacher_spec(dataset);
+  if (!spec) return nullptr;
+  auto teacher = build_model(*spec);
+  constexpr std::uint64_t kTeacherSeed = 20201;
+  torch::Generator gen = at::detail::createCPUGenerator(kTeacherSeed);
+  torch::NoGradGuard no_grad;
+  for (auto& item : teacher->named_parameters()) {
+    auto& p = item.value();
+    const bool output = item.key().rfind("classifier.", 0) == 0;
+    if (p.dim() == 2)
+      p.copy_(torch::randn(p.sizes(), gen) * std::sqrt((output ? 1.0 : 2.0) / double(p.size(1))));
+    else
+      p.copy_(torch::randn(p.sizes(), gen) * 0.1);
+  }
+  teacher->eval();
+  return teacher;
+}
 
 std::unique_ptr<Dataset> open_dataset(const std::string& name, const std::filesystem::path& root) {
   const auto base = root.empty() ? default_data_root() : root;

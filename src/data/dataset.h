@@ -11,12 +11,15 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "data/idx.h"  // default_data_root, read_idx_gz: torch-free
+
 namespace scalelab {
 
 // A set of labelled examples, held in memory.
 struct Examples {
   at::Tensor inputs;  // float32 [N, C, H, W], normalised; a language model's: uint8 bytes [N, T]
-  at::Tensor labels;  // int64 [N], in [0, classes); a language model's: uint8 [N, T], the next bytes
+  at::Tensor labels;  // classification: int64 [N], in [0, classes); regression: float32 [N, outputs];
+                      // a language model's: uint8 [N, T], the next bytes
   std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   Examples select(const std::vector<std::int64_t>& indices) const;  // copies the chosen rows
 };
@@ -27,7 +30,7 @@ enum class Task { classification, regression, language_model };
 struct DatasetInfo {
   std::string name;
   int channels = 1, height = 28, width = 28;
-  int classes = 10;
+  int classes = 10;  // regression: the number of outputs
   Task task = Task::classification;
 };
 
@@ -45,13 +48,11 @@ class Dataset {
 using DatasetReader = std::unique_ptr<Dataset> (*)(const std::filesystem::path& root);
 const std::map<std::string, DatasetReader, std::less<>>& dataset_readers();
 
-// Where datasets live unless told otherwise: $SCALELAB_DATA_DIR, else /usr/share/datasets.
-std::filesystem::path default_data_root();
-
 // A dataset of the catalogue (data/catalogue.h: shapes, sizes, where the files come from), e.g.
 // "fashion-mnist": the four IDX .gz files in root/fashion-mnist (Debian's dataset-fashion-mnist);
 // "synthetic": 10 Gaussian classes of 1x8x8 inputs, 2,000 train and 1,000 test, generated from a fixed
-// seed (no files; for tests and smoke runs).
+// seed (no files; for tests and smoke runs); "teacher-student", "teacher-student-classify",
+// "band-limited-1d", "band-limited-2d": generated from fixed seeds (data/teacher.h, docs/theory.md).
 // Throws InputError naming the file for a missing or corrupt file, or naming the dataset if unknown.
 std::unique_ptr<Dataset> open_dataset(const std::string& name, const std::filesystem::path& root = {});
 std::vector<std::string> dataset_names();
@@ -61,18 +62,5 @@ std::vector<std::string> dataset_names();
 // pages instead of reading and normalising the files again (about 1 s for Fashion-MNIST). Not
 // thread-safe: call it from one thread. Errors are not cached.
 std::shared_ptr<const Dataset> shared_dataset(const std::string& name, const std::filesystem::path& root = {});
-
-// One IDX file (gzip-compressed, unsigned bytes): its dimensions and its bytes, checked against the
-// expected magic number and rank. Exposed for tests of corrupt input.
-struct IdxArray {
-  std::vector<std::int64_t> dims;
-  std::vector<std::uint8_t> bytes;
-};
-IdxArray read_idx_gz(const std::filesystem::path& path, int expected_rank);
-
-// The whole decompressed content of a gzip file (a dictzip .dz file is one). Throws InputError naming the
-// file, with `missing_hint` for a file that is not there.
-std::vector<std::uint8_t> read_gz_bytes(const std::filesystem::path& path, const std::string& missing_hint);
-
 
 }  // namespace scalelab

@@ -222,7 +222,8 @@ void validate(const ModelSpec& spec) {
     reject("width", fmt::format("width factor {} is not in (0, {}]", spec.width, kMaxWidth));
   if (spec.input_channels < 1 || spec.input_height < 1 || spec.input_width < 1)
     reject("input", "input channels, height and width must be positive");
-  if (spec.classes < 2) reject("classes", fmt::format("{} classes; need at least 2", spec.classes));
+  // A classifier needs two classes; a regression dataset (data/dataset.h Task) has one output or more.
+  if (spec.classes < 1) reject("classes", fmt::format("{} outputs; need at least 1", spec.classes));
   family->validate(spec);
 }
 

@@ -19,7 +19,7 @@ struct ModelSpec {
   int input_channels = 1;
   int input_height = 28;
   int input_width = 28;
-  int classes = 10;
+  int classes = 10;  // outputs: the classes of a classification dataset, the targets of a regression one
 };
 
 // The registry of model families, torch-free: each family's name, its own checks, its exact size and

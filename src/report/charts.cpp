@@ -189,6 +189,13 @@ ReportInputs read_report_inputs(const fs::path& path) {
     }
     return in;
   }
+  if (fs::is_regular_file(path, ec) && path.extension() == ".csv") {
+    in.name = path.stem().string();
+    in.nyquist = read_csv(path);
+    for (const char* column : {"learner", "learner_bandwidth", "m", "relative_error", "dim", "bandwidth", "nyquist_count"})
+      in.nyquist.column(column);  // names the missing column
+    return in;
+  }
   if (fs::is_regular_file(path, ec)) {
     in.name = path.stem().string();
     in.fit = fit::from_json(read_file(path), path.string());
@@ -540,6 +547,66 @@ std::optional<Chart> targets_chart(const ReportInputs& in) {
   return chart;
 }
 
+std::optional<Chart> nyquist_chart(const ReportInputs& in) {
+  const Table& t = in.nyquist;
+  if (t.rows() == 0) return std::nullopt;
+  // The floor the experiment counts as reached; errors at or below 1e-32 (exact recovery) are drawn there.
+  constexpr double kFloor = 1e-8, kLowest = 1e-32;
+  Chart chart;
+  chart.id = "nyquist";
+  chart.title = "Error against the number of samples, per learner";
+  const double nyquist = t.number(0, t.column("nyquist_count"));
+  chart.caption = fmt::format(
+      "Test MSE over the target's variance against m (log-log), a line per learner; the vertical rule is the "
+      "Nyquist count (2B+1)^d = {}, the horizontal one the floor 1e-8. Errors below 1e-32 are drawn at 1e-32. "
+      "The table gives, per learner, the m from which every measured error is below 1e-8.",
+      count_text(nyquist));
+  chart.columns = {"learner", "reaches 1e-8 at m", "largest m", "error there"};
+  Json values = Json::array();
+  struct Reach {
+    std::optional<double> reached;
+    double largest_m = 0, last_error = NAN;
+  };
+  std::vector<std::pair<std::string, Reach>> reaches;
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    const std::string learner = t.at(r, "learner"), bandwidth = t.at(r, "learner_bandwidth");
+    const std::string label = learner == "dirichlet" || bandwidth == "-1" ? learner : learner + " B'=" + bandwidth;
+    const double m = t.number(r, t.column("m")), error = t.number(r, t.column("relative_error"));
+    values.push_back({{"learner", label}, {"m", m}, {"error", std::max(error, kLowest)}});
+    if (reaches.empty() || reaches.back().first != label) reaches.push_back({label, {}});
+    Reach& reach = reaches.back().second;
+    if (error < kFloor) {
+      if (!reach.reached) reach.reached = m;
+    } else {
+      reach.reached.reset();
+    }
+    reach.largest_m = m, reach.last_error = error;
+  }
+  for (const auto& [label, reach] : reaches)
+    chart.rows.push_back({label, reach.reached ? count_text(*reach.reached) : "never in range", count_text(reach.largest_m),
+                          number_text(reach.last_error, 3)});
+  const Json x = {{"field", "m"}, {"type", "quantitative"}, {"title", "samples m"}, {"scale", {{"type", "log"}}}};
+  const Json y = {{"field", "error"}, {"type", "quantitative"}, {"title", "test MSE / target variance"},
+                  {"scale", {{"type", "log"}}}};
+  const Json color = {{"field", "learner"}, {"type", "nominal"}};
+  chart.spec = {
+      {"width", 560},
+      {"height", 340},
+      {"layer", Json::array({
+          {{"data", {{"values", values}}},
+           {"mark", {{"type", "line"}, {"point", true}}},
+           {"encoding", {{"x", x}, {"y", y}, {"color", color},
+                         {"tooltip", Json::array({{{"field", "learner"}}, {{"field", "m"}}, {{"field", "error"}, {"format", ".3g"}}})}}}},
+          {{"data", {{"values", Json::array({{{"m", nyquist}}})}}},
+           {"mark", {{"type", "rule"}, {"color", "gray"}, {"strokeDash", Json::array({4, 4})}}},
+           {"encoding", {{"x", {{"field", "m"}, {"type", "quantitative"}}}}}},
+          {{"data", {{"values", Json::array({{{"error", kFloor}}})}}},
+           {"mark", {{"type", "rule"}, {"color", "gray"}}},
+           {"encoding", {{"y", {{"field", "error"}, {"type", "quantitative"}}}}}},
+      })}};
+  return chart;
+}
+
 Report build_report(const ReportInputs& in) {
   Report report;
   report.title = "scalelab report: " + in.name;
@@ -560,8 +627,12 @@ Report build_report(const ReportInputs& in) {
                                           100 * f.held_out.mean));
     report.header.push_back("fit from " + in.fit_source);
   }
+  if (in.nyquist.rows() > 0)
+    report.header.push_back(fmt::format("the Nyquist experiment (scalelab theory nyquist): d = {}, B = {}, {} rows",
+                                        in.nyquist.at(0, "dim"), in.nyquist.at(0, "bandwidth"), in.nyquist.rows()));
   for (auto* kind : {&error_against_data_chart, &error_against_model_chart, &divergence_chart, &pruning_curves_chart,
-                     &pruning_collapse_chart, &parameters_chart, &compute_chart, &seed_spread_chart, &targets_chart})
+                     &pruning_collapse_chart, &parameters_chart, &compute_chart, &seed_spread_chart, &targets_chart,
+                     &nyquist_chart})
     if (auto chart = (*kind)(in)) report.charts.push_back(std::move(*chart));
   return report;
 }

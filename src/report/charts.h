@@ -20,10 +20,13 @@ struct ReportInputs {
   Table cells, runs;                // results.h: cell_table and run_table
   std::optional<fit::FitResult> fit;
   std::string fit_source;           // where the fit came from
+  // Or the theory lab's Nyquist experiment (`scalelab theory nyquist --csv`): one row per (learner, m).
+  Table nyquist;
 };
 
-// Reads a sweep directory (its store, and DIR/fit.json when present) or a fit JSON file. Throws
-// InputError naming the path when it is neither.
+// Reads a sweep directory (its store, and DIR/fit.json when present), a fit JSON file, or the CSV of
+// `scalelab theory nyquist --csv` (a .csv file with the columns learner, m, relative_error). Throws
+// InputError naming the path when it is none of them.
 ReportInputs read_report_inputs(const std::filesystem::path& path);
 
 // Every chart the inputs allow, in reading order, and the header (what was swept, fitted, predicted).
@@ -42,5 +45,8 @@ std::optional<Chart> targets_chart(const ReportInputs& in);
 // the networks' errors against the fitted invariant m* = l^phi w^psi d (the collapse).
 std::optional<Chart> pruning_curves_chart(const ReportInputs& in);
 std::optional<Chart> pruning_collapse_chart(const ReportInputs& in);
+// The Nyquist experiment (docs/theory.md): relative error against m, a line per learner, with (2B+1)^d
+// and the 1e-8 floor marked.
+std::optional<Chart> nyquist_chart(const ReportInputs& in);
 
 }  // namespace scalelab

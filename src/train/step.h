@@ -38,4 +38,15 @@ inline StepStats train_step(ClassifierImpl& model, Optimizer& optimizer, const t
   return {batch_loss, std::int64_t(stats[1].item<double>()), labels.numel()};
 }
 
+// The regression step (data/dataset.h Task::regression): mean squared error over examples and outputs.
+inline StepStats regression_step(ClassifierImpl& model, Optimizer& optimizer, const torch::Tensor& x, const torch::Tensor& y) {
+  optimizer.zero_grad();
+  const auto loss = torch::nn::functional::mse_loss(model.forward(x), y);
+  const double batch_loss = loss.detach().to(torch::kFloat64).item<double>();
+  if (!std::isfinite(batch_loss)) return {batch_loss, 0, x.size(0)};
+  loss.backward();
+  optimizer.step();
+  return {batch_loss, 0, x.size(0)};
+}
+
 }  // namespace scalelab

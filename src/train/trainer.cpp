@@ -63,11 +63,14 @@ const SeedSplit& seed_split(const Dataset& data, std::uint64_t seed, std::int64_
     // training subsets are its prefixes, the same for every seed (the seed moves initialisation and batches).
     split.order.resize(std::size_t(data.train().size()));
     std::iota(split.order.begin(), split.order.end(), std::int64_t{0});
-  } else {
+  } else if (data.info().task == Task::classification) {
     const auto& labels = data.train().labels;
     const std::vector<std::int64_t> label_list(labels.data_ptr<std::int64_t>(),
                                                labels.data_ptr<std::int64_t>() + labels.numel());
     split.order = stratified_order(label_list, data.info().classes, seed);
+  } else {
+    // Regression: no classes to stratify: one class, so the order is a seeded permutation (still nested).
+    split.order = stratified_order(std::vector<std::int64_t>(std::size_t(data.train().size()), 0), 1, seed);
   }
   // The validation split alone: subset_size checks it like any request.
   const auto val = split_of_order(split.order, {.fraction = std::nullopt, .count = 1, .val_count = val_count, .seed = seed}).val;
@@ -120,6 +123,10 @@ struct TrainingRun::State {
   std::filesystem::path checkpoint;
   RunOptions options;            // the pruning options: start, mask, snapshot, final weights
   std::vector<torch::Tensor> masks;  // one per model parameter, undefined where none (Sgd's order)
+  Task task = Task::classification;
+  // Regression: the error is the MSE over this, the variance of the labels over the dataset's whole
+  // training set (averaged over outputs), so predicting the mean scores about 1 on any split.
+  double label_variance = 1;
 };
 
 namespace {
@@ -164,6 +171,8 @@ TrainingRun::TrainingRun(const TrainConfig& config, const RunOptions& options) :
 
   const auto data = shared_dataset(config.dataset, options.data_root);  // read once per zygote
   const auto& info = data->info();
+  s.task = info.task;
+  if (s.task == Task::regression) s.label_variance = data->train().labels.to(torch::kFloat64).var(0).mean().item<double>();
   ModelSpec& spec = s.config.model;
   spec.input_channels = info.channels;
   spec.input_height = info.height;
@@ -213,7 +222,23 @@ struct Evaluation {
   double error, loss;
 };
 
-Evaluation evaluate(ClassifierImpl& model, const Examples& examples) {
+// Regression: the loss is the MSE, the error the MSE over the labels' variance.
+Evaluation evaluate_regression(ClassifierImpl& model, const Examples& examples, double label_variance) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  constexpr std::int64_t kBatch = 1024;
+  auto squared = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(examples.labels.device()));
+  for (std::int64_t b = 0; b < examples.size(); b += kBatch) {
+    const auto e = std::min(examples.size(), b + kBatch);
+    const auto residual = model.forward(examples.inputs.slice(0, b, e)).to(torch::kFloat64) -
+                          examples.labels.slice(0, b, e).to(torch::kFloat64);
+    squared += residual.square().sum();
+  }
+  const double mse = squared.item<double>() / double(examples.labels.numel());
+  return {mse / label_variance, mse};
+}
+
+Evaluation evaluate_classification(ClassifierImpl& model, const Examples& examples) {
   torch::NoGradGuard no_grad;
   model.eval();
   // Larger batches are slower per example on CPU here (activations outgrow the cache: WRN-10-0.25
@@ -233,6 +258,17 @@ Evaluation evaluate(ClassifierImpl& model, const Examples& examples) {
   }
   const double n = double(predictions);
   return {wrong.item<double>() / n, loss_sum.item<double>() / n};
+}
+
+// How a run scores its predictions: by its dataset's task.
+struct Scoring {
+  Task task = Task::classification;
+  double label_variance = 1;  // regression: the error's denominator
+};
+
+Evaluation evaluate(ClassifierImpl& model, const Examples& examples, const Scoring& scoring) {
+  return scoring.task == Task::regression ? evaluate_regression(model, examples, scoring.label_variance)
+                                          : evaluate_classification(model, examples);
 }
 
 // Learning rate at a step (0-based) of an epoch (0-based). Cosine with warm-up: linear from lr/w to lr
@@ -274,7 +310,7 @@ using BeforeStep = std::function<void(std::int64_t steps_taken)>;
 // `skip` batches of the epoch's order are left out: they were taken before the run's start step.
 EpochPass train_epoch(ClassifierImpl& model, Optimizer& optimizer, const TrainingSubset& train, const TrainConfig& c,
                       at::Generator& order_generator, torch::Device device, int epoch, StepCounter& steps,
-                      ProgressBar& bar, std::int64_t skip, const BeforeStep& before_step) {
+                      ProgressBar& bar, std::int64_t skip, const BeforeStep& before_step, Task task) {
   model.train();
   const auto epoch_start = Clock::now();
   const std::int64_t m = train.size();
@@ -289,7 +325,8 @@ EpochPass train_epoch(ClassifierImpl& model, Optimizer& optimizer, const Trainin
     const auto index = rows.slice(0, b, std::min(m, b + c.batch_size));
     const auto x = train.all.inputs.index_select(0, index);
     const auto y = train.all.labels.index_select(0, index);
-    const StepStats stats = train_step(model, optimizer, x, y);
+    const StepStats stats =
+        task == Task::regression ? regression_step(model, optimizer, x, y) : train_step(model, optimizer, x, y);
     if (!std::isfinite(stats.loss)) {
       pass.diverged = true;
       break;
@@ -310,14 +347,15 @@ EpochPass train_epoch(ClassifierImpl& model, Optimizer& optimizer, const Trainin
 // set is evaluated once, at the end, with the best epoch's weights (test_best_epoch): its numbers are
 // reported only for that epoch, and evaluating it every epoch cost a third of the demo's FLOPs.
 EpochMetrics epoch_metrics(ClassifierImpl& model, const Examples& val, int epoch, const EpochPass& pass,
-                           Clock::time_point run_start) {
+                           Clock::time_point run_start, const Scoring& scoring) {
   EpochMetrics e;
   e.epoch = epoch;
   e.train_loss = pass.loss_sum / double(pass.seen);
-  e.train_error = double(pass.wrong) / double(pass.predictions);
+  e.train_error = scoring.task == Task::regression ? e.train_loss / scoring.label_variance
+                                                    : double(pass.wrong) / double(pass.predictions);
   // Without a validation split (val_count 0) its metrics are NaN (null in JSON), and the last
   // epoch counts as the best.
-  const auto val_eval = val.size() > 0 ? evaluate(model, val) : Evaluation{NAN, NAN};
+  const auto val_eval = val.size() > 0 ? evaluate(model, val, scoring) : Evaluation{NAN, NAN};
   e.val_error = val_eval.error;
   e.val_loss = val_eval.loss;
   e.test_error = e.test_loss = NAN;  // not evaluated (yet)
@@ -373,10 +411,10 @@ void record_epoch(RunResult& result, const EpochMetrics& e, bool has_val, Classi
 // that epoch's metrics. A loss that is not finite there means the run diverged at that epoch, as a
 // non-finite validation loss would have.
 void test_best_epoch(RunResult& result, ClassifierImpl& model, const BestWeights& best, const Examples& test,
-                     const std::filesystem::path& checkpoint) {
+                     const std::filesystem::path& checkpoint, const Scoring& scoring) {
   if (!result.best || best.empty()) return;
   best.restore(model);
-  const Evaluation t = evaluate(model, test);
+  const Evaluation t = evaluate(model, test, scoring);
   if (!std::isfinite(t.loss)) {
     result.status = "diverged";
     result.diverged_at_epoch = result.best_epoch;
@@ -481,11 +519,11 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   for (int epoch = first_epoch; epoch <= c.epochs; ++epoch) {
     const std::int64_t skip = epoch == first_epoch ? o.start_step % steps.per_epoch : 0;
     const EpochPass pass = train_epoch(model, *optimizer, s.train, c, order_generator, s.device, epoch, steps, bar,
-                                       skip, o.snapshot.empty() ? BeforeStep() : before_step);
+                                       skip, o.snapshot.empty() ? BeforeStep() : before_step, s.task);
     EpochMetrics e;
     bool diverged = pass.diverged;
     if (!diverged) {
-      e = epoch_metrics(model, s.val, epoch, pass, start);
+      e = epoch_metrics(model, s.val, epoch, pass, start, {s.task, s.label_variance});
       diverged = evaluation_diverged(e, has_val);
     }
     if (diverged) {
@@ -506,7 +544,7 @@ RunResult TrainingRun::run(const EpochCallback& on_epoch) {
   // Early stopping before the snapshot step: the last weights stand in for it.
   if (!o.snapshot.empty() && !snapshot_taken) save_weights(model, o.snapshot);
   if (!o.final_weights.empty()) save_weights(model, o.final_weights);  // before the best epoch's are restored
-  test_best_epoch(result, model, best, s.test, s.checkpoint);
+  test_best_epoch(result, model, best, s.test, s.checkpoint, {s.task, s.label_variance});
   result.wall_s = seconds_since(start);
   if (result.status == "diverged" && result.best)
     bar.finish(fmt::format("diverged: test loss not finite with the weights of the best epoch ({})", result.best_epoch));

@@ -10,6 +10,7 @@
 // It is a process of its own so that a crash or a NaN takes down one run, never the sweep.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -121,9 +122,16 @@ int train(const Flags& f) {
     write_file_atomic(out / "result.json", trajectory_result_json(config, trajectory));
     return exit_status(trajectory.levels.front().status == "diverged" ? WorkerExit::diverged : WorkerExit::done);
   }
+  // metrics.jsonl is rewritten whole (atomically), so rewriting it every epoch is quadratic in the
+  // epochs: a 170-sample run of 6,700 epochs wrote 6 GB and took 115 s. After the first epoch it is
+  // rewritten at most once a second; the last write below has every epoch.
+  auto last_write = std::chrono::steady_clock::time_point::min();
   const RunResult result = run->run([&](const std::vector<EpochMetrics>& history) {
     check_claim();
+    const auto now = std::chrono::steady_clock::now();
+    if (history.size() > 1 && now - last_write < std::chrono::seconds(1)) return;
     write_file_atomic(out / "metrics.jsonl", metrics_jsonl(history));
+    last_write = now;
   });
   check_claim();
   write_file_atomic(out / "metrics.jsonl", metrics_jsonl(result.history));

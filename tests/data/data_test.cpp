@@ -13,6 +13,8 @@
 #include <torch/torch.h>
 
 #include "data/catalogue.h"
+#include "data/teacher.h"
+#include "theory/bandlimited.h"
 #include "data/dataset.h"
 #include "data/subset.h"
 #include "table/table.h"
@@ -194,6 +196,11 @@ TEST(Datasets, CatalogueEqualsWhatTheReadersLoad) {
       const auto sizes = split->inputs.sizes().vec();
       EXPECT_EQ(std::vector<std::int64_t>(sizes.begin() + 1, sizes.end()), shape) << name;
       EXPECT_EQ(split->inputs.size(0), split->size()) << name;
+      if (info.task == Task::regression) {  // one float label per output
+        EXPECT_EQ(split->labels.dtype(), torch::kFloat32) << name;
+        EXPECT_EQ(split->labels.sizes().vec(), (std::vector<std::int64_t>{split->size(), entry.classes})) << name;
+        continue;
+      }
       // Every class occurs, and no label lies outside [0, classes).
       EXPECT_EQ(split->labels.min().item<std::int64_t>(), 0) << name;
       EXPECT_EQ(split->labels.max().item<std::int64_t>(), entry.classes - 1) << name;
@@ -351,6 +358,45 @@ TEST(Subsets, ImpossibleRequestsNameTheField) {
   EXPECT_EQ(field_of({.val_count = 1000}), "val_count");
   EXPECT_EQ(field_of({.fraction = 0.5, .count = 10}), "data_fraction");
   EXPECT_EQ(field_of({.count = 900, .val_count = 100}), "<accepted>");
+}
+
+
+// The theory lab's datasets (docs/theory.md): labels fixed by the seeds, equal to the teacher's outputs
+// (or their argmax), and the band-limited ones equal to the standardised target.
+TEST(TheoryDatasets, TeacherLabelsAreTheTeachersOutputsAndTheSameOnEveryOpening) {
+  for (const std::string name : {"teacher-student", "teacher-student-classify"}) {
+    const auto a = open_dataset(name), b = open_dataset(name);
+    EXPECT_TRUE(torch::equal(a->train().labels, b->train().labels)) << name;
+    EXPECT_TRUE(torch::equal(a->test().inputs, b->test().inputs)) << name;
+    EXPECT_FALSE(torch::equal(a->train().inputs.slice(0, 0, 100), a->test().inputs.slice(0, 0, 100))) << name;
+    torch::NoGradGuard no_grad;
+    const auto outputs = teacher_network(name)->forward(a->test().inputs.slice(0, 0, 500));
+    if (a->info().task == Task::regression) {
+      EXPECT_TRUE(torch::allclose(outputs, a->test().labels.slice(0, 0, 500), 1e-5, 1e-6)) << name;
+      // He initialisation keeps the teacher's output of order one: a target worth learning.
+      const double sd = a->train().labels.std().item<double>();
+      EXPECT_GT(sd, 0.1) << name;
+      EXPECT_LT(sd, 10) << name;
+    } else {
+      EXPECT_TRUE(torch::equal(outputs.argmax(1), a->test().labels.slice(0, 0, 500))) << name;
+    }
+  }
+  EXPECT_EQ(teacher_network("fashion-mnist"), nullptr);
+}
+
+TEST(TheoryDatasets, BandLimitedLabelsAreTheStandardisedTarget) {
+  const auto data = open_dataset("band-limited-2d");
+  const auto target = theory::random_trig_series(2, 4, 1);
+  const auto inputs = data->test().inputs.slice(0, 0, 50).reshape({50, 2}).to(torch::kFloat64);
+  theory::Points x(50, 2);
+  for (int i = 0; i < 50; ++i)
+    for (int j = 0; j < 2; ++j) x(i, j) = inputs[i][j].item<double>() / std::sqrt(12.0) + 0.5;
+  const auto values = target.evaluate(x);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_NEAR(data->test().labels[i][0].item<double>(), (values[std::size_t(i)] - target.a0) / std::sqrt(target.variance()), 1e-4);
+  // Standardised: mean 0 and variance 1 over the training set, up to sampling.
+  EXPECT_NEAR(data->train().labels.mean().item<double>(), 0, 0.02);
+  EXPECT_NEAR(data->train().labels.var().item<double>(), 1, 0.03);
 }
 
 }  // namespace

@@ -123,5 +123,43 @@ TEST_F(ReportFixture, AFitFileAloneIsDrawnFromItsPoints) {
   EXPECT_THROW(read_report_inputs(tmp / "nothing-here"), InputError);
 }
 
+
+// The theory lab's Nyquist CSV (docs/theory.md) is a report input of its own: one chart, every point
+// drawn (exact recoveries at the 1e-32 floor), and per learner the m from which it stays below 1e-8.
+TEST(NyquistReport, OneChartWithTheReachOfEveryLearner) {
+  const fs::path csv = fs::temp_directory_path() / ("scalelab_nyquist_report_" + std::to_string(::getpid()) + ".csv");
+  write_file_atomic(csv, "learner,sampling,learner_bandwidth,learner_index,m,relative_error,dim,bandwidth,nyquist_count\n"
+                         "nyquist-lsq,random,1,0,2,0.5,1,1,3\n"
+                         "nyquist-lsq,random,1,0,3,0,1,1,3\n"
+                         "nyquist-lsq,random,1,0,4,1e-30,1,1,3\n"
+                         "kernel-ridge,random,-1,1,2,0.9,1,1,3\n"
+                         "kernel-ridge,random,-1,1,3,1e-9,1,1,3\n"
+                         "kernel-ridge,random,-1,1,4,2e-8,1,1,3\n");
+  const ReportInputs in = read_report_inputs(csv);
+  fs::remove(csv);
+  const Report report = build_report(in);
+  ASSERT_EQ(report.charts.size(), 1u);
+  const Chart& chart = report.charts[0];
+  EXPECT_EQ(chart.id, "nyquist");
+  EXPECT_EQ(chart.spec["layer"][0]["data"]["values"].size(), 6u);
+  EXPECT_EQ(chart.spec["layer"][0]["data"]["values"][1]["error"].get<double>(), 1e-32);
+  ASSERT_EQ(chart.rows.size(), 2u);
+  EXPECT_EQ(chart.rows[0], (std::vector<std::string>{"nyquist-lsq B'=1", "3", "4", "1e-30"}));
+  EXPECT_EQ(chart.rows[1], (std::vector<std::string>{"kernel-ridge", "never in range", "4", "2e-08"}));
+  EXPECT_NE(report.header.at(0).find("d = 1, B = 1"), std::string::npos);
+}
+
+TEST(NyquistReport, ACsvWithoutTheColumnsIsRefusedNamingOne) {
+  const fs::path csv = fs::temp_directory_path() / ("scalelab_not_nyquist_" + std::to_string(::getpid()) + ".csv");
+  write_file_atomic(csv, "samples,test_error\n1,0.5\n");
+  try {
+    read_report_inputs(csv);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("learner"), std::string::npos) << e.what();
+  }
+  fs::remove(csv);
+}
+
 }  // namespace
 }  // namespace scalelab
