@@ -1,7 +1,7 @@
 // `scalelab theory`: the theory lab (docs/theory.md). `nyquist` runs the band-limited experiment
 // (src/theory/nyquist_experiment.h) into CSV files `fit --data` reads; `intrinsic-dim` estimates a data
-// set's intrinsic dimension with TwoNN (src/theory/twonn.h). Teacher/student runs are sweeps
-// (examples/teacher-student.yaml). Flags and printing only.
+// set's intrinsic dimension with TwoNN (src/theory/twonn.h); `teacher` runs a teacher/student sweep
+// (examples/teacher-student.yaml) through the sweep store and fits its law. Flags and printing only.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -18,6 +18,7 @@
 #include "fit/fit.h"
 #include "sweep/results.h"
 #include "sweep/spec.h"
+#include "sweep/sweep.h"
 #include "theory/bandlimited.h"
 #include "theory/inputs.h"
 #include "theory/nyquist_experiment.h"
@@ -178,12 +179,82 @@ void intrinsic_dim_command(const IntrinsicFlags& f) {
   throw InputError(f.fit, 0, "alpha", fmt::format("the {} fit has no parameter alpha (the data exponent)", fitted.law));
 }
 
+struct TeacherFlags {
+  std::string spec, dir, executor{kDefaultExecutor};
+  int jobs = 0;
+};
+
+// `theory teacher SPEC`: the sweep (resumable, like `scalelab sweep`), then the spec's law fitted on
+// its fit set with predictive intervals (DIR/fit.json), and how far above its floor of zero the best
+// student is at the largest data size: the error comes from the learner, not from the labels.
+void teacher_command(const TeacherFlags& f) {
+  const auto& executor = executor_named(f.executor);
+  const auto spec = load_spec(f.spec);
+  const std::string dataset = spec.fixed.has("dataset") ? spec.fixed.text("dataset") : "";
+  if (dataset != "teacher-student" && dataset != "teacher-student-classify")
+    throw InputError(f.spec, 0, "dataset",
+                     fmt::format("'{}' is not a teacher/student dataset (teacher-student, teacher-student-classify); "
+                                 "`scalelab sweep` runs any other",
+                                 dataset));
+  const fs::path dir = f.dir.empty() ? fs::path("sweeps") / spec.name : fs::path(f.dir);
+  const auto outcome = run_sweep(spec, dir, sweep_options(f.jobs, executor));
+  print_outcome(outcome, dir);
+  if (outcome.stopped) {
+    fmt::print(stderr, "stopped: run the same command again to resume\n");
+    exit_with(130);
+  }
+  std::vector<std::string> warnings;
+  const Table cells = sweep_measurements(dir, &warnings);
+  print_warnings(warnings);
+  const SweepFit sf = sweep_fit(spec);
+  // The floor is 0 (the student at the teacher's weights has it): the best student at the largest m.
+  const std::size_t samples = cells.column("samples"), target = cells.column(sf.target);
+  double largest = 0, best = INFINITY;
+  for (std::size_t r = 0; r < cells.rows(); ++r) largest = std::max(largest, cells.number(r, samples));
+  std::string best_cell;
+  for (std::size_t r = 0; r < cells.rows(); ++r)
+    if (cells.number(r, samples) == largest && cells.number(r, target) < best)
+      best = cells.number(r, target), best_cell = fmt::format("width {}", cells.at(r, "width"));
+  if (std::isfinite(best))
+    fmt::print("best student at the largest m ({}): {} {:.4g} ({}), where the floor is 0: the teacher is in the "
+               "students' family and the labels are noiseless\n",
+               format_number(largest), sf.target, best, best_cell);
+  if (!spec.has_fit()) {
+    fmt::print("no fit set in the spec: `fit_where` names the cells the law is fitted on\n");
+  } else {
+    fit::FitOptions fo;
+    fo.law = sf.law;
+    fo.inputs = sf.inputs;
+    fo.target = sf.target;
+    for (const auto& [name, value] : sf.givens) fo.givens[name] = fit::Given::constant(value);
+    fo.fit_where = "in_fit==1";
+    fo.bootstrap = 100;
+    fo.starts = 128;
+    fo.predictive_intervals = true;
+    const auto result = fit::fit_table(cells, fo);
+    write_file_atomic(dir / "fit.json", fit::to_json(result));
+    fmt::print("{}", fit::format_report(result));
+    fmt::print("fit: {}\n", (dir / "fit.json").string());
+  }
+}
+
 }  // namespace
 
 void add_theory_command(CLI::App& app) {
   auto* theory = app.add_subcommand("theory", "the theory lab: band-limited targets and Nyquist learners, intrinsic dimension "
                                               "(teacher/student: a sweep, examples/teacher-student.yaml)");
   theory->require_subcommand(1);
+
+  auto tf = std::make_shared<TeacherFlags>();
+  auto* teacher = theory->add_subcommand(
+      "teacher", "a teacher/student sweep (examples/teacher-student.yaml): trains it through the sweep store "
+                 "(resumable), fits the spec's law with predictive intervals, and says how far the best student "
+                 "sits above the floor of zero");
+  teacher->add_option("spec", tf->spec, "a sweep spec on teacher-student or teacher-student-classify")->required();
+  teacher->add_option("--dir", tf->dir, "sweep directory (default: sweeps/NAME)");
+  teacher->add_option("--jobs,-j", tf->jobs, "runs at once (default: one per core)");
+  teacher->add_option("--executor", tf->executor, executor_help());
+  teacher->callback([tf] { teacher_command(*tf); });
 
   auto nf = std::make_shared<NyquistFlags>();
   auto* nyquist = theory->add_subcommand(

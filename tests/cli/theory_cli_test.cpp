@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -132,3 +134,59 @@ TEST_F(TheoryCommand, BadFlagsExitTwoAndWriteNothing) {
 }
 
 }  // namespace
+
+// `theory teacher SPEC`: a small teacher/student grid trained by the real worker through the sweep
+// store, the law fitted (fit.json read back), the best student's distance from zero printed; a second
+// call trains nothing; a spec on another dataset is refused naming the field, exit 2, nothing written.
+TEST_F(TheoryCommand, TeacherRunsTheSweepFitsTheLawAndSaysHowFarAboveZero) {
+  {
+    std::FILE* f = std::fopen(path("ts.yaml").c_str(), "w");
+    std::fputs(R"(name: ts-small
+dataset: teacher-student
+model: mlp
+fixed: {depth: 2, epochs: 20, batch_size: 64, lr: 0.02, momentum: 0.9, weight_decay: 0, val_count: 500}
+min_steps: 400
+grid:
+  width: [0.03125, 0.0625, 0.125]
+  data_count: [250, 500, 1000, 2000]
+  seed: [1]
+fit_where: "data_count <= 1000"
+law: rosenfeld2020
+eps0: 1
+)",
+               f);
+    std::fclose(f);
+  }
+  const auto r = run("theory teacher " + path("ts.yaml") + " --dir " + path("sweep") + " --jobs 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("best student at the largest m (2000): test_error "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("where the floor is 0"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(path("sweep/fit.json")));
+  const auto again = run("fit --sweep " + path("sweep") + " --json " + path("refit.json"));
+  EXPECT_EQ(again.code, 0) << again.output;
+  // 12 runs, each trained once: a second call finds them done.
+  const auto second = run("theory teacher " + path("ts.yaml") + " --dir " + path("sweep") + " --jobs 2");
+  ASSERT_EQ(second.code, 0) << second.output;
+  const auto runs = run("results " + path("sweep") + " --csv " + path("runs.csv"));
+  ASSERT_EQ(runs.code, 0) << runs.output;
+  const auto table = scalelab::read_csv(path("runs.csv"));
+  ASSERT_EQ(table.rows(), 12u);
+  for (std::size_t i = 0; i < table.rows(); ++i) {
+    EXPECT_EQ(table.at(i, "status"), "done");
+    EXPECT_EQ(table.at(i, "attempts"), "1");
+    const double error = table.number(i, table.column("test_error"));
+    EXPECT_TRUE(error > 0 && error < 2) << error;  // MSE over the labels' variance: above the floor 0
+  }
+
+  // Another dataset (the same grid on Fashion-MNIST): refused before anything runs.
+  {
+    std::ifstream in(path("ts.yaml"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("dataset: teacher-student"), 24, "dataset: fashion-mnist");
+    std::ofstream(path("other.yaml")) << text;
+  }
+  const auto refused = run("theory teacher " + path("other.yaml") + " --dir " + path("other"));
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("dataset"), std::string::npos) << refused.output;
+  EXPECT_FALSE(fs::exists(path("other")));
+}
