@@ -174,20 +174,20 @@ TEST(PredictiveIntervals, FiveLevelFitSetsCoverWithOneLevelBacktests) {
   }
 }
 
-// Law selection by extrapolation: grids drawn from rosenfeld2020 (saturating towards eps0 at small
-// sizes, a floor c_inf) and from chinchilla (E + A / N^a + B / D^b, no saturation), each fitted by
-// both; the backtests' extrapolation error must pick the law the data came from.
-Table chinchilla_table(unsigned seed) {
-  Table table({"samples", "params", "y", "y_std", "seeds"}, "synthetic-chinchilla.csv");
+// Law selection by extrapolation: grids drawn from one law, fitted by every candidate; the backtests'
+// extrapolation error must pick the law the data came from. A 6x6 grid of (samples, params) fractions,
+// kSeeds runs a cell with 1% relative noise around `truth(D, N)`.
+template <typename Truth>
+Table law_table(unsigned seed, const char* source, Truth truth) {
+  Table table({"samples", "params", "y", "y_std", "seeds"}, source);
   std::mt19937 engine(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   int line = 2;
   for (const auto& x : grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)})) {
-    const double D = 32 * x[0], N = 32 * x[1];
-    const double truth = 0.1 + 0.3 / std::pow(N, 0.35) + 0.3 / std::pow(D, 0.3);
+    const double mean_truth = truth(x[0], x[1]);
     double sum = 0, sum_sq = 0;
     for (int s = 0; s < kSeeds; ++s) {
-      const double y = truth * (1 + 0.01 * normal(engine));
+      const double y = mean_truth * (1 + 0.01 * normal(engine));
       sum += y, sum_sq += y * y;
     }
     const double mean = sum / kSeeds;
@@ -199,28 +199,18 @@ Table chinchilla_table(unsigned seed) {
   return table;
 }
 
+// Chinchilla's E + A / N^a + B / D^b (no saturation), on sizes 1..32.
+Table chinchilla_table(unsigned seed) {
+  return law_table(seed, "synthetic-chinchilla.csv", [](double d, double n) {
+    return 0.1 + 0.3 / std::pow(32 * n, 0.35) + 0.3 / std::pow(32 * d, 0.3);
+  });
+}
+
 // Kaplan et al.'s form, L = ((N_c / N)^(a_N / a_D) + D_c / D)^a_D, in the grid's units (N_c, D_c
-// above every input, as the law's bounds ask), 1% run noise. Its losses are above 1.
+// above every input, as the law's bounds once asked). Its losses are above 1.
 Table kaplan_table(unsigned seed) {
-  Table table({"samples", "params", "y", "y_std", "seeds"}, "synthetic-kaplan.csv");
-  std::mt19937 engine(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  int line = 2;
-  for (const auto& x : grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)})) {
-    const double D = x[0], N = x[1];
-    const double truth = std::pow(std::pow(4.0 / N, 0.3 / 0.4) + 8.0 / D, 0.4);
-    double sum = 0, sum_sq = 0;
-    for (int s = 0; s < kSeeds; ++s) {
-      const double y = truth * (1 + 0.01 * normal(engine));
-      sum += y, sum_sq += y * y;
-    }
-    const double mean = sum / kSeeds;
-    const double sd = std::sqrt(std::max(0.0, (sum_sq - kSeeds * mean * mean) / (kSeeds - 1)));
-    table.add_row({format_number(x[0]), format_number(x[1]), format_number(mean), format_number(sd),
-                   std::to_string(kSeeds)},
-                  line++);
-  }
-  return table;
+  return law_table(seed, "synthetic-kaplan.csv",
+                   [](double d, double n) { return std::pow(std::pow(4.0 / n, 0.3 / 0.4) + 8.0 / d, 0.4); });
 }
 
 // eps0: rosenfeld2020's random-guess level, above every measurement.
