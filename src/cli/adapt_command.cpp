@@ -43,12 +43,8 @@ void check_flags(const AdaptFlags& flags) {
 // The planner's options: the spec's law, inputs, target and givens, the flags' budget and design.
 fit::AdaptiveOptions adaptive_options(const SweepSpec& spec, const AdaptFlags& flags, const std::string& where) {
   if (spec.prunes()) throw InputError(where, 0, spec.source, "the adaptive sweep is not built for pruning sweeps");
-  const SweepFit defaults = sweep_fit(spec, spec.law);
   fit::AdaptiveOptions o;
-  o.fit.law = spec.law;
-  o.fit.inputs = defaults.inputs;
-  o.fit.target = defaults.target;
-  for (const auto& [name, value] : defaults.givens) o.fit.givens[name] = fit::Given::constant(value);
+  o.fit = fit_options(sweep_fit(spec, spec.law));
   o.fit.normalize = flags.normalize;
   o.fit.starts = flags.starts;
   o.target_where = flags.target;

@@ -88,6 +88,15 @@ void print_warnings(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) print_warning(w);
 }
 
+fit::FitOptions fit_options(const SweepFit& fit_of_spec) {
+  fit::FitOptions o;
+  o.law = fit_of_spec.law;
+  o.inputs = fit_of_spec.inputs;
+  o.target = fit_of_spec.target;
+  for (const auto& [name, value] : fit_of_spec.givens) o.givens[name] = fit::Given::constant(value);
+  return o;
+}
+
 SweepOptions sweep_options(int jobs, const ExecutorInfo& executor) {
   SweepOptions options;
   options.jobs = jobs > 0 ? jobs : available_cores();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fit/fit.h"
 #include "sweep/executors.h"
 #include "sweep/sweep.h"
 #include "table/table.h"
@@ -29,6 +30,9 @@ std::string executor_help();  // --executor's help: every executor with its desc
 void print_warning(const std::string& warning);
 void print_warnings(const std::vector<std::string>& warnings);
 SweepOptions sweep_options(int jobs, const ExecutorInfo& executor);
+// A fit of a sweep's cells as its spec says (sweep_fit): the law, its inputs, target and givens;
+// everything else (fit set, starts, bootstrap, intervals) at FitOptions' defaults for the caller to set.
+fit::FitOptions fit_options(const SweepFit& fit_of_spec);
 
 // A seed is read as text: CLI11 would wrap "-1" into 2^64-1 for an unsigned flag.
 std::uint64_t parse_seed(const std::string& text);

@@ -350,11 +350,7 @@ SpentCompute spent_compute(const fs::path& dir, const std::vector<PlannedRun>& p
 
 // The spec's law fitted on the fit set's cells, written to DIR/fit.json.
 fit::FitResult fit_demo(const Table& cells, const SweepFit& fit_of_spec, const fs::path& dir) {
-  fit::FitOptions fo;
-  fo.law = fit_of_spec.law;
-  fo.inputs = fit_of_spec.inputs;
-  fo.target = fit_of_spec.target;
-  for (const auto& [name, value] : fit_of_spec.givens) fo.givens[name] = fit::Given::constant(value);
+  fit::FitOptions fo = fit_options(fit_of_spec);
   fo.fit_where = "in_fit==1";
   fo.normalize = true;  // fractions of the largest data set and model, as the paper reports them
   fo.bootstrap = 200;

@@ -222,11 +222,7 @@ void teacher_command(const TeacherFlags& f) {
   if (!spec.has_fit()) {
     fmt::print("no fit set in the spec: `fit_where` names the cells the law is fitted on\n");
   } else {
-    fit::FitOptions fo;
-    fo.law = sf.law;
-    fo.inputs = sf.inputs;
-    fo.target = sf.target;
-    for (const auto& [name, value] : sf.givens) fo.givens[name] = fit::Given::constant(value);
+    fit::FitOptions fo = fit_options(sf);
     fo.fit_where = "in_fit==1";
     fo.bootstrap = 100;
     fo.starts = 128;

@@ -57,11 +57,24 @@ torch::Tensor input_tensor(const theory::Points& x) {
 // Train and test inputs are drawn from the same distribution with these two seeds.
 constexpr std::uint64_t kTrainInputSeed = 1, kTestInputSeed = 2;
 
-// A teacher-student dataset: the inputs of theory/inputs.h, labelled by the dataset's teacher.
-class TeacherStudent : public Dataset {
+// A dataset held whole in memory, as every reader here builds it: its constructor fills train_ and
+// test_ (and may adjust info_).
+class InMemoryDataset : public Dataset {
  public:
-  TeacherStudent(std::string_view name, Task task) {
-    info_ = info_of(name);
+  explicit InMemoryDataset(DatasetInfo info) : info_(std::move(info)) {}
+  const DatasetInfo& info() const override { return info_; }
+  const Examples& train() const override { return train_; }
+  const Examples& test() const override { return test_; }
+
+ protected:
+  DatasetInfo info_;
+  Examples train_, test_;
+};
+
+// A teacher-student dataset: the inputs of theory/inputs.h, labelled by the dataset's teacher.
+class TeacherStudent : public InMemoryDataset {
+ public:
+  TeacherStudent(std::string_view name, Task task) : InMemoryDataset(info_of(name)) {
     info_.task = task;
     const DatasetEntry& entry = *find_dataset(name);
     const auto teacher = teacher_network(name);
@@ -76,21 +89,13 @@ class TeacherStudent : public Dataset {
     train_ = make(entry.train_size, kTrainInputSeed);
     test_ = make(entry.test_size, kTestInputSeed);
   }
-  const DatasetInfo& info() const override { return info_; }
-  const Examples& train() const override { return train_; }
-  const Examples& test() const override { return test_; }
-
- private:
-  DatasetInfo info_;
-  Examples train_, test_;
 };
 
 // A band-limited dataset (theory/inputs.h): the target standardised, at uniform points mapped to unit
 // variance.
-class BandLimited : public Dataset {
+class BandLimited : public InMemoryDataset {
  public:
-  explicit BandLimited(std::string_view name) {
-    info_ = info_of(name);
+  explicit BandLimited(std::string_view name) : InMemoryDataset(info_of(name)) {
     info_.task = Task::regression;
     const DatasetEntry& entry = *find_dataset(name);
     const auto spec = *theory::band_limited_dataset(name);
@@ -109,24 +114,14 @@ class BandLimited : public Dataset {
     train_ = make(entry.train_size, kTrainInputSeed);
     test_ = make(entry.test_size, kTestInputSeed);
   }
-  const DatasetInfo& info() const override { return info_; }
-  const Examples& train() const override { return train_; }
-  const Examples& test() const override { return test_; }
-
- private:
-  DatasetInfo info_;
-  Examples train_, test_;
 };
 
-class FashionMnist : public Dataset {
+class FashionMnist : public InMemoryDataset {
  public:
-  explicit FashionMnist(const std::filesystem::path& dir) {
+  explicit FashionMnist(const std::filesystem::path& dir) : InMemoryDataset(info_of("fashion-mnist")) {
     train_ = load(dir / "train-images-idx3-ubyte.gz", dir / "train-labels-idx1-ubyte.gz");
     test_ = load(dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz");
   }
-  const DatasetInfo& info() const override { return info_; }
-  const Examples& train() const override { return train_; }
-  const Examples& test() const override { return test_; }
 
  private:
   // Mean and standard deviation of all training pixels scaled to [0, 1] (numpy over the 60,000 images).
@@ -156,15 +151,12 @@ class FashionMnist : public Dataset {
         torch::from_blob(const_cast<std::uint8_t*>(labels.bytes.data()), {n}, torch::kUInt8).to(torch::kInt64);
     return examples;
   }
-
-  DatasetInfo info_ = info_of("fashion-mnist");
-  Examples train_, test_;
 };
 
 // Ten classes, each a fixed random mean pattern plus unit Gaussian noise: learnable, not trivially.
-class Synthetic : public Dataset {
+class Synthetic : public InMemoryDataset {
  public:
-  Synthetic() {
+  Synthetic() : InMemoryDataset(info_of("synthetic")) {
     const DatasetEntry& entry = *find_dataset(info_.name);
     torch::Generator gen = at::detail::createCPUGenerator(12345);
     auto means = 0.7 * torch::randn({info_.classes, info_.channels, info_.height, info_.width}, gen);
@@ -177,25 +169,18 @@ class Synthetic : public Dataset {
     train_ = make(entry.train_size);
     test_ = make(entry.test_size);
   }
-  const DatasetInfo& info() const override { return info_; }
-  const Examples& train() const override { return train_; }
-  const Examples& test() const override { return test_; }
-
- private:
-  DatasetInfo info_ = info_of("synthetic");
-  Examples train_, test_;
 };
 
 // The GNU Collaborative International Dictionary of English as a byte stream (docs/language-models.md):
 // blocks of width+1 bytes, 1 in 200 the test split, the rest the training pool in a fixed order whose
 // first val_count blocks the trainer holds out for validation (data/subset.h split_byte_blocks). Inputs
 // and labels are views of one uint8 [blocks, width+1] tensor: 40 MB, shared by every forked run.
-class GcideBytes : public Dataset {
+class GcideBytes : public InMemoryDataset {
  public:
   static constexpr int kTestEvery = 200;
   static constexpr std::uint64_t kOrderSeed = 20260101;
 
-  explicit GcideBytes(const std::filesystem::path& root) {
+  explicit GcideBytes(const std::filesystem::path& root) : InMemoryDataset(info_of("gcide-bytes")) {
     const std::filesystem::path local = root / "gcide" / "gcide.dict.dz";
     const std::filesystem::path path = std::filesystem::is_regular_file(local) ? local : "/usr/share/dictd/gcide.dict.dz";
     const std::vector<std::uint8_t> text = read_gz_bytes(path, "install the Debian package dict-gcide");
@@ -211,9 +196,6 @@ class GcideBytes : public Dataset {
     train_ = gather(text, split.pool, context);
     test_ = gather(text, split.test, context);
   }
-  const DatasetInfo& info() const override { return info_; }
-  const Examples& train() const override { return train_; }
-  const Examples& test() const override { return test_; }
 
  private:
   static Examples gather(const std::vector<std::uint8_t>& text, const std::vector<std::int64_t>& blocks, int context) {
@@ -224,9 +206,6 @@ class GcideBytes : public Dataset {
       std::memcpy(out + std::int64_t(b) * stride, text.data() + blocks[b] * stride, std::size_t(stride));
     return {all.slice(1, 0, context), all.slice(1, 1, stride)};
   }
-
-  DatasetInfo info_ = info_of("gcide-bytes");
-  Examples train_, test_;
 };
 
 }  // namespace

@@ -108,6 +108,17 @@ std::vector<Residual> backtests(const Table& table, const FitOptions& options, c
   sub.predictive_intervals = false;
   sub.record_starts = false;
   sub.fit_where = std::string(kBacktestColumn) + "==1";
+  // The law refitted on the rows marked "1"; nullopt when it cannot fit (e.g. no start gave a finite
+  // loss on so few cells).
+  auto refit_on = [&](const std::vector<std::string>& kept) -> std::optional<FitResult> {
+    Table backtest_table = table;
+    backtest_table.add_column(kBacktestColumn, kept);
+    try {
+      return fit_table(backtest_table, sub);
+    } catch (const InputError&) {
+      return std::nullopt;
+    }
+  };
   for (;;) {
     // Next combination of dropped levels (odometer over {0..kMaxDroppedLevels}^inputs).
     std::size_t i = 0;
@@ -133,19 +144,13 @@ std::vector<Residual> backtests(const Table& table, const FitOptions& options, c
     std::vector<std::vector<double>> kept_cells;
     for (std::size_t row = 0; row < table.rows(); ++row)
       if (kept[row] == "1") kept_cells.push_back(result.points[row].inputs);
-    Table backtest_table = table;
-    backtest_table.add_column(kBacktestColumn, kept);
-    FitResult refit;
-    try {
-      refit = fit_table(backtest_table, sub);
-    } catch (const InputError&) {
-      continue;  // e.g. no start gave a finite loss on so few cells
-    }
+    const auto refit = refit_on(kept);
+    if (!refit) continue;
     ++fits;
     fits_one_level += *std::max_element(drop.begin(), drop.end()) == 1;
     for (std::size_t row = 0; row < table.rows(); ++row) {
       const auto& p = result.points[row];
-      const double predicted = refit.points[row].predicted;
+      const double predicted = refit->points[row].predicted;
       if (!p.fitted || kept[row] == "1" || !(p.measured > 0 && predicted > 0 && std::isfinite(predicted))) continue;
       residuals.push_back({row, std::log(p.measured / predicted), distance_from_cells(p.inputs, kept_cells),
                            *std::max_element(drop.begin(), drop.end())});
@@ -179,17 +184,11 @@ std::vector<Residual> backtests(const Table& table, const FitOptions& options, c
     std::vector<std::vector<double>> kept_cells;
     for (std::size_t r = 0; r < table.rows(); ++r)
       if (result.points[r].fitted && r != row) kept[r] = "1", kept_cells.push_back(result.points[r].inputs);
-    Table backtest_table = table;
-    backtest_table.add_column(kBacktestColumn, kept);
-    FitResult refit;
-    try {
-      refit = fit_table(backtest_table, sub);
-    } catch (const InputError&) {
-      continue;
-    }
+    const auto refit = refit_on(kept);
+    if (!refit) continue;
     ++fits, ++fits_one_level;  // kept with the one-level backtests
     const auto& p = result.points[row];
-    const double predicted = refit.points[row].predicted;
+    const double predicted = refit->points[row].predicted;
     if (!(p.measured > 0 && predicted > 0 && std::isfinite(predicted))) continue;
     residuals.push_back({row, std::log(p.measured / predicted), distance_from_cells(p.inputs, kept_cells), 0});
   }

@@ -22,6 +22,7 @@
 
 #include "store/claim.h"
 #include "table/table.h"
+#include "util/duration.h"
 
 namespace scalelab {
 
@@ -208,15 +209,6 @@ std::string foreign_reason(const fs::path& run_dir, const std::string& id) {
   }
 }
 
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 // A name beside `base` that does not exist yet: base, base.2, base.3, ...
 fs::path free_name(const fs::path& base) {
   std::error_code ec;
@@ -363,7 +355,7 @@ void Store::open_read_write() {
   } catch (const Damaged& e) {
     sqlite3_close(db_);
     db_ = nullptr;
-    auto aside = free_name(dir_ / ("store.sqlite.damaged-" + timestamp()));
+    auto aside = free_name(dir_ / ("store.sqlite.damaged-" + utc_timestamp()));
     fs::rename(db_path, aside);
     for (const char* suffix : {"-wal", "-shm", "-journal"}) {
       fs::path side = db_path.string() + suffix;
@@ -477,7 +469,7 @@ bool Store::process_alive(long pid, const std::string& host, long long start, do
 
 fs::path Store::quarantine(const std::string& id) {
   fs::create_directories(dir_ / "quarantine");
-  auto to = free_name(dir_ / "quarantine" / (id + "." + timestamp()));
+  auto to = free_name(dir_ / "quarantine" / (id + "." + utc_timestamp()));
   fs::rename(run_dir(id), to);
   return to;
 }

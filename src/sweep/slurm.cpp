@@ -17,6 +17,7 @@
 #include "store/worker_exit.h"
 #include "sweep/command.h"
 #include "table/table.h"
+#include "util/duration.h"
 
 namespace scalelab {
 
@@ -66,15 +67,6 @@ std::vector<int> expand_indexes(std::string text) {
     for (int i = std::stoi(lo); i <= std::stoi(hi) && out.size() < 1000000; ++i) out.push_back(i);
   }
   return out;
-}
-
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
 }
 
 // The worker's exit status as the task script wrote it; nullopt while there is none.
@@ -439,8 +431,8 @@ class SlurmExecutor : public Executor {
     const fs::path sweep_dir = unsubmitted_.front().dir.parent_path().parent_path();
     const fs::path slurm_dir = sweep_dir / "slurm";
     fs::create_directories(slurm_dir);
-    std::string stem = "array-" + timestamp();
-    for (int i = 2; fs::exists(slurm_dir / (stem + ".sbatch")); ++i) stem = fmt::format("array-{}.{}", timestamp(), i);
+    std::string stem = "array-" + utc_timestamp();
+    for (int i = 2; fs::exists(slurm_dir / (stem + ".sbatch")); ++i) stem = fmt::format("array-{}.{}", utc_timestamp(), i);
     std::vector<std::pair<fs::path, std::string>> runs;
     for (const auto& job : unsubmitted_) runs.emplace_back(fs::absolute(job.dir), job.claim);
     SlurmArray array;

@@ -46,6 +46,13 @@ TrigSeries zero_trig_series(int dim, int bandwidth);
 // std::mt19937_64. The same (dim, bandwidth, seed) always gives the same series.
 TrigSeries random_trig_series(int dim, int bandwidth, std::uint64_t seed);
 
+// base^exponent in integers (grid sizes n^d, basis sizes (2B+1)^d).
+inline std::int64_t int_power(std::int64_t base, int exponent) {
+  std::int64_t p = 1;
+  for (int i = 0; i < exponent; ++i) p *= base;
+  return p;
+}
+
 // The uniform grid with n points per axis: all (j_1/n, ..., j_d/n), j_i in [0, n), the last axis
 // varying fastest (row r holds the digits of r in base n, most significant first).
 Points grid_points(int dim, int per_axis);

@@ -14,25 +14,19 @@ namespace scalelab::theory {
 
 namespace {
 
-std::int64_t power(std::int64_t base, int exponent) {
-  std::int64_t p = 1;
-  for (int i = 0; i < exponent; ++i) p *= base;
-  return p;
-}
-
 // Non-negative residue of k modulo n.
 int residue(int k, int n) { return ((k % n) + n) % n; }
 
 // The d-dimensional DFT of grid samples (last axis fastest), divided by the number of samples: entry r
 // is sum over k = r (mod n) of the interpolated series' complex coefficients c_k.
 std::vector<std::complex<double>> grid_dft(int dim, int n, const std::vector<double>& values) {
-  const std::int64_t total = power(n, dim);
+  const std::int64_t total = int_power(n, dim);
   std::vector<std::complex<double>> data(values.begin(), values.end());
   if (n == 1) return data;  // the identity (and Eigen's kissfft fails on length 1)
   Eigen::FFT<double> fft;
   std::vector<std::complex<double>> line(static_cast<std::size_t>(n)), transformed;
   for (int axis = 0; axis < dim; ++axis) {
-    const std::int64_t stride = power(n, dim - 1 - axis);
+    const std::int64_t stride = int_power(n, dim - 1 - axis);
     for (std::int64_t start = 0; start < total; ++start) {
       if ((start / stride) % n != 0) continue;  // one line per start with this axis' index 0
       for (int j = 0; j < n; ++j) line[std::size_t(j)] = data[std::size_t(start + j * stride)];
@@ -49,7 +43,7 @@ std::vector<std::complex<double>> grid_dft(int dim, int n, const std::vector<dou
 TrigSeries fit_trig_grid(int dim, int per_axis, const std::vector<double>& values, int bandwidth) {
   check_dim_bandwidth(dim, bandwidth);
   if (per_axis < 1) throw std::invalid_argument("a grid needs >= 1 point per axis");
-  const std::int64_t total = power(per_axis, dim);
+  const std::int64_t total = int_power(per_axis, dim);
   if (std::int64_t(values.size()) != total)
     throw std::invalid_argument(std::to_string(values.size()) + " values for a grid of " + std::to_string(total));
   const auto dft = grid_dft(dim, per_axis, values);
@@ -124,7 +118,7 @@ double dirichlet_kernel(int n, double t) {
 
 std::vector<double> dirichlet_interpolate(int dim, int per_axis, const std::vector<double>& values, const Points& at) {
   if (dim < 1 || per_axis < 1) throw std::invalid_argument("grid of dimension >= 1 and >= 1 point per axis");
-  const std::int64_t total = power(per_axis, dim);
+  const std::int64_t total = int_power(per_axis, dim);
   if (std::int64_t(values.size()) != total || at.cols() != dim)
     throw std::invalid_argument("values or points do not match the grid");
   std::vector<double> out(std::size_t(at.rows()));

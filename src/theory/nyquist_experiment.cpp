@@ -15,12 +15,6 @@ namespace scalelab::theory {
 
 namespace {
 
-std::int64_t power(std::int64_t base, int exponent) {
-  std::int64_t p = 1;
-  for (int i = 0; i < exponent; ++i) p *= base;
-  return p;
-}
-
 // m from 1 to `largest` growing by `growth` (rounded, distinct), plus c-1, c and c+1 of every count c.
 std::vector<std::int64_t> sample_counts(std::int64_t largest, double growth, const std::vector<std::int64_t>& counts) {
   std::set<std::int64_t> m;
@@ -49,7 +43,7 @@ NyquistExperiment run_nyquist_experiment(NyquistOptions o) {
   }
   for (int b : o.learner_bandwidths) check_dim_bandwidth(o.dim, b);
   NyquistExperiment e;
-  e.nyquist_count = power(2 * o.bandwidth + 1, o.dim);
+  e.nyquist_count = int_power(2 * o.bandwidth + 1, o.dim);
   if (o.max_samples == 0) o.max_samples = 10 * e.nyquist_count;
   if (o.max_samples < 1 || o.max_samples > (std::int64_t{1} << 22)) throw std::invalid_argument("max samples 1..2^22");
   if (!(o.growth > 1 && o.growth <= 10)) throw std::invalid_argument("growth in (1, 10]");
@@ -65,12 +59,12 @@ NyquistExperiment run_nyquist_experiment(NyquistOptions o) {
   auto error_of_series = [&](const TrigSeries& s) { return error_of(s.evaluate(test)); };
 
   std::vector<std::int64_t> counts{e.nyquist_count};
-  for (int b : o.learner_bandwidths) counts.push_back(power(2 * b + 1, o.dim));
+  for (int b : o.learner_bandwidths) counts.push_back(int_power(2 * b + 1, o.dim));
 
   if (o.grid) {
     // Grids of n points per axis: n from 1 while n^d <= max m, all n (there are few).
     std::vector<int> sides;
-    for (int n = 1; power(n, o.dim) <= o.max_samples; ++n) sides.push_back(n);
+    for (int n = 1; int_power(n, o.dim) <= o.max_samples; ++n) sides.push_back(n);
     for (int b : o.learner_bandwidths)
       for (int n : sides) {
         const Points x = grid_points(o.dim, n);
@@ -115,7 +109,7 @@ void add_learner_points(NyquistExperiment& e, const std::vector<NyquistPoint>& p
            (dirichlet || e.points[end].learner_bandwidth == first.learner_bandwidth))
       ++end;
     NyquistReach r{first.learner, first.sampling, dirichlet ? -1 : first.learner_bandwidth,
-                   first.learner_bandwidth >= 0 && !dirichlet ? power(2 * first.learner_bandwidth + 1, o.dim) : 0,
+                   first.learner_bandwidth >= 0 && !dirichlet ? int_power(2 * first.learner_bandwidth + 1, o.dim) : 0,
                    std::nullopt, e.points[end - 1].m, e.points[end - 1].relative_error, std::nullopt};
     for (std::size_t j = i; j < end; ++j)
       if (e.points[j].m == 10 * e.nyquist_count) r.error_at_ten_nyquist = e.points[j].relative_error;

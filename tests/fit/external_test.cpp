@@ -155,6 +155,26 @@ FitOptions loss_curve_options(const char* law, const char* fit_where) {
   return o;
 }
 
+// BNSL's 4-digit addition curve: x (dataset size), loss, fit (1 on their fit split).
+Table addition_table(const fs::path& file) {
+  const Table raw = read_csv(file);
+  Table t({"x", "loss", "fit"}, raw.source());
+  for (std::size_t r = 0; r < raw.rows(); ++r)
+    t.add_row({raw.at(r, "dataset_size"), raw.at(r, "loss"), raw.at(r, "split") == "fit" ? "1" : "0"}, raw.line_of(r));
+  return t;
+}
+
+// The NMT learning curves, one table per model: x (seen examples), loss, Training (1 on the fit part).
+std::map<std::string, Table> nmt_tables(const fs::path& file) {
+  const Table raw = read_csv(file);
+  std::map<std::string, Table> by_model;
+  for (std::size_t r = 0; r < raw.rows(); ++r) {
+    auto [it, _] = by_model.try_emplace(raw.at(r, "Model"), Table({"x", "loss", "Training"}, raw.source()));
+    it->second.add_row({raw.at(r, "Seen Examples"), raw.at(r, "Loss"), raw.at(r, "Training")}, raw.line_of(r));
+  }
+  return by_model;
+}
+
 TEST(ExternalScorecard, ExtrapolationToLargerScales) {
   std::vector<Score> scores;
 
@@ -170,22 +190,14 @@ TEST(ExternalScorecard, ExtrapolationToLargerScales) {
 
   const fs::path addition = kData / "broken_neural_scaling_laws" / "four_digit_addition.csv";
   if (fs::exists(addition)) {
-    Table raw = read_csv(addition);
-    Table t({"x", "loss", "fit"}, raw.source());
-    for (std::size_t r = 0; r < raw.rows(); ++r)
-      t.add_row({raw.at(r, "dataset_size"), raw.at(r, "loss"), raw.at(r, "split") == "fit" ? "1" : "0"}, raw.line_of(r));
+    const Table t = addition_table(addition);
     for (const char* law : {"powerlaw", "bnsl"})
       scores.push_back(score("4-digit addition (BNSL split)", t, loss_curve_options(law, "fit == 1")));
   }
 
   const fs::path nmt = kData / "revisiting_neural_scaling_laws" / "benchmark.lang.NMT-subset.csv";
   if (fs::exists(nmt)) {
-    Table raw = read_csv(nmt);
-    std::map<std::string, Table> by_model;
-    for (std::size_t r = 0; r < raw.rows(); ++r) {
-      auto [it, _] = by_model.try_emplace(raw.at(r, "Model"), Table({"x", "loss", "Training"}, raw.source()));
-      it->second.add_row({raw.at(r, "Seen Examples"), raw.at(r, "Loss"), raw.at(r, "Training")}, raw.line_of(r));
-    }
+    const auto by_model = nmt_tables(nmt);
     for (const auto& [model, t] : by_model)
       for (const char* law : {"powerlaw", "bnsl"}) {
         try {
@@ -310,22 +322,14 @@ TEST(ExternalPredictive, CoverageOfLargerScales) {
 
   const fs::path addition = kData / "broken_neural_scaling_laws" / "four_digit_addition.csv";
   if (fs::exists(addition)) {
-    Table raw = read_csv(addition);
-    Table t({"x", "loss", "fit"}, raw.source());
-    for (std::size_t r = 0; r < raw.rows(); ++r)
-      t.add_row({raw.at(r, "dataset_size"), raw.at(r, "loss"), raw.at(r, "split") == "fit" ? "1" : "0"}, raw.line_of(r));
+    const Table t = addition_table(addition);
     for (const char* law : {"powerlaw", "bnsl"})
       rows.push_back(coverage("4-digit addition (BNSL split)", t, loss_curve_options(law, "fit == 1")));
   }
 
   const fs::path nmt = kData / "revisiting_neural_scaling_laws" / "benchmark.lang.NMT-subset.csv";
   if (fs::exists(nmt)) {
-    Table raw = read_csv(nmt);
-    std::map<std::string, Table> by_model;
-    for (std::size_t r = 0; r < raw.rows(); ++r) {
-      auto [it, _] = by_model.try_emplace(raw.at(r, "Model"), Table({"x", "loss", "Training"}, raw.source()));
-      it->second.add_row({raw.at(r, "Seen Examples"), raw.at(r, "Loss"), raw.at(r, "Training")}, raw.line_of(r));
-    }
+    const auto by_model = nmt_tables(nmt);
     for (const auto& [model, t] : by_model) rows.push_back(coverage("NMT " + model, t, loss_curve_options("powerlaw", "Training == 1")));
   }
 

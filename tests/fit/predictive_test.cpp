@@ -22,22 +22,20 @@ const std::vector<double> kTruth = {0.66, 0.0587, 0.53, 0.05, 19.77};  // alpha,
 constexpr int kSeeds = 3;
 constexpr double kRunNoise = 0.03;  // one run's relative seed noise
 
-// A sweep's cell table on a 6x6 grid (fractions 1/32 .. 1): per cell the mean of kSeeds runs, each
-// the law times (1 + kRunNoise * N(0,1)) times exp(curvature * log2(m * 32)^2) (0: the law exactly),
-// their sample std and the seed count; the columns a sweep table has.
-Table sweep_table(unsigned seed, double curvature = 0) {
-  const laws::LawInfo& law = *laws::find("rosenfeld2020");
-  Table table({"samples", "params", "y", "y_std", "seeds"}, "synthetic-sweep.csv");
+// A sweep's cell table on a 6x6 grid of (samples, params) fractions 1/32 .. 1: per cell the mean of
+// kSeeds runs, each truth(samples, params) times (1 + noise * N(0,1)), their sample std and the seed
+// count; the columns a sweep table has.
+template <typename Truth>
+Table law_table(unsigned seed, const char* source, double noise, Truth truth) {
+  Table table({"samples", "params", "y", "y_std", "seeds"}, source);
   std::mt19937 engine(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
-  const double eps0 = 0.9;
   int line = 2;
   for (const auto& x : grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)})) {
-    const double bend = std::exp(curvature * std::pow(std::log2(x[0] * 32), 2));
-    const double truth = law.evaluate(kTruth.data(), x.data(), &eps0) * bend;
+    const double mean_truth = truth(x[0], x[1]);
     double sum = 0, sum_sq = 0;
     for (int s = 0; s < kSeeds; ++s) {
-      const double y = truth * (1 + kRunNoise * normal(engine));
+      const double y = mean_truth * (1 + noise * normal(engine));
       sum += y, sum_sq += y * y;
     }
     const double mean = sum / kSeeds;
@@ -47,6 +45,15 @@ Table sweep_table(unsigned seed, double curvature = 0) {
                   line++);
   }
   return table;
+}
+
+// rosenfeld2020 at kTruth, kRunNoise per run, times exp(curvature * log2(m * 32)^2) (0: the law exactly).
+Table sweep_table(unsigned seed, double curvature = 0) {
+  return law_table(seed, "synthetic-sweep.csv", kRunNoise, [curvature](double m, double n) {
+    const laws::LawInfo& law = *laws::find("rosenfeld2020");
+    const double eps0 = 0.9, x[2] = {m, n};
+    return law.evaluate(kTruth.data(), x, &eps0) * std::exp(curvature * std::pow(std::log2(m * 32), 2));
+  });
 }
 
 // Fitted on the small cells (m, n <= 1/4: 16 cells), the other 20 predicted, up to 4 octaves out.
@@ -175,33 +182,10 @@ TEST(PredictiveIntervals, FiveLevelFitSetsCoverWithOneLevelBacktests) {
 }
 
 // Law selection by extrapolation: grids drawn from one law, fitted by every candidate; the backtests'
-// extrapolation error must pick the law the data came from. A 6x6 grid of (samples, params) fractions,
-// kSeeds runs a cell with 1% relative noise around `truth(D, N)`.
-template <typename Truth>
-Table law_table(unsigned seed, const char* source, Truth truth) {
-  Table table({"samples", "params", "y", "y_std", "seeds"}, source);
-  std::mt19937 engine(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  int line = 2;
-  for (const auto& x : grid({geometric(1.0 / 32, 2, 6), geometric(1.0 / 32, 2, 6)})) {
-    const double mean_truth = truth(x[0], x[1]);
-    double sum = 0, sum_sq = 0;
-    for (int s = 0; s < kSeeds; ++s) {
-      const double y = mean_truth * (1 + 0.01 * normal(engine));
-      sum += y, sum_sq += y * y;
-    }
-    const double mean = sum / kSeeds;
-    const double sd = std::sqrt(std::max(0.0, (sum_sq - kSeeds * mean * mean) / (kSeeds - 1)));
-    table.add_row({format_number(x[0]), format_number(x[1]), format_number(mean), format_number(sd),
-                   std::to_string(kSeeds)},
-                  line++);
-  }
-  return table;
-}
-
-// Chinchilla's E + A / N^a + B / D^b (no saturation), on sizes 1..32.
+// extrapolation error must pick the law the data came from. Chinchilla's E + A / N^a + B / D^b (no
+// saturation), on sizes 1..32, 1% run noise.
 Table chinchilla_table(unsigned seed) {
-  return law_table(seed, "synthetic-chinchilla.csv", [](double d, double n) {
+  return law_table(seed, "synthetic-chinchilla.csv", 0.01, [](double d, double n) {
     return 0.1 + 0.3 / std::pow(32 * n, 0.35) + 0.3 / std::pow(32 * d, 0.3);
   });
 }
@@ -209,7 +193,7 @@ Table chinchilla_table(unsigned seed) {
 // Kaplan et al.'s form, L = ((N_c / N)^(a_N / a_D) + D_c / D)^a_D, in the grid's units (N_c, D_c
 // above every input, as the law's bounds once asked). Its losses are above 1.
 Table kaplan_table(unsigned seed) {
-  return law_table(seed, "synthetic-kaplan.csv",
+  return law_table(seed, "synthetic-kaplan.csv", 0.01,
                    [](double d, double n) { return std::pow(std::pow(4.0 / n, 0.3 / 0.4) + 8.0 / d, 0.4); });
 }
 
